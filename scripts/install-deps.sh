@@ -1,0 +1,45 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages hinomi builds and runs with.
+# Idempotent: installs only what is missing; touches nothing else.
+# Each package and what it is for is listed in README.md ("Dependencies").
+set -eu
+
+PKGS="
+make
+gcc
+clang
+llvm
+libbpf-dev
+bpftool
+libelf-dev
+zlib1g-dev
+libsqlite3-dev
+sqlite3
+libssl-dev
+libcmocka-dev
+pkg-config
+libclang-rt-14-dev
+python3
+"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root to install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,622 @@
+/*
+ * agent.c - the recording loop (see agent.h).
+ *
+ * Threads: this one (sensor poll, decode, enrich, filter, submit), the
+ * store's writer, the hasher's worker.  Events flow one way; ownership of
+ * an event passes to the store at hn_store_submit.
+ *
+ * The process table maps live entities to their executable, for the noise
+ * filter by process and for live lines; entries go at exit.  It is bounded
+ * (PT_MAX); when full, new processes are not tracked (counted), which only
+ * weakens the by-process filter.
+ */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "enrich/hasher.h"
+#include "event/ecs.h"
+#include "event/entity.h"
+#include "event/event.h"
+#include "sensor/sensor.h"
+#include "store/store.h"
+#include "util/json.h"
+#include "util/strbuf.h"
+
+#define PT_BUCKETS 16384
+#define PT_MAX 65536
+
+struct pt_entry {
+	uint64_t entity;
+	char *exe;
+	struct pt_entry *next;
+};
+
+struct type_count {
+	uint64_t seen, filtered, submitted;
+};
+
+struct agent {
+	const struct hn_agent_opts *o;
+	struct hn_store *store;
+	struct hn_sensor *sensor;
+	struct hn_hasher *hasher;
+	struct hn_agent_config *cfg;
+	struct pt_entry *pt[PT_BUCKETS];
+	unsigned pt_count;
+	uint64_t pt_full;
+	struct type_count counts[HN_EV_TYPE_MAX];
+	uint64_t kernel_dropped_reported;
+	uint64_t store_refused;
+	uint64_t started_ns, events_total, last_rate_events, last_rate_ns;
+	double rate;
+	char host[256];
+	uint64_t self_entity;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static uint64_t now_ns(int clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- process table ---- */
+
+static struct pt_entry **pt_slot(struct agent *a, uint64_t entity)
+{
+	struct pt_entry **pp = &a->pt[(entity * 0x9e3779b97f4a7c15ULL) >> 50];
+	while (*pp && (*pp)->entity != entity)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static const char *pt_get(struct agent *a, uint64_t entity)
+{
+	struct pt_entry *e = *pt_slot(a, entity);
+	return e ? e->exe : NULL;
+}
+
+static void pt_set(struct agent *a, uint64_t entity, const char *exe)
+{
+	struct pt_entry **pp = pt_slot(a, entity), *e = *pp;
+	char *copy;
+
+	if (!exe)
+		return;
+	copy = strdup(exe);
+	if (!copy)
+		return;
+	if (e) {
+		free(e->exe);
+		e->exe = copy;
+		return;
+	}
+	if (a->pt_count >= PT_MAX) {
+		a->pt_full++;
+		free(copy);
+		return;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		free(copy);
+		return;
+	}
+	e->entity = entity;
+	e->exe = copy;
+	*pp = e;
+	a->pt_count++;
+}
+
+static void pt_del(struct agent *a, uint64_t entity)
+{
+	struct pt_entry **pp = pt_slot(a, entity), *e = *pp;
+	if (!e)
+		return;
+	*pp = e->next;
+	free(e->exe);
+	free(e);
+	a->pt_count--;
+}
+
+static void pt_clear(struct agent *a)
+{
+	for (int i = 0; i < PT_BUCKETS; i++)
+		while (a->pt[i]) {
+			struct pt_entry *e = a->pt[i];
+			a->pt[i] = e->next;
+			free(e->exe);
+			free(e);
+		}
+	a->pt_count = 0;
+}
+
+/* ---- live lines ---- */
+
+static bool notable(const struct hn_event *ev)
+{
+	switch (ev->type) {
+	case HN_EV_PROCESS_START:
+	case HN_EV_NET_CONNECT:
+	case HN_EV_NET_ACCEPT:
+	case HN_EV_NET_LISTEN:
+	case HN_EV_DNS_QUERY:
+	case HN_EV_MODULE_LOAD:
+	case HN_EV_BPF_LOAD:
+	case HN_EV_MOUNT:
+	case HN_EV_PTRACE:
+	case HN_EV_PROC_MEM_WRITE:
+	case HN_EV_MEMFD_CREATE:
+	case HN_EV_CRED_CHANGE:
+	case HN_EV_FILE_SETXATTR:
+	case HN_EV_FILE_READ:
+	case HN_EV_GAP:
+		return true;
+	case HN_EV_FILE_CHMOD:
+		return (ev->mode & 06111) != 0;
+	default:
+		return false;
+	}
+}
+
+static void live_line(struct agent *a, const struct hn_event *ev)
+{
+	FILE *f = a->o->live;
+	char t[40], addr[64];
+	time_t secs = (time_t)(ev->time / 1000000000ULL);
+	struct tm tm;
+	const struct hn_event_kind *k = hn_event_kind(ev->type);
+
+	if (!f || a->o->quiet || !notable(ev))
+		return;
+	localtime_r(&secs, &tm);
+	strftime(t, sizeof(t), "%H:%M:%S", &tm);
+	fprintf(f, "%s %-14s %6u %-15s ", t, k ? k->name : "?", ev->proc.pid, ev->proc.comm);
+	switch (ev->type) {
+	case HN_EV_PROCESS_START: {
+		fprintf(f, "%s", ev->path ? ev->path : "?");
+		/* argv after argv[0], cut for one line */
+		if (ev->args) {
+			size_t off = strlen(ev->args) + 1, shown = 0;
+			while (off < ev->args_len && shown < 120) {
+				int n = fprintf(f, " %.*s", (int)(120 - shown), ev->args + off);
+				shown += n > 0 ? (size_t)n : 0;
+				off += strlen(ev->args + off) + 1;
+			}
+		}
+		if (ev->flags & HN_EVF_MEMFD)
+			fprintf(f, " [memfd]");
+		if (ev->flags & HN_EVF_DELETED)
+			fprintf(f, " [deleted]");
+		break;
+	}
+	case HN_EV_NET_CONNECT:
+	case HN_EV_NET_ACCEPT:
+	case HN_EV_NET_LISTEN:
+	case HN_EV_DNS_QUERY: {
+		const struct hn_addr *ad = ev->type == HN_EV_NET_LISTEN ? &ev->src : &ev->dst;
+		if (ev->type == HN_EV_NET_ACCEPT)
+			ad = &ev->dst;
+		fprintf(f, "%s:%u", hn_addr_str(ad, addr, sizeof(addr)), ad->port);
+		if (ev->dns_name)
+			fprintf(f, " %s", ev->dns_name);
+		if (ev->result < 0 && !(ev->flags & HN_EVF_INPROGRESS))
+			fprintf(f, " (failed: %s)", strerror((int)-ev->result));
+		break;
+	}
+	case HN_EV_GAP:
+		fprintf(f, "events lost: %llu in the kernel, %llu in the agent",
+			(unsigned long long)ev->gap_dropped, (unsigned long long)ev->gap_queue);
+		break;
+	default:
+		fprintf(f, "%s%s%s", ev->path ? ev->path : "", ev->name ? " " : "",
+			ev->name ? ev->name : "");
+		if (ev->type == HN_EV_PTRACE || ev->type == HN_EV_PROC_MEM_WRITE)
+			fprintf(f, " -> pid %u", ev->target_pid);
+		if (ev->type == HN_EV_FILE_CHMOD)
+			fprintf(f, " %04o", ev->mode & 07777);
+		break;
+	}
+	fputc('\n', f);
+}
+
+/* ---- the pipeline ---- */
+
+static void hash_done(const struct hn_file_key *k, const char *sha256, void *arg)
+{
+	struct agent *a = arg;
+	hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, sha256);
+}
+
+static void submit(struct agent *a, struct hn_event *ev)
+{
+	uint16_t t = ev->type < HN_EV_TYPE_MAX ? ev->type : 0;
+
+	a->counts[t].submitted++;
+	a->events_total++;
+	live_line(a, ev);
+	if (hn_store_submit(a->store, ev) < 0)
+		a->store_refused++;
+}
+
+static void on_event(struct hn_event *ev, void *arg)
+{
+	struct agent *a = arg;
+	uint16_t t = ev->type < HN_EV_TYPE_MAX ? ev->type : 0;
+	const char *exe;
+
+	a->counts[t].seen++;
+	switch (ev->type) {
+	case HN_EV_PROCESS_START:
+	case HN_EV_PROCESS_SNAPSHOT:
+		pt_set(a, ev->proc.entity, ev->path);
+		break;
+	case HN_EV_PROCESS_FORK: {
+		const char *pexe = pt_get(a, ev->proc.parent_entity);
+		if (pexe)
+			pt_set(a, ev->proc.entity, pexe);
+		break;
+	}
+	default:
+		break;
+	}
+	exe = pt_get(a, ev->proc.entity);
+	if (!ev->proc.executable)
+		ev->proc.executable = exe ? hn_event_puts(ev, exe) : NULL;
+	if (hn_agent_config_ignore_process(a->cfg, exe) ||
+	    (hn_event_is_file(ev->type) && hn_agent_config_ignore_path(a->cfg, ev->path))) {
+		a->counts[t].filtered++;
+		if (ev->type == HN_EV_PROCESS_EXIT)
+			pt_del(a, ev->proc.entity);
+		hn_event_free(ev);
+		return;
+	}
+	if ((ev->type == HN_EV_PROCESS_START || ev->type == HN_EV_PROCESS_SNAPSHOT) && ev->ino) {
+		struct hn_file_key k = { ev->dev, ev->ino, ev->size, ev->mtime };
+		if (!hn_hasher_lookup(a->hasher, &k, ev->sha256))
+			hn_hasher_submit(a->hasher, &k, ev->path, ev->proc.pid);
+	}
+	if (ev->type == HN_EV_PROCESS_EXIT)
+		pt_del(a, ev->proc.entity);
+	submit(a, ev);
+}
+
+static void new_gap(struct agent *a, uint64_t dropped)
+{
+	struct hn_event *ev = hn_event_new(0);
+	if (!ev)
+		return;
+	ev->type = HN_EV_GAP;
+	ev->time = now_ns(CLOCK_REALTIME);
+	ev->proc.pid = (uint32_t)getpid();
+	ev->gap_dropped = dropped;
+	a->counts[HN_EV_GAP].seen++;
+	submit(a, ev);
+}
+
+static void agent_event(struct agent *a, uint16_t type)
+{
+	struct hn_event *ev = hn_event_new(512);
+
+	if (!ev)
+		return;
+	ev->type = type;
+	ev->time = now_ns(CLOCK_REALTIME);
+	ev->proc.pid = (uint32_t)getpid();
+	ev->proc.tid = ev->proc.pid;
+	ev->proc.entity = a->self_entity;
+	snprintf(ev->proc.comm, sizeof(ev->proc.comm), "hinomi");
+	a->counts[type].seen++;
+	submit(a, ev);
+}
+
+/* Kernel drop counters -> a GAP event for what is new. */
+static uint64_t kernel_dropped(struct agent *a)
+{
+	struct hn_sensor_family_count c[16];
+	int n = hn_sensor_counters(a->sensor, c, 16);
+	uint64_t d = 0;
+	for (int i = 0; i < n; i++)
+		d += c[i].dropped;
+	return d;
+}
+
+static void check_drops(struct agent *a)
+{
+	uint64_t d = kernel_dropped(a);
+	if (d > a->kernel_dropped_reported) {
+		new_gap(a, d - a->kernel_dropped_reported);
+		a->kernel_dropped_reported = d;
+	}
+}
+
+/* ---- status ---- */
+
+static void publish_status(struct agent *a, bool final)
+{
+	struct hn_strbuf js, tx;
+	struct hn_json j;
+	struct hn_store_stats ss;
+	struct hn_hasher_stats hs;
+	struct hn_sensor_family_count c[16];
+	struct hn_sensor_prog progs[96];
+	int nc, np, inactive = 0;
+	uint64_t now = now_ns(CLOCK_REALTIME);
+	char ts[64];
+
+	if (now - a->last_rate_ns >= 1000000000ULL) {
+		a->rate = (double)(a->events_total - a->last_rate_events) * 1e9 /
+			  (double)(now - a->last_rate_ns);
+		a->last_rate_ns = now;
+		a->last_rate_events = a->events_total;
+	}
+	hn_store_stats(a->store, &ss);
+	hn_hasher_stats(a->hasher, &hs);
+	nc = hn_sensor_counters(a->sensor, c, 16);
+	np = hn_sensor_programs(a->sensor, progs, 96);
+	hn_strbuf_init(&js);
+	hn_strbuf_init(&tx);
+	hn_ecs_time(now, ts, sizeof(ts));
+
+	hn_json_begin(&j, &js);
+	hn_json_obj_open(&j, NULL);
+	hn_json_kv_str(&j, "updated", ts);
+	hn_json_kv_u64(&j, "updated_ns", now);
+	hn_json_kv_u64(&j, "pid", (uint64_t)getpid());
+	hn_json_kv_bool(&j, "running", !final);
+	hn_json_kv_str(&j, "host", a->host);
+	hn_json_kv_u64(&j, "uptime_s", (now - a->started_ns) / 1000000000ULL);
+	hn_json_kv_u64(&j, "events", a->events_total);
+	hn_json_kv_u64(&j, "events_per_s", (uint64_t)(a->rate + 0.5));
+	hn_json_arr_open(&j, "programs");
+	for (int i = 0; i < np; i++) {
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_str(&j, "name", progs[i].name);
+		hn_json_kv_bool(&j, "active", progs[i].active);
+		if (!progs[i].active)
+			hn_json_kv_str(&j, "why", progs[i].why);
+		hn_json_obj_close(&j);
+		inactive += !progs[i].active;
+	}
+	hn_json_arr_close(&j);
+	hn_json_arr_open(&j, "kernel");
+	for (int i = 0; i < nc; i++) {
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_str(&j, "family", c[i].family);
+		hn_json_kv_u64(&j, "emitted", c[i].emitted);
+		hn_json_kv_u64(&j, "dropped", c[i].dropped);
+		hn_json_kv_u64(&j, "filtered", c[i].filtered);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_arr_open(&j, "types");
+	for (int t = 1; t < HN_EV_TYPE_MAX; t++) {
+		const struct hn_event_kind *k = hn_event_kind((unsigned)t);
+		if (!k || !k->name || !a->counts[t].seen)
+			continue;
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_str(&j, "type", k->name);
+		hn_json_kv_u64(&j, "seen", a->counts[t].seen);
+		hn_json_kv_u64(&j, "filtered", a->counts[t].filtered);
+		hn_json_kv_u64(&j, "stored", a->counts[t].submitted);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_obj_open(&j, "store");
+	hn_json_kv_u64(&j, "written", ss.written);
+	hn_json_kv_u64(&j, "dropped", ss.dropped);
+	hn_json_kv_u64(&j, "backlog", ss.backlog);
+	hn_json_kv_u64(&j, "batches", ss.batches);
+	hn_json_kv_u64(&j, "retention_deleted", ss.retention_deleted);
+	hn_json_kv_u64(&j, "write_errors", ss.write_errors);
+	hn_json_kv_u64(&j, "db_bytes", ss.db_bytes);
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "hash");
+	hn_json_kv_u64(&j, "hashed", hs.hashed);
+	hn_json_kv_u64(&j, "cache_hits", hs.hits);
+	hn_json_kv_u64(&j, "queue_dropped", hs.queue_dropped);
+	hn_json_kv_u64(&j, "failed", hs.failed);
+	hn_json_obj_close(&j);
+	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
+	hn_json_kv_u64(&j, "untracked_processes", a->pt_full);
+	hn_json_obj_close(&j);
+
+	hn_strbuf_addf(&tx, "agent      pid %d on %s, up %llus, %s\n", (int)getpid(), a->host,
+		       (unsigned long long)((now - a->started_ns) / 1000000000ULL),
+		       final ? "stopped" : "recording");
+	hn_strbuf_addf(&tx, "sensor     %d programs, %d active", np, np - inactive);
+	for (int i = 0; i < np; i++)
+		if (!progs[i].active)
+			hn_strbuf_addf(&tx, "\n           inactive: %s (%s)", progs[i].name,
+				       progs[i].why);
+	hn_strbuf_addf(&tx, "\nevents     %llu recorded, %.0f/s now\n",
+		       (unsigned long long)a->events_total, a->rate);
+	hn_strbuf_addf(&tx, "store      %llu written, %llu in queue, %llu dropped (queue full), "
+			    "%llu write errors, %.1f MiB\n",
+		       (unsigned long long)ss.written, (unsigned long long)ss.backlog,
+		       (unsigned long long)ss.dropped, (unsigned long long)ss.write_errors,
+		       (double)ss.db_bytes / 1048576.0);
+	hn_strbuf_addf(&tx, "hashing    %llu hashed, %llu cache hits, %llu failed, %llu queue drops\n",
+		       (unsigned long long)hs.hashed, (unsigned long long)hs.hits,
+		       (unsigned long long)hs.failed, (unsigned long long)hs.queue_dropped);
+	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
+	for (int i = 0; i < nc; i++)
+		hn_strbuf_addf(&tx, "%-12s %12llu %10llu %10llu\n", c[i].family,
+			       (unsigned long long)c[i].emitted, (unsigned long long)c[i].dropped,
+			       (unsigned long long)c[i].filtered);
+	hn_strbuf_addf(&tx, "\n%-18s %10s %10s %10s\n", "event type", "seen", "filtered", "stored");
+	for (int t = 1; t < HN_EV_TYPE_MAX; t++) {
+		const struct hn_event_kind *k = hn_event_kind((unsigned)t);
+		if (!k || !k->name || !a->counts[t].seen)
+			continue;
+		hn_strbuf_addf(&tx, "%-18s %10llu %10llu %10llu\n", k->name,
+			       (unsigned long long)a->counts[t].seen,
+			       (unsigned long long)a->counts[t].filtered,
+			       (unsigned long long)a->counts[t].submitted);
+	}
+	if (!js.oom && js.buf)
+		hn_store_meta_set(a->store, "status.json", js.buf);
+	if (!tx.oom && tx.buf)
+		hn_store_meta_set(a->store, "status.text", tx.buf);
+	if (final && a->o->live) {
+		fprintf(a->o->live, "\n--- hinomi summary ---\n%s", tx.buf ? tx.buf : "");
+		fflush(a->o->live);
+	}
+	hn_strbuf_release(&js);
+	hn_strbuf_release(&tx);
+}
+
+static void snapshot_cb(struct hn_event *ev, void *arg)
+{
+	on_event(ev, arg);
+}
+
+int hn_agent_run(const struct hn_agent_opts *o)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct hn_store_opts so = { 0 };
+	struct hn_sensor_opts sno = { 0 };
+	struct sigaction sa;
+	char err[256], msg[256] = "";
+	const char *const *watch;
+	int r = -ENOMEM, nwatch;
+	uint64_t last_tick, deadline = 0;
+
+	if (!a)
+		return -ENOMEM;
+	a->o = o;
+	gethostname(a->host, sizeof(a->host) - 1);
+	a->started_ns = a->last_rate_ns = now_ns(CLOCK_REALTIME);
+
+	if (o->config_path || access("/etc/hinomi/agent.conf", R_OK) == 0) {
+		const char *p = o->config_path ? o->config_path : "/etc/hinomi/agent.conf";
+		r = hn_agent_config_load(p, &a->cfg, msg, sizeof(msg));
+		if (r == -EINVAL)
+			fprintf(stderr, "hinomi agent: %s (line skipped)\n", msg);
+		else if (r < 0) {
+			fprintf(stderr, "hinomi agent: cannot read %s: %s\n", p, strerror(-r));
+			goto out;
+		}
+	}
+	if (!a->cfg)
+		a->cfg = hn_agent_config_default();
+
+	so.path = o->db_path;
+	so.max_bytes = o->max_bytes;
+	so.max_age_ns = o->max_age_ns;
+	r = hn_store_open(&so, &a->store);
+	if (r < 0) {
+		fprintf(stderr, "hinomi agent: cannot open the store %s: %s\n", o->db_path,
+			a->store ? hn_store_errmsg(a->store) : strerror(-r));
+		goto out;
+	}
+	r = hn_store_start(a->store);
+	if (r < 0) {
+		fprintf(stderr, "hinomi agent: cannot start the store writer: %s\n", strerror(-r));
+		goto out;
+	}
+	hn_store_meta_set(a->store, "host.name", a->host);
+	r = hn_hasher_new(4096, 16384, 0, hash_done, a, &a->hasher);
+	if (r < 0) {
+		fprintf(stderr, "hinomi agent: cannot start the hasher: %s\n", strerror(-r));
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sno.ringbuf_bytes = o->ringbuf_bytes;
+	r = hn_sensor_open(&sno, on_event, a, &a->sensor, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "hinomi agent: %s\n", err);
+		goto out;
+	}
+	watch = hn_agent_config_watch(a->cfg, &nwatch);
+	for (int i = 0; i < nwatch; i++)
+		hn_sensor_watch_path(a->sensor, watch[i]);
+
+	{
+		struct hn_decode_ctx dc;
+		struct hn_task_start *starts = NULL;
+		size_t nstarts = 0;
+		int e = hn_sensor_task_starts(a->sensor, &starts, &nstarts);
+		bool have_dc = hn_decode_ctx_init(&dc) == 0;
+
+		if (e < 0)
+			fprintf(stderr, "hinomi agent: no task iterator (%s): processes already "
+					"running get clock-tick entity ids\n", strerror(-e));
+		for (size_t i = 0; have_dc && i < nstarts; i++)
+			if (starts[i].pid == (uint32_t)getpid())
+				a->self_entity = hn_entity_id(dc.boot_id, starts[i].pid, starts[i].start);
+		agent_event(a, HN_EV_AGENT_START);
+		if (!o->no_snapshot && have_dc)
+			hn_proc_snapshot(&dc, starts, nstarts, (uint32_t)getpid(), snapshot_cb, a);
+		free(starts);
+	}
+	publish_status(a, false);
+	if (o->ready_file) {
+		int fd = open(o->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (o->live && !o->quiet) {
+		fprintf(o->live, "hinomi: recording into %s (Ctrl-C to stop)\n", o->db_path);
+		fflush(o->live);
+	}
+
+	last_tick = now_ns(CLOCK_MONOTONIC);
+	if (o->duration > 0)
+		deadline = last_tick + (uint64_t)(o->duration * 1e9);
+	while (!stop_requested) {
+		uint64_t t;
+		int n = hn_sensor_poll(a->sensor, 50);
+
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "hinomi agent: reading the ring buffer: %s\n", strerror(-n));
+			break;
+		}
+		t = now_ns(CLOCK_MONOTONIC);
+		if (t - last_tick >= 1000000000ULL) {
+			last_tick = t;
+			check_drops(a);
+			publish_status(a, false);
+			if (o->live)
+				fflush(o->live);
+		}
+		if (deadline && t >= deadline)
+			break;
+	}
+	/* drain what the kernel still holds, then close in order */
+	hn_sensor_poll(a->sensor, 0);
+	check_drops(a);
+	agent_event(a, HN_EV_AGENT_STOP);
+	hn_hasher_drain(a->hasher);
+	hn_store_flush(a->store);
+	publish_status(a, true);
+	r = 0;
+out:
+	hn_sensor_close(a->sensor);
+	hn_hasher_free(a->hasher);
+	hn_store_close(a->store);
+	hn_agent_config_free(a->cfg);
+	pt_clear(a);
+	free(a);
+	return r;
+}

@@ -1,0 +1,52 @@
+/*
+ * agent.h - the recording agent: sensor -> enrich -> filter -> store.
+ *
+ * hn_agent_run() loads the sensor, records a /proc snapshot, then moves
+ * every event from the ring buffer into the store until told to stop
+ * (SIGINT/SIGTERM, or opts.duration).  On the way each event is:
+ *   - enriched: executables get their SHA-256 (enrich/hasher.h: cached,
+ *     hashed off the hot path and filled into the store when known);
+ *   - filtered: the agent's own activity never reaches user space (the
+ *     kernel side drops it), and the noise filter of the config file drops
+ *     events by process executable or file path (counted as filtered);
+ *   - stored (store/store.h), and printed as a short live line when notable.
+ * Every second it publishes its status (meta "status.json"/"status.text")
+ * for `hinomi status`, and turns kernel drop counters into HN_EV_GAP events:
+ * nothing is lost silently.
+ */
+#ifndef HINOMI_AGENT_H
+#define HINOMI_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct hn_agent_opts {
+	const char *db_path;
+	const char *config_path;   /* NULL: /etc/hinomi/agent.conf if present */
+	const char *ready_file;    /* created once recording (tests) */
+	double duration;           /* seconds; 0 = until signalled */
+	bool quiet;                /* no live lines */
+	bool no_snapshot;
+	uint64_t max_bytes, max_age_ns;  /* store retention; 0 = defaults */
+	uint32_t ringbuf_bytes;
+	FILE *live;                /* live lines and the summary; stdout */
+};
+
+/* Runs until stopped. 0, or -errno with the reason printed to stderr. */
+int hn_agent_run(const struct hn_agent_opts *o);
+
+/* The noise filter and watch list (config.c). */
+struct hn_agent_config;
+/* Parse a config file. 0; -ENOENT when missing; -EINVAL with *line and
+ * msg set for a malformed line (the rest of the file is still read). */
+int hn_agent_config_load(const char *path, struct hn_agent_config **out,
+			 char *msg, size_t msglen);
+struct hn_agent_config *hn_agent_config_default(void);
+void hn_agent_config_free(struct hn_agent_config *c);
+bool hn_agent_config_ignore_process(const struct hn_agent_config *c, const char *exe);
+bool hn_agent_config_ignore_path(const struct hn_agent_config *c, const char *path);
+/* Paths whose reads are reported; count via *n. */
+const char *const *hn_agent_config_watch(const struct hn_agent_config *c, int *n);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * cli.h - hinomi's subcommands.
+ *
+ * One binary, many subcommands (like git): main.c looks the first argument
+ * up in hn_commands[] (cli/commands.c) and calls its function with the
+ * remaining arguments (argv[0] is the subcommand's name).  Each subcommand
+ * lives in its own file cli/cmd_NAME.c, parses its options, calls modules
+ * and renders the result; nothing but main.c uses cli/.
+ *
+ * To add a subcommand: write cli/cmd_NAME.c with
+ *     int cmd_NAME(int argc, char **argv);
+ * declare it below, and add a row to hn_commands[] in cli/commands.c.
+ * `hinomi NAME --help` must print its usage and exit 0.
+ *
+ * Exit codes: 0 success, 1 failure (the error printed to stderr once),
+ * 2 usage error.
+ */
+#ifndef HINOMI_CLI_H
+#define HINOMI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hn_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;   /* one line for `hinomi --help` */
+};
+
+extern const struct hn_command hn_commands[];
+
+/* Default store path: $HINOMI_DB, else /var/lib/hinomi/hinomi.db. */
+const char *cli_default_db(void);
+
+/* Parse a duration ("30s", "5m", "2h", "7d", plain seconds) into ns.
+ * 0 or -EINVAL. */
+int cli_parse_duration(const char *s, uint64_t *ns);
+
+/* Current wall-clock time in ns since the epoch. */
+uint64_t cli_now_ns(void);
+
+int cmd_agent(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_tree(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+
+#endif

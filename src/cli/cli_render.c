@@ -1,0 +1,479 @@
+/*
+ * cli_render.c - text rendering shared by the read commands (see
+ * cli_render.h): store opening with one error message, local times,
+ * terminal-safe escaping, command lines and the one-line detail of every
+ * event type.
+ *
+ * Conventions of the detail text (they follow the sensor's meaning of the
+ * fields, event.h / ecs.c): src is the local end of a socket and dst the
+ * remote one, so accept prints remote -> local and the others local ->
+ * remote; rename prints old -> new (path -> path2); link and symlink print
+ * link -> target; a failed syscall ends with "failed: <errno text>".
+ */
+#include "cli/cli_render.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_store_open_ro(const char *cmd, const char *path, struct hn_store **out)
+{
+	struct hn_store_opts o = { .path = path, .readonly = true };
+	int r = hn_store_open(&o, out);
+
+	if (r < 0)
+		fprintf(stderr, "hinomi %s: %s\n", cmd, hn_store_open_errmsg());
+	return r;
+}
+
+void cli_host_name(struct hn_store *s, char *buf, size_t n)
+{
+	char *v = NULL;
+
+	if (!n)
+		return;
+	buf[0] = '\0';
+	if (s && hn_store_meta_get(s, "host.name", &v) == 0 && v && *v) {
+		snprintf(buf, n, "%s", v);
+		free(v);
+		return;
+	}
+	free(v);
+	if (gethostname(buf, n) < 0)
+		buf[0] = '\0';
+	buf[n - 1] = '\0';
+}
+
+void cli_time_str(uint64_t ns, char *buf, size_t n)
+{
+	time_t t = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+	char b[24];
+
+	if (!localtime_r(&t, &tm) || !strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm)) {
+		snprintf(buf, n, "%" PRIu64, ns);
+		return;
+	}
+	snprintf(buf, n, "%s.%03u", b, (unsigned)(ns % 1000000000ULL / 1000000ULL));
+}
+
+/* Length of the well-formed UTF-8 sequence at s (2..4), 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;  /* overlong, out of range, surrogate, C1 control */
+	return len;
+}
+
+void cli_escape(struct hn_strbuf *sb, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run = 0, k;
+
+	while (i < n) {
+		if (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\') {
+			i++, run++;
+			continue;
+		}
+		if (u[i] >= 0x80 && (k = utf8_len(u + i, n - i)) > 0) {
+			i += k, run += k;
+			continue;
+		}
+		hn_strbuf_add(sb, u + i - run, run);
+		run = 0;
+		if (u[i] == '\\')
+			hn_strbuf_adds(sb, "\\\\");
+		else if (u[i] == '\n')
+			hn_strbuf_adds(sb, "\\n");
+		else if (u[i] == '\t')
+			hn_strbuf_adds(sb, "\\t");
+		else
+			hn_strbuf_addf(sb, "\\x%02x", u[i]);
+		i++;
+	}
+	hn_strbuf_add(sb, u + n - run, run);
+}
+
+static void escs(struct hn_strbuf *sb, const char *s)
+{
+	if (s)
+		cli_escape(sb, s, strlen(s));
+}
+
+static bool needs_quotes(const char *a, size_t n)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strchr(" \t'\"$`;&|<>()*?[]{}~#!", a[i]))
+			return true;
+	return false;
+}
+
+void cli_argv(struct hn_strbuf *sb, const char *args, size_t len, size_t max)
+{
+	size_t i = 0, start = sb->len, cut;
+	bool first = true;
+
+	if (!args)
+		return;
+	/* A trailing NUL ends the last argument; it does not start one. */
+	if (len && args[len - 1] == '\0')
+		len--;
+	while (i <= len) {
+		const char *a = args + i;
+		const char *end = memchr(a, '\0', len - i);
+		size_t n = end ? (size_t)(end - a) : len - i;
+
+		if (!first)
+			hn_strbuf_addc(sb, ' ');
+		first = false;
+		if (needs_quotes(a, n)) {
+			/* 'it'\''s' : close, escaped quote, reopen */
+			hn_strbuf_addc(sb, '\'');
+			for (size_t k = 0, run = 0; k <= n; k++) {
+				if (k == n || a[k] == '\'') {
+					cli_escape(sb, a + k - run, run);
+					run = 0;
+					if (k < n)
+						hn_strbuf_adds(sb, "'\\''");
+				} else {
+					run++;
+				}
+			}
+			hn_strbuf_addc(sb, '\'');
+		} else {
+			cli_escape(sb, a, n);
+		}
+		i += n + 1;
+		if (!end)
+			break;
+	}
+	if (!max || sb->oom || sb->len - start <= max)
+		return;
+	/* Cut at a character boundary. */
+	cut = start + max;
+	while (cut > start && ((unsigned char)sb->buf[cut] & 0xc0) == 0x80)
+		cut--;
+	{
+		size_t more = sb->len - cut;
+		sb->len = cut;
+		sb->buf[cut] = '\0';
+		hn_strbuf_addf(sb, "… [+%zu bytes]", more);
+	}
+}
+
+const char *cli_type_name(unsigned type, char *buf, size_t n)
+{
+	const struct hn_event_kind *k = hn_event_kind(type);
+
+	if (k && k->name)
+		return k->name;
+	snprintf(buf, n, "type_%u", type);
+	return buf;
+}
+
+static const char *transport_name(unsigned t)
+{
+	switch (t) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case 0:
+		return NULL;
+	default:
+		return "ip";
+	}
+}
+
+static void addr(struct hn_strbuf *sb, const struct hn_addr *a)
+{
+	char buf[64];
+
+	if (a->family == AF_UNIX) {
+		hn_strbuf_adds(sb, "unix");
+		return;
+	}
+	hn_addr_str(a, buf, sizeof(buf));
+	if (!buf[0]) {
+		hn_strbuf_adds(sb, "?");
+		return;
+	}
+	if (a->family == AF_INET6)
+		hn_strbuf_addf(sb, "[%s]:%u", buf, a->port);
+	else
+		hn_strbuf_addf(sb, "%s:%u", buf, a->port);
+}
+
+static const char *dns_type_name(unsigned t, char *buf, size_t n)
+{
+	switch (t) {
+	case 1: return "A";
+	case 2: return "NS";
+	case 5: return "CNAME";
+	case 6: return "SOA";
+	case 12: return "PTR";
+	case 15: return "MX";
+	case 16: return "TXT";
+	case 28: return "AAAA";
+	case 33: return "SRV";
+	case 64: return "SVCB";
+	case 65: return "HTTPS";
+	case 255: return "ANY";
+	default:
+		snprintf(buf, n, "TYPE%u", t);
+		return buf;
+	}
+}
+
+static void failed(struct hn_strbuf *sb, const struct hn_event *ev)
+{
+	if (ev->result < 0 && ev->result > -4096)
+		hn_strbuf_addf(sb, " failed: %s", strerror((int)-ev->result));
+	else if (ev->flags & HN_EVF_FAILED)
+		hn_strbuf_adds(sb, " failed");
+}
+
+static void detail_exec(struct hn_strbuf *sb, const struct hn_event *ev)
+{
+	escs(sb, ev->path ? ev->path : ev->filename ? ev->filename : "?");
+	if (ev->args && ev->args_len) {
+		hn_strbuf_adds(sb, "  ");
+		cli_argv(sb, ev->args, ev->args_len, CLI_ARGV_MAX);
+	}
+	if (ev->flags & HN_EVF_ARGV_TRUNC)
+		hn_strbuf_adds(sb, " [argv cut]");
+	if (ev->flags & HN_EVF_MEMFD)
+		hn_strbuf_adds(sb, " [memfd]");
+	if (ev->flags & HN_EVF_DELETED)
+		hn_strbuf_adds(sb, " [deleted]");
+	if (ev->flags & HN_EVF_SETUID_EXEC)
+		hn_strbuf_adds(sb, " [setuid]");
+}
+
+static void detail_net(struct hn_strbuf *sb, const struct hn_event *ev)
+{
+	const char *tr = transport_name(ev->transport);
+
+	if (tr)
+		hn_strbuf_addf(sb, "%s ", tr);
+	switch (ev->type) {
+	case HN_EV_NET_LISTEN:
+		hn_strbuf_adds(sb, "listen ");
+		addr(sb, &ev->src);
+		break;
+	case HN_EV_NET_BIND:
+		hn_strbuf_adds(sb, "bind ");
+		addr(sb, &ev->src);
+		break;
+	case HN_EV_NET_ACCEPT:
+		addr(sb, &ev->dst);
+		hn_strbuf_adds(sb, " -> ");
+		addr(sb, &ev->src);
+		break;
+	default:
+		if (ev->src.family) {
+			addr(sb, &ev->src);
+			hn_strbuf_adds(sb, " -> ");
+		}
+		addr(sb, &ev->dst);
+		break;
+	}
+	if (ev->path && ev->src.family == AF_UNIX) {
+		hn_strbuf_addc(sb, ' ');
+		escs(sb, ev->path);
+	}
+	if (ev->flags & HN_EVF_INPROGRESS)
+		hn_strbuf_adds(sb, " in progress");
+	else if (ev->result < 0 || (ev->flags & HN_EVF_FAILED))
+		failed(sb, ev);
+	else if (ev->type == HN_EV_NET_CONNECT)
+		hn_strbuf_adds(sb, " ok");
+}
+
+void cli_event_detail(struct hn_strbuf *sb, const struct hn_event *ev)
+{
+	char tb[16];
+
+	switch (ev->type) {
+	case HN_EV_PROCESS_START:
+	case HN_EV_PROCESS_SNAPSHOT:
+		detail_exec(sb, ev);
+		return;
+	case HN_EV_PROCESS_FORK:
+		hn_strbuf_addf(sb, "forked from pid %u", ev->proc.ppid);
+		if (ev->proc.parent_executable) {
+			hn_strbuf_adds(sb, " (");
+			escs(sb, ev->proc.parent_executable);
+			hn_strbuf_addc(sb, ')');
+		}
+		return;
+	case HN_EV_PROCESS_EXIT:
+		if (ev->exit_signal) {
+			const char *abbr = sigabbrev_np(ev->exit_signal);
+			if (abbr)
+				hn_strbuf_addf(sb, "killed by SIG%s", abbr);
+			else
+				hn_strbuf_addf(sb, "killed by signal %d", ev->exit_signal);
+		} else {
+			hn_strbuf_addf(sb, "exit %d", ev->exit_code);
+		}
+		return;
+	case HN_EV_CRED_CHANGE:
+		hn_strbuf_addf(sb, "syscall %" PRIu64 " (%" PRIu64 ", %" PRIu64
+			       ", %" PRIu64 ") now uid %u euid %u gid %u egid %u",
+			       ev->request, ev->cred_arg[0], ev->cred_arg[1],
+			       ev->cred_arg[2], ev->proc.uid, ev->proc.euid,
+			       ev->proc.gid, ev->proc.egid);
+		failed(sb, ev);
+		return;
+	case HN_EV_PTRACE:
+		hn_strbuf_addf(sb, "request %" PRIu64 " on pid %u", ev->request,
+			       ev->target_pid);
+		failed(sb, ev);
+		return;
+	case HN_EV_PROC_MEM_WRITE:
+		hn_strbuf_addf(sb, "writes memory of pid %u", ev->target_pid);
+		failed(sb, ev);
+		return;
+	case HN_EV_MEMFD_CREATE:
+		hn_strbuf_adds(sb, "memfd '");
+		escs(sb, ev->name);
+		hn_strbuf_addc(sb, '\'');
+		return;
+	case HN_EV_FILE_RENAME:
+	case HN_EV_FILE_LINK:
+	case HN_EV_FILE_SYMLINK:
+		escs(sb, ev->path ? ev->path : "?");
+		hn_strbuf_adds(sb, " -> ");
+		escs(sb, ev->path2 ? ev->path2 : "?");
+		failed(sb, ev);
+		return;
+	case HN_EV_FILE_CHMOD:
+		escs(sb, ev->path ? ev->path : "?");
+		hn_strbuf_addf(sb, " mode %04o", ev->mode & 07777);
+		failed(sb, ev);
+		return;
+	case HN_EV_FILE_CHOWN:
+		escs(sb, ev->path ? ev->path : "?");
+		hn_strbuf_addf(sb, " owner %d:%d", (int)ev->owner_uid,
+			       (int)ev->owner_gid);
+		failed(sb, ev);
+		return;
+	case HN_EV_FILE_SETXATTR:
+		escs(sb, ev->path ? ev->path : "?");
+		hn_strbuf_adds(sb, " xattr ");
+		escs(sb, ev->name);
+		failed(sb, ev);
+		return;
+	case HN_EV_DNS_QUERY:
+		escs(sb, ev->dns_name ? ev->dns_name : "?");
+		hn_strbuf_addf(sb, " %s", dns_type_name(ev->dns_type, tb, sizeof(tb)));
+		if (ev->dst.family) {
+			hn_strbuf_adds(sb, " via ");
+			addr(sb, &ev->dst);
+		}
+		return;
+	case HN_EV_MODULE_LOAD:
+		escs(sb, ev->path ? ev->path : ev->name ? ev->name : "?");
+		if (ev->path && ev->name) {
+			hn_strbuf_addc(sb, ' ');
+			escs(sb, ev->name);
+		}
+		failed(sb, ev);
+		return;
+	case HN_EV_BPF_LOAD:
+		hn_strbuf_adds(sb, "program '");
+		escs(sb, ev->name);
+		hn_strbuf_addc(sb, '\'');
+		failed(sb, ev);
+		return;
+	case HN_EV_MOUNT:
+		escs(sb, ev->path2 ? ev->path2 : "?");
+		hn_strbuf_adds(sb, " on ");
+		escs(sb, ev->path ? ev->path : "?");
+		if (ev->name) {
+			hn_strbuf_adds(sb, " type ");
+			escs(sb, ev->name);
+		}
+		failed(sb, ev);
+		return;
+	case HN_EV_GAP:
+		hn_strbuf_addf(sb, "LOST events: %" PRIu64 " in the kernel, %" PRIu64
+			       " in the agent", ev->gap_dropped, ev->gap_queue);
+		return;
+	case HN_EV_AGENT_START:
+	case HN_EV_AGENT_STOP:
+		escs(sb, ev->name);
+		return;
+	default:
+		break;
+	}
+	if (hn_event_is_network(ev->type)) {
+		detail_net(sb, ev);
+		return;
+	}
+	if (ev->path)
+		escs(sb, ev->path);
+	if (ev->path2) {
+		hn_strbuf_adds(sb, " -> ");
+		escs(sb, ev->path2);
+	}
+	failed(sb, ev);
+}
+
+void cli_event_line(struct hn_strbuf *sb, const struct hn_event *ev)
+{
+	char t[40], tb[24];
+
+	cli_time_str(ev->time, t, sizeof(t));
+	hn_strbuf_addf(sb, "%s  %-16s %7u  ", t, cli_type_name(ev->type, tb, sizeof(tb)),
+		       ev->proc.pid);
+	{
+		size_t before = sb->len;
+		cli_escape(sb, ev->proc.comm, strnlen(ev->proc.comm, sizeof(ev->proc.comm)));
+		for (size_t w = sb->len - before; w < 15; w++)
+			hn_strbuf_addc(sb, ' ');
+	}
+	hn_strbuf_addc(sb, ' ');
+	cli_event_detail(sb, ev);
+}
+
+int cli_put_line(const struct hn_strbuf *sb)
+{
+	if (sb->oom) {
+		fprintf(stderr, "hinomi: out of memory\n");
+		return -ENOMEM;
+	}
+	if ((sb->len && fwrite(sb->buf, 1, sb->len, stdout) != sb->len) ||
+	    fputc('\n', stdout) == EOF)
+		return -EIO;
+	return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * cmd_agent.c - `hinomi agent`: run the sensor and record this host.
+ */
+#include "agent/agent.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hinomi agent [--db PATH] [--config FILE] [--quiet] [--duration SECS]\n"
+		"                    [--max-size MB] [--max-age DUR] [--no-snapshot]\n"
+		"\n"
+		"Load the kernel sensor and record what this host does into the store,\n"
+		"in the foreground, until Ctrl-C (or SIGTERM).  Prints a short line for\n"
+		"notable events and a summary at the end.  Needs root.\n"
+		"\n"
+		"  --db PATH        the store (default %s)\n"
+		"  --config FILE    noise filter and watch list (default /etc/hinomi/agent.conf)\n"
+		"  --quiet          no live lines\n"
+		"  --duration SECS  stop after this long\n"
+		"  --max-size MB    retention: keep the store under this size (default 1024)\n"
+		"  --max-age DUR    retention: drop events older than this (default 30d)\n"
+		"  --no-snapshot    do not record the processes already running\n"
+		"  --ready-file F   create F once recording (for scripts)\n",
+		cli_default_db());
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "max-size", required_argument, NULL, 's' },
+		{ "max-age", required_argument, NULL, 'a' },
+		{ "no-snapshot", no_argument, NULL, 'n' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hn_agent_opts o = { .db_path = cli_default_db(), .live = stdout };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.db_path = optarg;
+			break;
+		case 'c':
+			o.config_path = optarg;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 't':
+			o.duration = atof(optarg);
+			if (o.duration <= 0) {
+				fprintf(stderr, "hinomi agent: --duration wants seconds > 0\n");
+				return 2;
+			}
+			break;
+		case 's': {
+			char *end;
+			unsigned long long mb = strtoull(optarg, &end, 10);
+			if (*end || mb == 0) {
+				fprintf(stderr, "hinomi agent: --max-size wants megabytes > 0\n");
+				return 2;
+			}
+			o.max_bytes = mb << 20;
+			break;
+		}
+		case 'a':
+			if (cli_parse_duration(optarg, &o.max_age_ns) < 0 || !o.max_age_ns) {
+				fprintf(stderr, "hinomi agent: --max-age wants a duration like 7d\n");
+				return 2;
+			}
+			break;
+		case 'n':
+			o.no_snapshot = true;
+			break;
+		case 'r':
+			o.ready_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return hn_agent_run(&o) < 0 ? 1 : 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * commands.c - the table of subcommands and small helpers they share.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const struct hn_command hn_commands[] = {
+	{ "agent",    cmd_agent,    "run the sensor and record this host (foreground)" },
+	{ "status",   cmd_status,   "what is active, counters, store size, events/s" },
+	{ "events",   cmd_events,   "list recorded events" },
+	{ "tree",     cmd_tree,     "process tree with argv, exited processes included" },
+	{ "timeline", cmd_timeline, "what a process and its descendants did, in order" },
+	{ "sql",      cmd_sql,      "read-only SQL over the store" },
+	{ NULL, NULL, NULL },
+};
+
+const char *cli_default_db(void)
+{
+	const char *e = getenv("HINOMI_DB");
+	return e && *e ? e : "/var/lib/hinomi/hinomi.db";
+}
+
+int cli_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+	uint64_t mult = 1000000000ULL;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -EINVAL;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		mult = 1000000000ULL;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1000000ULL;
+	else if (strcmp(end, "m") == 0)
+		mult = 60ULL * 1000000000ULL;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600ULL * 1000000000ULL;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400ULL * 1000000000ULL;
+	else
+		return -EINVAL;
+	*ns = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

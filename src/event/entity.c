@@ -1,0 +1,120 @@
+/*
+ * entity.c - entity ids (see entity.h).  The hash is FNV-1a 64 over the
+ * boot id and the two numbers in little-endian order, cut to 63 bits so it
+ * fits SQLite's signed INTEGER.
+ */
+#include "event/entity.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int hn_boot_id(uint8_t out[16])
+{
+	static uint8_t cached[16];
+	static int have;
+	char text[64];
+	int fd, n, r = -EIO, j = 0;
+
+	if (have) {
+		memcpy(out, cached, 16);
+		return 0;
+	}
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = (int)read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return r;
+	text[n] = '\0';
+	for (int i = 0; text[i] && j < 32; i++) {
+		char c = text[i];
+		int v;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			continue;
+		if (j % 2 == 0)
+			cached[j / 2] = (uint8_t)(v << 4);
+		else
+			cached[j / 2] |= (uint8_t)v;
+		j++;
+	}
+	if (j != 32)
+		return -EINVAL;
+	have = 1;
+	memcpy(out, cached, 16);
+	return 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t hn_entity_id(const uint8_t boot_id[16], uint32_t pid, uint64_t start_ns)
+{
+	uint8_t le[12];
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < 4; i++)
+		le[i] = (uint8_t)(pid >> (8 * i));
+	for (int i = 0; i < 8; i++)
+		le[4 + i] = (uint8_t)(start_ns >> (8 * i));
+	h = fnv1a(h, boot_id, 16);
+	h = fnv1a(h, le, sizeof(le));
+	h &= 0x7fffffffffffffffULL;
+	return h ? h : 1;
+}
+
+uint64_t hn_boot_ns_to_ticks(uint64_t boot_ns)
+{
+	static long hz;
+	if (!hz) {
+		hz = sysconf(_SC_CLK_TCK);
+		if (hz <= 0)
+			hz = 100;
+	}
+	/* The kernel's nsec_to_clock_t for USER_HZ dividing NSEC_PER_SEC. */
+	return boot_ns / (1000000000ULL / (uint64_t)hz);
+}
+
+const char *hn_entity_str(uint64_t entity, char *buf, size_t n)
+{
+	snprintf(buf, n, "%016llx", (unsigned long long)entity);
+	return buf;
+}
+
+int hn_entity_parse(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 16)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -EINVAL;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * entity.h - stable process identities.
+ *
+ * An entity id names one process for its whole life on one boot and never
+ * names another: it is a 63-bit hash of (boot id, pid, start time in ns
+ * since boot, the kernel's task start_boottime).  The /proc snapshot reads
+ * the same nanosecond start times through a BPF task iterator, so a process
+ * seen first in the snapshot and later by the kernel sensor gets the same
+ * id (/proc/PID/stat's clock ticks would be too coarse: two processes can
+ * get one pid within a tick).  exec does not change a process's entity id;
+ * fork does.
+ * Rendered as 16 lowercase hex digits (ECS process.entity_id).
+ */
+#ifndef HINOMI_EVENT_ENTITY_H
+#define HINOMI_EVENT_ENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* This boot's id (/proc/sys/kernel/random/boot_id), read once. 0 or -errno. */
+int hn_boot_id(uint8_t out[16]);
+
+/* Entity id of (boot, pid, start_ns); never 0, always < 2^63. */
+uint64_t hn_entity_id(const uint8_t boot_id[16], uint32_t pid, uint64_t start_ns);
+
+/* Start time in CLOCK_BOOTTIME ns -> clock ticks as /proc shows them. */
+uint64_t hn_boot_ns_to_ticks(uint64_t boot_ns);
+
+/* "0123456789abcdef"; buf >= 17 bytes. */
+const char *hn_entity_str(uint64_t entity, char *buf, size_t n);
+/* Parse 1..16 hex digits; 0 or -EINVAL. */
+int hn_entity_parse(const char *s, uint64_t *out);
+
+#endif

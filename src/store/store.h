@@ -1,0 +1,149 @@
+/*
+ * store.h - the local event store: SQLite in WAL mode.
+ *
+ * One writer (the agent) appends events through a bounded queue drained by
+ * one writer thread in batches (one transaction per batch); any number of
+ * readers (the CLI) query at the same time.  A crash or kill -9 loses at most
+ * the batch in flight: a batch is one transaction and WAL keeps the file
+ * consistent.  Retention trims the oldest events by age and by size.
+ *
+ * The schema is documented in docs/SCHEMA.md and created by hn_store_open.
+ * Tables: events (one row per event), processes (one row per entity: the
+ * latest image, parent, start and exit), meta (key/value: schema version,
+ * host name, boot ids, the agent's published status).
+ *
+ * Errors: functions return 0 or a negative errno (-EIO for SQLite errors);
+ * hn_store_errmsg() gives the last SQLite message for the caller to print.
+ * The store does not print.
+ */
+#ifndef HINOMI_STORE_H
+#define HINOMI_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event/event.h"
+
+struct hn_store;
+
+struct hn_store_opts {
+	const char *path;
+	bool readonly;           /* CLI readers: no writer, no schema change */
+	uint64_t max_bytes;      /* retention by size; 0 = default (1 GiB) */
+	uint64_t max_age_ns;     /* retention by age; 0 = default (30 days) */
+	unsigned batch_max;      /* events per transaction; 0 = 4096 */
+	unsigned batch_ms;       /* longest wait before a batch commits; 0 = 200 */
+	unsigned queue_max;      /* writer queue bound; 0 = 65536 */
+};
+
+int hn_store_open(const struct hn_store_opts *o, struct hn_store **out);
+/* Why the last hn_store_open in this thread failed ("no store at PATH: ..."),
+ * for the caller to print; "" after a success. */
+const char *hn_store_open_errmsg(void);
+/* Stops the writer (flushing what is queued) and closes. NULL is fine. */
+void hn_store_close(struct hn_store *s);
+const char *hn_store_errmsg(struct hn_store *s);
+
+/* ---- writing (the agent) ---- */
+
+/* Start the writer thread. */
+int hn_store_start(struct hn_store *s);
+
+/* Queue an event for writing; the store takes ownership of ev in every case.
+ * 0, or -ENOSPC when the queue is full (the event is freed and counted as
+ * dropped; the next write records an HN_EV_GAP event for it). */
+int hn_store_submit(struct hn_store *s, struct hn_event *ev);
+
+/* An executable's SHA-256 became known: fill it into the process starts of
+ * that file identity that lack it (and into processes). Queued like events. */
+int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,
+			 uint64_t size, uint64_t mtime, const char *sha256);
+
+/* Block until everything queued before the call is committed. */
+int hn_store_flush(struct hn_store *s);
+
+struct hn_store_stats {
+	uint64_t queued;         /* accepted by hn_store_submit */
+	uint64_t written;        /* committed rows */
+	uint64_t dropped;        /* refused: queue full */
+	uint64_t batches;
+	uint64_t backlog;        /* in the queue now */
+	uint64_t retention_deleted;
+	uint64_t db_bytes;       /* main file + WAL */
+	uint64_t write_errors;
+};
+void hn_store_stats(struct hn_store *s, struct hn_store_stats *st);
+/* Hash updates refused because the queue was full (not events: they are
+ * not counted in dropped nor in GAP rows; the hasher may resubmit). */
+uint64_t hn_store_hash_dropped(struct hn_store *s);
+
+/* Run retention now, in the caller's thread (the writer thread also runs
+ * it every few seconds).  0 or -errno. */
+int hn_store_retain(struct hn_store *s);
+
+/* Publish / read a meta value (the agent's status JSON under "status"). */
+int hn_store_meta_set(struct hn_store *s, const char *key, const char *value);
+/* *out is malloc'd; -ENOENT when missing. */
+int hn_store_meta_get(struct hn_store *s, const char *key, char **out);
+
+/* ---- reading (the CLI) ---- */
+
+struct hn_query {
+	uint16_t types[64];      /* any of these; ntypes 0 = all */
+	int ntypes;
+	uint32_t pid;            /* 0 = any */
+	uint64_t entity;         /* 0 = any */
+	bool descendants;        /* with entity: its descendants too */
+	uint64_t since;          /* ns since the epoch, 0 = any */
+	uint64_t until;          /* 0 = any */
+	int64_t after_id;        /* rows with id > after_id (follow mode) */
+	unsigned limit;          /* 0 = no limit */
+	bool newest_first;
+};
+
+/* Events matching q in time order (or newest first), enriched with the
+ * acting process's executable and its parent's executable.  cb returns 0 to
+ * go on, non-zero to stop (that value is returned). The event passed to cb is
+ * valid only during the call. */
+typedef int (*hn_event_cb)(const struct hn_event *ev, void *arg);
+int hn_store_query(struct hn_store *s, const struct hn_query *q,
+		   hn_event_cb cb, void *arg);
+
+struct hn_process {
+	uint64_t entity, parent_entity;
+	uint32_t pid, ppid;
+	uint32_t uid, euid, gid, egid, auid;
+	uint64_t start_time;     /* ns since the epoch */
+	uint64_t exit_time;      /* 0 while running / unknown */
+	int32_t exit_code, exit_signal;
+	bool exited;
+	char comm[16];
+	char *executable;        /* latest image */
+	char *args;              /* NUL-separated */
+	size_t args_len;
+	uint32_t argc;
+	char *cwd;
+	char sha256[65];
+	bool from_snapshot;
+};
+void hn_process_free(struct hn_process *p);
+
+/* One process by entity; -ENOENT when unknown. *out owned by the caller. */
+int hn_store_process(struct hn_store *s, uint64_t entity, struct hn_process **out);
+/* Entities whose pid is pid, newest first (pid reuse gives several). */
+int hn_store_entities_by_pid(struct hn_store *s, uint32_t pid,
+			     uint64_t *out, int max);
+/* Children of entity (parent_entity = entity), oldest first.  cb as above. */
+typedef int (*hn_process_cb)(const struct hn_process *p, void *arg);
+int hn_store_children(struct hn_store *s, uint64_t entity,
+		      hn_process_cb cb, void *arg);
+/* Processes with no known parent in the store (tree roots), oldest first. */
+int hn_store_roots(struct hn_store *s, hn_process_cb cb, void *arg);
+
+/* Read-only SQL: refuses statements that would write.  cb gets each row's
+ * column count, names and values as text (NULL for SQL NULL). */
+typedef int (*hn_row_cb)(int ncol, const char *const *names,
+			 const char *const *values, void *arg);
+int hn_store_sql(struct hn_store *s, const char *sql, hn_row_cb cb, void *arg);
+
+#endif

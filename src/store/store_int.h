@@ -1,0 +1,135 @@
+/*
+ * store_int.h - internals shared by the store's files (store.c, writer.c,
+ * retention.c, query.c).  Nothing outside src/store/ includes this.
+ *
+ * Connections and threads:
+ *   db   read-write connection, NULL in readonly mode.  Used only with wmu
+ *        held: by the writer thread for each batch and retention run, or by
+ *        the caller's thread for hn_store_meta_set, hn_store_retain and an
+ *        inline drain (flush/close before hn_store_start).
+ *   rdb  read-only connection (SQLITE_OPEN_READONLY + query_only) used by
+ *        every reader: hn_store_query and friends, hn_store_sql,
+ *        hn_store_meta_get.  Readers are one caller thread at a time per
+ *        handle (the CLI); the writer thread never touches rdb.
+ *
+ * Queue: a ring of queue_max ops (event or hash update) under mu.  seq_in
+ * counts ops accepted, seq_done ops whose batch has ended (committed or
+ * failed); flush waits for seq_done >= seq_in as it was at the call.
+ * Events refused because the ring was full are freed and counted in
+ * gap_pending, which the next batch turns into one HN_EV_GAP row.
+ */
+#ifndef HINOMI_STORE_INT_H
+#define HINOMI_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define HN_STORE_SCHEMA_VERSION 1
+
+#define HN_STORE_DEF_MAX_BYTES  (1ULL << 30)
+#define HN_STORE_DEF_MAX_AGE_NS (30ULL * 86400ULL * 1000000000ULL)
+#define HN_STORE_DEF_BATCH_MAX  4096u
+#define HN_STORE_DEF_BATCH_MS   200u
+#define HN_STORE_DEF_QUEUE_MAX  65536u
+#define HN_STORE_BUSY_MS        5000
+#define HN_STORE_RETAIN_EVERY_NS (5ULL * 1000000000ULL)
+
+/* Direct-mapped cache of entities known to have a processes row, so that
+ * ordinary events skip the INSERT OR IGNORE. Cleared when retention runs. */
+#define HN_STORE_KNOWN_SLOTS 4096u
+
+enum hn_store_op_kind {
+	HN_OP_EVENT = 1,
+	HN_OP_HASH = 2,
+};
+
+struct hn_store_hash {
+	uint64_t dev, ino, size, mtime;
+	char sha256[65];
+};
+
+struct hn_store_op {
+	enum hn_store_op_kind kind;
+	union {
+		struct hn_event *ev;
+		struct hn_store_hash *hash;
+	} u;
+};
+
+/* Writer's prepared statements, indexes into hn_store.wst[]. */
+enum hn_store_wstmt {
+	HN_WS_BEGIN,
+	HN_WS_COMMIT,
+	HN_WS_ROLLBACK,
+	HN_WS_INSERT_EVENT,
+	HN_WS_PROC_TOUCH,     /* minimal row for an entity, if missing */
+	HN_WS_PROC_EXEC,      /* process start: upsert with the new image */
+	HN_WS_PROC_SNAPSHOT,  /* snapshot: upsert filling what is unknown */
+	HN_WS_PROC_FORK,      /* fork: child row, image inherited */
+	HN_WS_PROC_EXIT,
+	HN_WS_HASH_EVENT,     /* hash into process starts of a file identity */
+	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
+	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
+	HN_WS_COUNT,
+};
+
+struct hn_store {
+	char *path;
+	char *wal_path;
+	bool readonly;
+	uint64_t max_bytes, max_age_ns;
+	unsigned batch_max, batch_ms, queue_max;
+
+	sqlite3 *db;                 /* read-write; NULL when readonly */
+	sqlite3 *rdb;                /* read-only */
+	sqlite3_stmt *wst[HN_WS_COUNT];
+
+	pthread_mutex_t wmu;         /* serialises every use of db */
+
+	pthread_mutex_t mu;          /* everything below */
+	pthread_cond_t cv_work;      /* writer: work arrived / stop / flush */
+	pthread_cond_t cv_done;      /* flushers: seq_done moved */
+	struct hn_store_op *ring;
+	struct hn_store_op *batch;   /* batch_max ops, the batch being written */
+	unsigned head, count;        /* ring[head] is the oldest */
+	uint64_t seq_in, seq_done;
+	unsigned flush_waiters;
+	bool running, stopping;
+	pthread_t thread;
+	uint64_t gap_pending;        /* events lost since the last GAP row */
+	uint64_t gap_time;           /* time of the first of them */
+	struct hn_store_stats st;    /* counters; backlog/db_bytes computed */
+	uint64_t hash_dropped;
+	char werr[256];              /* last writer-side error */
+
+	/* writer-only state (under wmu) */
+	uint64_t known[HN_STORE_KNOWN_SLOTS];
+	uint64_t last_retain_mono;
+
+	/* caller-side error (hn_store_errmsg) */
+	char err[512];
+};
+
+/* store.c */
+void hn_store_set_err(struct hn_store *s, const char *what, sqlite3 *db);
+void hn_store_set_errf(struct hn_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int hn_store_exec(sqlite3 *db, const char *sql);
+uint64_t hn_store_now_ns(void);
+uint64_t hn_store_mono_ns(void);
+/* sqlite result code -> -errno */
+int hn_store_rc_errno(int rc);
+
+/* writer.c */
+int hn_writer_prepare(struct hn_store *s);
+void hn_writer_finalize(struct hn_store *s);
+void hn_writer_stop(struct hn_store *s);
+
+/* retention.c: one retention pass; wmu held by the caller. */
+int hn_retention_run(struct hn_store *s);
+
+#endif

@@ -1,0 +1,935 @@
+/*
+ * writer.c - the store's write side: the bounded queue, the writer thread,
+ * and the SQL that turns one batch of events into rows (events + processes)
+ * in one transaction.
+ *
+ *   hn_store_submit ──► ring (queue_max ops, under mu) ──► writer thread
+ *        │ full: free the event, dropped++, gap_pending++       │
+ *        ▼                                                      ▼
+ *   -ENOSPC                BEGIN; [GAP row]; rows...; hash updates; COMMIT
+ *
+ * Invariants:
+ *  - The ring never holds more than queue_max ops; submit never waits for
+ *    the database, only for mu (held for a few instructions).
+ *  - Every event accepted is either committed or, if its batch fails,
+ *    counted in write_errors and in gap_pending; every event refused is
+ *    counted in dropped and gap_pending.  gap_pending becomes one
+ *    HN_EV_GAP row (gap_queue = the count) in the next batch that commits:
+ *    nothing is lost silently.
+ *  - One transaction per batch, so a crash loses at most the batch in
+ *    flight.  A row that SQLite refuses on its own (too big, constraint) is
+ *    skipped and counted; any other error rolls the batch back.
+ *  - db is used only with wmu held; batches are popped and completed under
+ *    wmu, so seq_done advances in queue order.
+ *  - processes is maintained in the same transaction as the events that
+ *    change it (see docs/SCHEMA.md for the rules).
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* events columns in bind order (?1 = time ... ?55 = gap_queue). */
+static const char *const ev_cols[] = {
+	"time", "type", "entity", "parent_entity", "pid", "tid", "ppid",
+	"uid", "euid", "gid", "egid", "auid", "comm", "flags", "result",
+	"path", "path2", "filename", "args", "argc", "cwd", "tty", "cgroup",
+	"cgroup_id", "container_id", "sessionid", "sha256", "exit_code",
+	"exit_signal", "dev", "ino", "size", "mtime", "mode", "oflags",
+	"owner_uid", "owner_gid", "cookie", "target_pid", "target_entity",
+	"request", "cred_arg0", "cred_arg1", "cred_arg2", "transport",
+	"family", "src_addr", "src_port", "dst_addr", "dst_port", "dns_name",
+	"dns_type", "name", "gap_dropped", "gap_queue",
+};
+#define EV_NCOLS ((int)(sizeof(ev_cols) / sizeof(ev_cols[0])))
+
+/* start_time keeps the earliest value seen: the real start when the
+ * sensor knew it, else the time of the first event (an upper bound). */
+#define MIN_START \
+	"CASE WHEN start_time IS NULL OR excluded.start_time < start_time" \
+	" THEN excluded.start_time ELSE start_time END"
+
+/* The first 11 parameters of every processes statement. */
+#define PROC_HEAD_COLS \
+	"entity, parent_entity, pid, ppid, uid, euid, gid, egid, auid," \
+	" start_time, comm"
+#define PROC_HEAD_VALS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+
+static const char *const wsql[HN_WS_COUNT] = {
+	[HN_WS_BEGIN] = "BEGIN IMMEDIATE",
+	[HN_WS_COMMIT] = "COMMIT",
+	[HN_WS_ROLLBACK] = "ROLLBACK",
+	[HN_WS_INSERT_EVENT] = NULL, /* built from ev_cols */
+	[HN_WS_PROC_TOUCH] =
+		"INSERT INTO processes(" PROC_HEAD_COLS ")"
+		" VALUES (" PROC_HEAD_VALS ")"
+		" ON CONFLICT(entity) DO UPDATE SET"
+		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
+		"  start_time = " MIN_START ","
+		"  comm = COALESCE(comm, excluded.comm)",
+	[HN_WS_PROC_EXEC] =
+		"INSERT INTO processes(" PROC_HEAD_COLS ","
+		" executable, args, argc, cwd, sha256)"
+		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16)"
+		" ON CONFLICT(entity) DO UPDATE SET"
+		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
+		"  ppid = COALESCE(ppid, excluded.ppid),"
+		"  uid = excluded.uid, euid = excluded.euid,"
+		"  gid = excluded.gid, egid = excluded.egid, auid = excluded.auid,"
+		"  start_time = " MIN_START ","
+		"  comm = excluded.comm, executable = excluded.executable,"
+		"  args = excluded.args, argc = excluded.argc, cwd = excluded.cwd,"
+		"  sha256 = excluded.sha256",
+	[HN_WS_PROC_SNAPSHOT] =
+		"INSERT INTO processes(" PROC_HEAD_COLS ","
+		" executable, args, argc, cwd, sha256, from_snapshot)"
+		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16, 1)"
+		" ON CONFLICT(entity) DO UPDATE SET"
+		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
+		"  ppid = COALESCE(ppid, excluded.ppid),"
+		"  start_time = " MIN_START ","
+		"  comm = COALESCE(comm, excluded.comm),"
+		"  executable = COALESCE(executable, excluded.executable),"
+		"  args = COALESCE(args, excluded.args),"
+		"  argc = COALESCE(argc, excluded.argc),"
+		"  cwd = COALESCE(cwd, excluded.cwd),"
+		"  sha256 = COALESCE(sha256, excluded.sha256)",
+	[HN_WS_PROC_FORK] =
+		"INSERT INTO processes(" PROC_HEAD_COLS ","
+		" executable, args, argc, cwd, sha256)"
+		" SELECT " PROC_HEAD_VALS ","
+		"  COALESCE(?12, p.executable), COALESCE(?13, p.args),"
+		"  COALESCE(?14, p.argc), COALESCE(?15, p.cwd),"
+		"  COALESCE(?16, p.sha256)"
+		" FROM (SELECT 1) LEFT JOIN processes p ON p.entity = ?2"
+		" WHERE 1"
+		" ON CONFLICT(entity) DO UPDATE SET"
+		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
+		"  ppid = COALESCE(ppid, excluded.ppid),"
+		"  start_time = " MIN_START ","
+		"  comm = COALESCE(comm, excluded.comm),"
+		"  executable = COALESCE(executable, excluded.executable),"
+		"  args = COALESCE(args, excluded.args),"
+		"  argc = COALESCE(argc, excluded.argc),"
+		"  cwd = COALESCE(cwd, excluded.cwd),"
+		"  sha256 = COALESCE(sha256, excluded.sha256)",
+	[HN_WS_PROC_EXIT] =
+		"INSERT INTO processes(" PROC_HEAD_COLS ","
+		" exited, exit_time, exit_code, exit_signal)"
+		" VALUES (" PROC_HEAD_VALS ", 1, ?12, ?13, ?14)"
+		" ON CONFLICT(entity) DO UPDATE SET"
+		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
+		"  start_time = " MIN_START ","
+		"  comm = COALESCE(comm, excluded.comm),"
+		"  exited = 1, exit_time = excluded.exit_time,"
+		"  exit_code = excluded.exit_code,"
+		"  exit_signal = excluded.exit_signal",
+	/* Processes first: the events' sha256 IS NULL still marks them.  A
+	 * process row takes the hash only if that start is its latest. */
+	[HN_WS_HASH_PROC] =
+		"UPDATE processes SET sha256 = ?5"
+		" WHERE sha256 IS NULL AND entity IN ("
+		"  SELECT e.entity FROM events e"
+		"  WHERE e.type IN (1, 4) AND e.sha256 IS NULL"
+		"   AND e.ino IS ?2 AND e.dev IS ?1 AND e.size IS ?3"
+		"   AND e.mtime IS ?4"
+		"   AND NOT EXISTS (SELECT 1 FROM events x"
+		"    WHERE x.entity = e.entity AND x.type IN (1, 4)"
+		"     AND x.time > e.time))",
+	/* The sensor reports "this open was written" at close, keyed by the
+	 * open's cookie (its struct file): one event per open, flagged. */
+	[HN_WS_WRITTEN] =
+		"UPDATE events SET flags = flags | 32"
+		" WHERE id = (SELECT id FROM events"
+		"  WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
+		"  ORDER BY id DESC LIMIT 1)",
+	[HN_WS_HASH_EVENT] =
+		"UPDATE events SET sha256 = ?5"
+		" WHERE type IN (1, 4) AND sha256 IS NULL"
+		"  AND ino IS ?2 AND dev IS ?1 AND size IS ?3 AND mtime IS ?4",
+};
+
+static char *insert_sql(void)
+{
+	const size_t cap = 4096;
+	char *sql = malloc(cap);
+	size_t len = 0;
+	int n, i;
+
+#define ADD(...) do { \
+		n = snprintf(sql + len, cap - len, __VA_ARGS__); \
+		if (n < 0 || (size_t)n >= cap - len) \
+			goto fail; \
+		len += (size_t)n; \
+	} while (0)
+
+	if (!sql)
+		return NULL;
+	ADD("INSERT INTO events(");
+	for (i = 0; i < EV_NCOLS; i++)
+		ADD("%s%s", i ? ", " : "", ev_cols[i]);
+	ADD(") VALUES (");
+	for (i = 0; i < EV_NCOLS; i++)
+		ADD("%s?%d", i ? ", " : "", i + 1);
+	ADD(")");
+#undef ADD
+	return sql;
+fail:
+	free(sql);
+	return NULL;
+}
+
+int hn_writer_prepare(struct hn_store *s)
+{
+	char *ins = insert_sql();
+	int r = -ENOMEM, rc, i;
+
+	s->batch = calloc(s->batch_max, sizeof(*s->batch));
+	if (!ins || !s->batch) {
+		hn_store_set_errf(s, "no memory for the writer");
+		goto out;
+	}
+	for (i = 0; i < HN_WS_COUNT; i++) {
+		const char *sql = i == HN_WS_INSERT_EVENT ? ins : wsql[i];
+		if (!sql)
+			continue;
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					&s->wst[i], NULL);
+		if (rc != SQLITE_OK) {
+			hn_store_set_err(s, "preparing the writer", s->db);
+			r = hn_store_rc_errno(rc);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	free(ins);
+	return r;
+}
+
+void hn_writer_finalize(struct hn_store *s)
+{
+	for (int i = 0; i < HN_WS_COUNT; i++) {
+		sqlite3_finalize(s->wst[i]);
+		s->wst[i] = NULL;
+	}
+	free(s->batch);
+	s->batch = NULL;
+}
+
+/* ---- binding ---- */
+
+static void bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(st, i, v);
+}
+
+/* Unsigned values are stored bit for bit as signed 64-bit; 0 is NULL. */
+static void bind_u64z(sqlite3_stmt *st, int i, uint64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_str(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
+{
+	size_t n = strnlen(comm, 16);
+
+	if (n)
+		sqlite3_bind_text(st, i, comm, (int)n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_args(sqlite3_stmt *st, int i, const struct hn_event *ev)
+{
+	if (ev->args)
+		sqlite3_bind_blob64(st, i, ev->args, ev->args_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_addr(sqlite3_stmt *st, int iaddr, int iport,
+		      const struct hn_addr *a)
+{
+	char buf[64];
+
+	if (a->family == AF_INET || a->family == AF_INET6) {
+		if (hn_addr_str(a, buf, sizeof(buf)) && buf[0])
+			sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, iaddr);
+	} else {
+		sqlite3_bind_null(st, iaddr);
+	}
+	if (a->family)
+		sqlite3_bind_int(st, iport, a->port);
+	else
+		sqlite3_bind_null(st, iport);
+}
+
+static bool is_image_event(unsigned type)
+{
+	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT ||
+	       type == HN_EV_PROCESS_FORK;
+}
+
+static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
+{
+	const struct hn_proc *p = &ev->proc;
+	unsigned t = ev->type;
+	bool is_exit = t == HN_EV_PROCESS_EXIT;
+	bool is_file = hn_event_is_file(t);
+	bool is_gap = t == HN_EV_GAP;
+	uint16_t fam = ev->dst.family ? ev->dst.family : ev->src.family;
+
+	bind_i64(st, 1, (int64_t)ev->time);
+	bind_i64(st, 2, t);
+	bind_i64(st, 3, (int64_t)p->entity);
+	bind_u64z(st, 4, p->parent_entity);
+	bind_i64(st, 5, p->pid);
+	bind_i64(st, 6, p->tid);
+	bind_i64(st, 7, p->ppid);
+	bind_i64(st, 8, p->uid);
+	bind_i64(st, 9, p->euid);
+	bind_i64(st, 10, p->gid);
+	bind_i64(st, 11, p->egid);
+	bind_i64(st, 12, p->auid);
+	bind_comm(st, 13, p->comm);
+	bind_i64(st, 14, ev->flags);
+	bind_i64(st, 15, ev->result);
+	bind_str(st, 16, ev->path);
+	bind_str(st, 17, ev->path2);
+	bind_str(st, 18, ev->filename);
+	bind_args(st, 19, ev);
+	if (ev->args || is_image_event(t))
+		bind_i64(st, 20, ev->argc);
+	else
+		sqlite3_bind_null(st, 20);
+	bind_str(st, 21, ev->cwd);
+	bind_str(st, 22, ev->tty);
+	bind_str(st, 23, ev->cgroup);
+	bind_u64z(st, 24, ev->cgroup_id);
+	bind_str(st, 25, ev->container_id);
+	bind_u64z(st, 26, ev->sessionid);
+	bind_str(st, 27, ev->sha256[0] ? ev->sha256 : NULL);
+	if (is_exit || ev->exit_code || ev->exit_signal) {
+		bind_i64(st, 28, ev->exit_code);
+		bind_i64(st, 29, ev->exit_signal);
+	} else {
+		sqlite3_bind_null(st, 28);
+		sqlite3_bind_null(st, 29);
+	}
+	bind_u64z(st, 30, ev->dev);
+	bind_u64z(st, 31, ev->ino);
+	bind_u64z(st, 32, ev->size);
+	bind_u64z(st, 33, ev->mtime);
+	if (is_file || ev->mode)
+		bind_i64(st, 34, ev->mode);
+	else
+		sqlite3_bind_null(st, 34);
+	bind_u64z(st, 35, ev->oflags);
+	if (t == HN_EV_FILE_CHOWN || ev->owner_uid || ev->owner_gid) {
+		bind_i64(st, 36, ev->owner_uid);
+		bind_i64(st, 37, ev->owner_gid);
+	} else {
+		sqlite3_bind_null(st, 36);
+		sqlite3_bind_null(st, 37);
+	}
+	bind_u64z(st, 38, ev->cookie);
+	bind_u64z(st, 39, ev->target_pid);
+	bind_u64z(st, 40, ev->target_entity);
+	bind_u64z(st, 41, ev->request);
+	bind_u64z(st, 42, ev->cred_arg[0]);
+	bind_u64z(st, 43, ev->cred_arg[1]);
+	bind_u64z(st, 44, ev->cred_arg[2]);
+	bind_u64z(st, 45, ev->transport);
+	bind_u64z(st, 46, fam);
+	bind_addr(st, 47, 48, &ev->src);
+	bind_addr(st, 49, 50, &ev->dst);
+	bind_str(st, 51, ev->dns_name);
+	bind_u64z(st, 52, ev->dns_type);
+	bind_str(st, 53, ev->name);
+	if (is_gap) {
+		bind_i64(st, 54, (int64_t)ev->gap_dropped);
+		bind_i64(st, 55, (int64_t)ev->gap_queue);
+	} else {
+		bind_u64z(st, 54, ev->gap_dropped);
+		bind_u64z(st, 55, ev->gap_queue);
+	}
+}
+
+static void bind_proc_head(sqlite3_stmt *st, const struct hn_event *ev)
+{
+	const struct hn_proc *p = &ev->proc;
+	uint64_t start_time = p->start_time ? p->start_time : ev->time;
+
+	bind_i64(st, 1, (int64_t)p->entity);
+	bind_u64z(st, 2, p->parent_entity);
+	bind_i64(st, 3, p->pid);
+	bind_u64z(st, 4, p->ppid);
+	bind_i64(st, 5, p->uid);
+	bind_i64(st, 6, p->euid);
+	bind_i64(st, 7, p->gid);
+	bind_i64(st, 8, p->egid);
+	bind_i64(st, 9, p->auid);
+	bind_u64z(st, 10, start_time);
+	bind_comm(st, 11, p->comm);
+}
+
+static void bind_proc_image(sqlite3_stmt *st, const struct hn_event *ev)
+{
+	bind_str(st, 12, ev->path ? ev->path : ev->filename);
+	bind_args(st, 13, ev);
+	if (ev->args)
+		bind_i64(st, 14, ev->argc);
+	else
+		sqlite3_bind_null(st, 14);
+	bind_str(st, 15, ev->cwd);
+	bind_str(st, 16, ev->sha256[0] ? ev->sha256 : NULL);
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Errors that concern one row only: skip the row, keep the batch. */
+static bool row_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_TOOBIG:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Keep processes in step with one event. SQLite rc. */
+static int proc_update(struct hn_store *s, const struct hn_event *ev)
+{
+	uint64_t e = ev->proc.entity;
+	unsigned slot = (unsigned)(e % HN_STORE_KNOWN_SLOTS);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!e)
+		return SQLITE_OK;
+	switch (ev->type) {
+	case HN_EV_PROCESS_START:
+		st = s->wst[HN_WS_PROC_EXEC];
+		bind_proc_head(st, ev);
+		bind_proc_image(st, ev);
+		break;
+	case HN_EV_PROCESS_SNAPSHOT:
+		st = s->wst[HN_WS_PROC_SNAPSHOT];
+		bind_proc_head(st, ev);
+		bind_proc_image(st, ev);
+		break;
+	case HN_EV_PROCESS_FORK:
+		st = s->wst[HN_WS_PROC_FORK];
+		bind_proc_head(st, ev);
+		bind_proc_image(st, ev);
+		break;
+	case HN_EV_PROCESS_EXIT:
+		st = s->wst[HN_WS_PROC_EXIT];
+		bind_proc_head(st, ev);
+		bind_i64(st, 12, (int64_t)ev->time);
+		bind_i64(st, 13, ev->exit_code);
+		bind_i64(st, 14, ev->exit_signal);
+		break;
+	default:
+		if (s->known[slot] == e)
+			return SQLITE_OK;
+		st = s->wst[HN_WS_PROC_TOUCH];
+		bind_proc_head(st, ev);
+		break;
+	}
+	rc = step_reset(st);
+	if (rc == SQLITE_OK)
+		s->known[slot] = e;
+	return rc;
+}
+
+static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
+{
+	static const enum hn_store_wstmt order[] = { HN_WS_HASH_PROC,
+						     HN_WS_HASH_EVENT };
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		sqlite3_stmt *st = s->wst[order[i]];
+		bind_u64z(st, 1, h->dev);
+		bind_u64z(st, 2, h->ino);
+		bind_u64z(st, 3, h->size);
+		bind_u64z(st, 4, h->mtime);
+		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
+		rc = step_reset(st);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	return rc;
+}
+
+/* Insert one event and its processes change. SQLite rc. */
+static int write_event(struct hn_store *s, const struct hn_event *ev)
+{
+	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
+	int rc;
+
+	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
+	    ev->cookie) {
+		sqlite3_stmt *w = s->wst[HN_WS_WRITTEN];
+		bind_u64z(w, 1, ev->proc.entity);
+		bind_u64z(w, 2, ev->cookie);
+		rc = step_reset(w);
+		if (rc != SQLITE_OK)
+			return rc;
+		/* the open was recorded: done; else (opened before the agent
+		 * started) keep the fact as an event of its own */
+		if (sqlite3_changes(s->db) > 0)
+			return SQLITE_OK;
+	}
+	bind_event(st, ev);
+	rc = step_reset(st);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = proc_update(s, ev);
+	/* The event is in; a processes row SQLite refuses on its own does
+	 * not cost it (the next event of that process tries again). */
+	return row_error(rc) ? SQLITE_OK : rc;
+}
+
+struct batch_result {
+	uint64_t written;        /* event rows committed (GAP included) */
+	uint64_t lost_events;    /* events not committed */
+	uint64_t lost_ops;       /* ops of any kind not committed */
+	bool failed;             /* the transaction was rolled back */
+};
+
+/* Write ops[0..n) (and a GAP row first when gap > 0) in one transaction.
+ * wmu held. */
+static void write_batch(struct hn_store *s, struct hn_store_op *ops,
+			unsigned n, uint64_t gap, uint64_t gap_time,
+			struct batch_result *res)
+{
+	uint64_t skipped_ev = 0, skipped_ops = 0, written = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = step_reset(s->wst[HN_WS_BEGIN]);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (gap) {
+		struct hn_event g;
+		memset(&g, 0, sizeof(g));
+		g.type = HN_EV_GAP;
+		g.time = gap_time ? gap_time : hn_store_now_ns();
+		g.gap_queue = gap;
+		rc = write_event(s, &g);
+		if (rc != SQLITE_OK)
+			goto fail;
+		written++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (ops[i].kind == HN_OP_EVENT)
+			rc = write_event(s, ops[i].u.ev);
+		else
+			rc = hash_update(s, ops[i].u.hash);
+		if (rc == SQLITE_OK) {
+			if (ops[i].kind == HN_OP_EVENT)
+				written++;
+			continue;
+		}
+		if (!row_error(rc))
+			goto fail;
+		skipped_ops++;
+		if (ops[i].kind == HN_OP_EVENT)
+			skipped_ev++;
+	}
+	rc = step_reset(s->wst[HN_WS_COMMIT]);
+	if (rc != SQLITE_OK)
+		goto fail;
+	res->written = written;
+	res->lost_events = skipped_ev;
+	res->lost_ops = skipped_ops;
+	return;
+fail:
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->werr, sizeof(s->werr), "writing a batch: %s",
+		 sqlite3_errmsg(s->db));
+	pthread_mutex_unlock(&s->mu);
+	if (!sqlite3_get_autocommit(s->db))
+		step_reset(s->wst[HN_WS_ROLLBACK]);
+	/* Rows of this batch may be cached as known: forget them all. */
+	memset(s->known, 0, sizeof(s->known));
+	res->failed = true;
+	res->lost_ops = n;
+	res->lost_events = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (ops[i].kind == HN_OP_EVENT)
+			res->lost_events++;
+}
+
+static void op_free(struct hn_store_op *op)
+{
+	if (op->kind == HN_OP_EVENT)
+		hn_event_free(op->u.ev);
+	else
+		free(op->u.hash);
+}
+
+/* Pop up to batch_max ops and write them (with the pending GAP) as one
+ * batch.  Takes wmu for the whole pop-write-complete so batches end in
+ * queue order.  Returns 1 when a batch committed, 0 when there was nothing
+ * to do, -1 when the batch failed (so loops over it do not spin). */
+static int drain_once(struct hn_store *s)
+{
+	struct hn_store_op *ops = s->batch;
+	struct batch_result res;
+	unsigned n, i;
+	uint64_t gap, gap_time;
+
+	pthread_mutex_lock(&s->wmu);
+	pthread_mutex_lock(&s->mu);
+	n = s->count < s->batch_max ? s->count : s->batch_max;
+	for (i = 0; i < n; i++) {
+		ops[i] = s->ring[s->head];
+		s->head = (s->head + 1) % s->queue_max;
+		s->count--;
+	}
+	gap = s->gap_pending;
+	gap_time = s->gap_time;
+	s->gap_pending = 0;
+	s->gap_time = 0;
+	pthread_mutex_unlock(&s->mu);
+
+	if (!n && !gap) {
+		pthread_mutex_unlock(&s->wmu);
+		return 0;
+	}
+	write_batch(s, ops, n, gap, gap_time, &res);
+	for (i = 0; i < n; i++)
+		op_free(&ops[i]);
+
+	pthread_mutex_lock(&s->mu);
+	s->seq_done += n;
+	s->st.written += res.written;
+	s->st.write_errors += res.lost_ops;
+	if (!res.failed)
+		s->st.batches++;
+	if (res.failed) {
+		/* The GAP row was rolled back with the rest: carry it, and
+		 * the events this batch lost, to the next GAP. */
+		s->gap_pending += gap + res.lost_events;
+		if (!s->gap_time)
+			s->gap_time = gap_time ? gap_time : hn_store_now_ns();
+	} else if (res.lost_events) {
+		s->gap_pending += res.lost_events;
+		if (!s->gap_time)
+			s->gap_time = hn_store_now_ns();
+	}
+	pthread_cond_broadcast(&s->cv_done);
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->wmu);
+	return res.failed ? -1 : 1;
+}
+
+/* ---- the thread ---- */
+
+static void deadline_after(struct timespec *ts, uint64_t ns)
+{
+	uint64_t t = hn_store_mono_ns() + ns;
+
+	ts->tv_sec = (time_t)(t / 1000000000ULL);
+	ts->tv_nsec = (long)(t % 1000000000ULL);
+}
+
+static void retain_if_due(struct hn_store *s, uint64_t *next)
+{
+	uint64_t now = hn_store_mono_ns();
+
+	if (now < *next)
+		return;
+	pthread_mutex_lock(&s->wmu);
+	hn_retention_run(s);
+	pthread_mutex_unlock(&s->wmu);
+	*next = hn_store_mono_ns() + HN_STORE_RETAIN_EVERY_NS;
+}
+
+/*
+ * The writer thread:
+ *
+ *   idle ──work/flush/stop──► fill (up to batch_ms, or batch_max queued,
+ *    ▲  └─every 5 s──► retention          or a flush/stop asked)
+ *    │                                      │
+ *    └──────── commit one batch ◄───────────┘
+ *                 (failed: wait 1 s unless stopping)
+ *
+ * It exits once stopping is set and the queue is empty (and the GAP row
+ * written, unless writing has just failed).
+ */
+static void *writer_main(void *arg)
+{
+	struct hn_store *s = arg;
+	struct timespec ts;
+	uint64_t next_retain = hn_store_mono_ns() + HN_STORE_RETAIN_EVERY_NS;
+	bool failed = false;
+	int d;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->count && !(s->gap_pending && !failed) && !s->stopping) {
+			uint64_t now = hn_store_mono_ns();
+			if (now >= next_retain) {
+				pthread_mutex_unlock(&s->mu);
+				retain_if_due(s, &next_retain);
+				pthread_mutex_lock(&s->mu);
+				continue;
+			}
+			deadline_after(&ts, next_retain - now);
+			pthread_cond_timedwait(&s->cv_work, &s->mu, &ts);
+		}
+		if (s->stopping && !s->count && (!s->gap_pending || failed))
+			break;
+		if (!s->stopping && !s->flush_waiters && s->count < s->batch_max) {
+			deadline_after(&ts, (uint64_t)s->batch_ms * 1000000ULL);
+			while (s->count < s->batch_max && !s->stopping &&
+			       !s->flush_waiters) {
+				if (pthread_cond_timedwait(&s->cv_work, &s->mu,
+							   &ts) == ETIMEDOUT)
+					break;
+			}
+		}
+		pthread_mutex_unlock(&s->mu);
+		d = drain_once(s);
+		failed = d < 0;
+		retain_if_due(s, &next_retain);
+		pthread_mutex_lock(&s->mu);
+		if (failed && !s->stopping) {
+			deadline_after(&ts, 1000000000ULL);
+			pthread_cond_timedwait(&s->cv_work, &s->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int hn_store_start(struct hn_store *s)
+{
+	pthread_attr_t attr;
+	int r = -EINVAL, e;
+
+	if (!s)
+		return r;
+	if (s->readonly) {
+		hn_store_set_errf(s, "the store is open read-only");
+		return -EROFS;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->running) {
+		pthread_mutex_unlock(&s->mu);
+		return -EALREADY;
+	}
+	s->stopping = false;
+	pthread_attr_init(&attr);
+	e = pthread_create(&s->thread, &attr, writer_main, s);
+	pthread_attr_destroy(&attr);
+	if (e) {
+		hn_store_set_errf(s, "cannot start the writer: %s", strerror(e));
+		r = -e;
+	} else {
+		s->running = true;
+		r = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* Put op on the ring; false when full.  mu held. */
+static bool ring_push(struct hn_store *s, const struct hn_store_op *op)
+{
+	if (s->count >= s->queue_max || s->stopping)
+		return false;
+	s->ring[(s->head + s->count) % s->queue_max] = *op;
+	s->count++;
+	s->seq_in++;
+	if (s->count == 1 || s->count == s->batch_max)
+		pthread_cond_signal(&s->cv_work);
+	return true;
+}
+
+int hn_store_submit(struct hn_store *s, struct hn_event *ev)
+{
+	struct hn_store_op op = { .kind = HN_OP_EVENT };
+	bool ok;
+
+	if (!ev)
+		return -EINVAL;
+	if (!s || s->readonly || !s->ring) {
+		hn_event_free(ev);
+		return s ? -EROFS : -EINVAL;
+	}
+	op.u.ev = ev;
+	pthread_mutex_lock(&s->mu);
+	ok = ring_push(s, &op);
+	if (ok) {
+		s->st.queued++;
+	} else {
+		s->st.dropped++;
+		if (!s->gap_pending)
+			s->gap_time = ev->time ? ev->time : hn_store_now_ns();
+		s->gap_pending++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (ok)
+		return 0;
+	hn_event_free(ev);
+	return -ENOSPC;
+}
+
+int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,
+			 uint64_t size, uint64_t mtime, const char *sha256)
+{
+	struct hn_store_op op = { .kind = HN_OP_HASH };
+	struct hn_store_hash *h;
+	bool ok;
+
+	if (!s || !sha256 || strlen(sha256) != 64)
+		return -EINVAL;
+	if (s->readonly || !s->ring)
+		return -EROFS;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->dev = dev;
+	h->ino = ino;
+	h->size = size;
+	h->mtime = mtime;
+	memcpy(h->sha256, sha256, 64);
+	op.u.hash = h;
+	pthread_mutex_lock(&s->mu);
+	ok = ring_push(s, &op);
+	if (!ok)
+		s->hash_dropped++;
+	pthread_mutex_unlock(&s->mu);
+	if (ok)
+		return 0;
+	free(h);
+	return -ENOSPC;
+}
+
+int hn_store_flush(struct hn_store *s)
+{
+	uint64_t target, errs;
+	bool running;
+	int r = -EIO;
+
+	if (!s)
+		return -EINVAL;
+	if (s->readonly || !s->ring)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	target = s->seq_in;
+	errs = s->st.write_errors;
+	running = s->running;
+	if (running) {
+		s->flush_waiters++;
+		pthread_cond_signal(&s->cv_work);
+		while (s->seq_done < target && s->running)
+			pthread_cond_wait(&s->cv_done, &s->mu);
+		s->flush_waiters--;
+	}
+	pthread_mutex_unlock(&s->mu);
+	/* No thread (not started, or stopped): write here. */
+	if (!running)
+		while (drain_once(s) > 0)
+			;
+	pthread_mutex_lock(&s->mu);
+	if (s->seq_done >= target && s->st.write_errors == errs)
+		r = 0;
+	else
+		snprintf(s->err, sizeof(s->err), "%s", s->werr[0] ? s->werr :
+			 "writing failed");
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+void hn_writer_stop(struct hn_store *s)
+{
+	bool join = false;
+
+	if (!s->ring || !s->batch)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->running) {
+		s->stopping = true;
+		pthread_cond_broadcast(&s->cv_work);
+		join = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (join) {
+		pthread_join(s->thread, NULL);
+		pthread_mutex_lock(&s->mu);
+		s->running = false;
+		pthread_cond_broadcast(&s->cv_done);
+		pthread_mutex_unlock(&s->mu);
+	}
+	/* Never started, or what the thread could not write: a few tries. */
+	for (int fails = 0, d; (d = drain_once(s)) != 0;)
+		if (d < 0 && ++fails >= 3)
+			break;
+	/* Whatever is left failed to write: count it, free it. */
+	pthread_mutex_lock(&s->mu);
+	while (s->count) {
+		struct hn_store_op *op = &s->ring[s->head];
+		op_free(op);
+		s->head = (s->head + 1) % s->queue_max;
+		s->count--;
+		s->seq_done++;
+		s->st.write_errors++;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int hn_store_retain(struct hn_store *s)
+{
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (s->readonly || !s->db) {
+		hn_store_set_errf(s, "the store is open read-only");
+		return -EROFS;
+	}
+	pthread_mutex_lock(&s->wmu);
+	r = hn_retention_run(s);
+	pthread_mutex_unlock(&s->wmu);
+	if (r < 0) {
+		pthread_mutex_lock(&s->mu);
+		snprintf(s->err, sizeof(s->err), "%s", s->werr);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return r;
+}

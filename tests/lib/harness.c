@@ -1,0 +1,217 @@
+/*
+ * harness.c - see harness.h.
+ */
+#include "lib/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *th_bin(void)
+{
+	const char *b = getenv("HINOMI_BIN");
+	return b && *b ? b : "build/hinomi";
+}
+
+int th_scratch(char *buf, size_t n, const char *tag)
+{
+	snprintf(buf, n, "/tmp/hinomi-%s-XXXXXX", tag);
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+void th_scratch_remove(const char *dir)
+{
+	if (strncmp(dir, "/tmp/hinomi-", 12) != 0)
+		return;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+int th_agent_start(struct th_agent *a, const char *const *extra)
+{
+	char ready[320];
+	const char *argv[32];
+	int n = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (th_scratch(a->dir, sizeof(a->dir), "agent") < 0)
+		return -errno;
+	snprintf(a->db, sizeof(a->db), "%s/hinomi.db", a->dir);
+	snprintf(a->log, sizeof(a->log), "%s/agent.log", a->dir);
+	snprintf(ready, sizeof(ready), "%s/ready", a->dir);
+	argv[n++] = th_bin();
+	argv[n++] = "agent";
+	argv[n++] = "--db";
+	argv[n++] = a->db;
+	argv[n++] = "--ready-file";
+	argv[n++] = ready;
+	for (int i = 0; extra && extra[i] && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	a->pid = fork();
+	if (a->pid < 0)
+		return -errno;
+	if (a->pid == 0) {
+		int fd = open(a->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* up to 60 s for the sensor to load (slower under sanitizers) */
+	for (int i = 0; i < 600; i++) {
+		int st;
+		if (access(ready, F_OK) == 0)
+			return 0;
+		if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
+			a->pid = 0;
+			return -ECHILD;
+		}
+		sleep_ms(100);
+	}
+	th_agent_stop(a);
+	return -ETIMEDOUT;
+}
+
+int th_agent_stop(struct th_agent *a)
+{
+	int st = -1;
+
+	if (a->pid <= 0)
+		return -1;
+	kill(a->pid, SIGTERM);
+	for (int i = 0; i < 300; i++) {
+		if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
+			a->pid = 0;
+			return st;
+		}
+		sleep_ms(100);
+	}
+	kill(a->pid, SIGKILL);
+	waitpid(a->pid, &st, 0);
+	a->pid = 0;
+	return st;
+}
+
+void th_agent_cleanup(struct th_agent *a)
+{
+	if (a->pid > 0)
+		th_agent_stop(a);
+	if (getenv("HINOMI_KEEP"))
+		fprintf(stderr, "kept %s\n", a->dir);
+	else
+		th_scratch_remove(a->dir);
+}
+
+struct hn_store *th_store(struct th_agent *a)
+{
+	struct hn_store_opts o = { .path = a->db, .readonly = true };
+	struct hn_store *s = NULL;
+
+	if (hn_store_open(&o, &s) < 0) {
+		hn_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct collect {
+	struct hn_event **v;
+	int n, cap;
+};
+
+static int collect_cb(const struct hn_event *ev, void *arg)
+{
+	struct collect *c = arg;
+	if (c->n == c->cap) {
+		int nc = c->cap ? c->cap * 2 : 64;
+		struct hn_event **nv = realloc(c->v, (size_t)nc * sizeof(*nv));
+		if (!nv)
+			return 1;
+		c->v = nv;
+		c->cap = nc;
+	}
+	c->v[c->n] = hn_event_dup(ev);
+	if (c->v[c->n])
+		c->n++;
+	return 0;
+}
+
+struct hn_event **th_events(struct hn_store *s, const struct hn_query *q, int *n)
+{
+	struct collect c = { 0 };
+	hn_store_query(s, q, collect_cb, &c);
+	*n = c.n;
+	return c.v;
+}
+
+void th_events_free(struct hn_event **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		hn_event_free(v[i]);
+	free(v);
+}
+
+struct hn_event *th_find(struct hn_store *s, uint16_t type, uint32_t pid, const char *want_path)
+{
+	struct hn_query q = { .ntypes = 1, .pid = pid };
+	struct hn_event **v, *found = NULL;
+	int n;
+
+	q.types[0] = type;
+	v = th_events(s, &q, &n);
+	for (int i = 0; i < n && !found; i++) {
+		if (want_path && (!v[i]->path || strcmp(v[i]->path, want_path) != 0))
+			continue;
+		found = v[i];
+		v[i] = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		hn_event_free(v[i]);
+	free(v);
+	return found;
+}
+
+int th_run(const char *const *argv, int timeout_s)
+{
+	int st;
+	pid_t p = fork();
+
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < timeout_s * 100; i++) {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		sleep_ms(10);
+	}
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);
+	return -1;
+}

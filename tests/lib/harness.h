@@ -1,0 +1,57 @@
+/*
+ * harness.h - helpers for integration tests: a scratch directory, the real
+ * agent started as a child process (the binary named by $HINOMI_BIN) on a
+ * store of its own, and look-ups in that store.
+ *
+ * Every helper is bounded in time; the agent is stopped by pid (SIGTERM,
+ * then SIGKILL after a deadline), never by name.
+ */
+#ifndef HINOMI_TESTS_HARNESS_H
+#define HINOMI_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event/event.h"
+#include "store/store.h"
+
+struct th_agent {
+	pid_t pid;
+	char dir[256];      /* scratch directory (store, ready file, logs) */
+	char db[300];
+	char log[300];
+};
+
+/* mkdtemp under /tmp; path into buf.  0 or -errno. */
+int th_scratch(char *buf, size_t n, const char *tag);
+/* rm -rf of a scratch directory made by th_scratch (refuses other paths). */
+void th_scratch_remove(const char *dir);
+
+/* Start `hinomi agent` on a fresh store; waits (bounded) until it records.
+ * extra: NULL-terminated extra arguments or NULL. */
+int th_agent_start(struct th_agent *a, const char *const *extra);
+/* SIGTERM, wait (bounded), then SIGKILL. Returns the exit status. */
+int th_agent_stop(struct th_agent *a);
+void th_agent_cleanup(struct th_agent *a);
+
+/* Open the agent's store read-only. */
+struct hn_store *th_store(struct th_agent *a);
+
+/* The events matching q, copied (hn_event_dup), in time order.
+ * *n gets the count; free with th_events_free. */
+struct hn_event **th_events(struct hn_store *s, const struct hn_query *q, int *n);
+void th_events_free(struct hn_event **v, int n);
+
+/* First event of `type` by pid (0 = any) whose path (if want_path) equals
+ * want_path; a copy or NULL. */
+struct hn_event *th_find(struct hn_store *s, uint16_t type, uint32_t pid,
+			 const char *want_path);
+
+/* Run a command (argv), wait (bounded), return its exit status or -1. */
+int th_run(const char *const *argv, int timeout_s);
+
+/* The agent binary. */
+const char *th_bin(void);
+
+#endif
