@@ -5,6 +5,8 @@
  */
 #include "cli/cli.h"
 #include "store/store.h"
+#include "util/json.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -66,7 +68,7 @@ int cmd_status(int argc, char **argv)
 	r = hn_store_open(&so, &s);
 	if (r < 0) {
 		fprintf(stderr, "hinomi status: cannot open %s: %s\n", so.path,
-			s ? hn_store_errmsg(s) : strerror(-r));
+			s ? hn_store_errmsg(s) : hn_store_open_errmsg());
 		hn_store_close(s);
 		return 1;
 	}
@@ -86,8 +88,13 @@ int cmd_status(int argc, char **argv)
 		size_t n = strlen(js);
 		if (n && js[n - 1] == '}')
 			js[n - 1] = '\0';
-		printf("%s,\"agent_alive\":%s,\"db_path\":\"%s\",\"db_bytes_now\":%llu}\n", js,
-		       alive ? "true" : "false", so.path, (unsigned long long)st.db_bytes);
+		struct hn_strbuf path;
+		hn_strbuf_init(&path);
+		hn_json_str(&path, so.path, strlen(so.path));
+		printf("%s,\"agent_alive\":%s,\"db_path\":%s,\"db_bytes_now\":%llu}\n", js,
+		       alive ? "true" : "false", path.buf ? path.buf : "\"\"",
+		       (unsigned long long)st.db_bytes);
+		hn_strbuf_release(&path);
 	} else {
 		printf("%s", tx);
 		printf("\nstore file %s (%.1f MiB now)\n", so.path, (double)st.db_bytes / 1048576.0);

@@ -178,7 +178,7 @@ static const struct sys_slot sys_slots[] = {
 
 /* Hooks attached directly (the rest are tail-call handlers). */
 static const char *const hooks[] = {
-	"hn_exec", "hn_fork", "hn_exit", "hn_sys_exit", "hn_close",
+	"hn_exec", "hn_fork", "hn_exit", "hn_sys_exit", "hn_close", "hn_dup2", "hn_dup3",
 };
 
 /* Programs run on demand, not attached to a hook. */

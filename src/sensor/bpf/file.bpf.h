@@ -8,7 +8,7 @@
  * created), or read from a watched inode.  A write-open is remembered in
  * `wfiles`; at close (sys_enter_close) the inode is compared with its state
  * at open and a HN_F_WRITTEN record says the file was modified: one event per
- * open, flagged when written.
+ * open, flagged when written.  dup2/dup3 over an fd close it too.
  *
  * Path operations (rename, unlink, chmod, ...): the path as passed plus, when
  * relative, the directory it is relative to (the dirfd's or the cwd's path,
@@ -133,9 +133,28 @@ int hn_sys_creat(struct bpf_raw_tracepoint_args *ctx)
 	return handle_open(ctx, 01 | 0100 | 01000 /* O_WRONLY|O_CREAT|O_TRUNC */);
 }
 
-/* At close: was the write-opened file modified? */
-SEC("tracepoint/syscalls/sys_enter_close")
-int hn_close(struct trace_event_raw_sys_enter *ctx)
+/* Kernels before 6.13 counted file references in f_count. */
+struct file___fcount {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* More than one reference (another fd or a dup holds the file)? */
+static __always_inline bool file_shared(struct file *file)
+{
+	if (bpf_core_field_exists(file->f_ref))
+		/* file_ref_t counts from 0 for one reference */
+		return (long)BPF_CORE_READ(file, f_ref.refcnt.counter) > 0;
+	struct file___fcount *old = (void *)file;
+	return BPF_CORE_READ(old, f_count.counter) > 1;
+}
+
+/*
+ * fd is about to be closed (close, or replaced by dup2/dup3): if its file
+ * was opened for writing and has changed since, report HN_F_WRITTEN.  An
+ * unchanged file stays remembered while other references remain (a shell
+ * redirection closes the open's fd long before it writes through the dup).
+ */
+static __always_inline int check_written(long fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct hn_wire_file *f;
@@ -147,7 +166,7 @@ int hn_close(struct trace_event_raw_sys_enter *ctx)
 
 	if (is_self())
 		return 0;
-	file = fd_file(task, (long)ctx->args[0]);
+	file = fd_file(task, fd);
 	if (!file)
 		return 0;
 	key = (__u64)file;
@@ -157,9 +176,8 @@ int hn_close(struct trace_event_raw_sys_enter *ctx)
 	ino = BPF_CORE_READ(file, f_inode);
 	if (inode_mtime_ns(ino) == w->mtime && BPF_CORE_READ(ino, i_size) == w->size &&
 	    BPF_CORE_READ(ino, i_ctime_sec) == w->ctime) {
-		/* Same second, same size: only a finer clock could tell; a write
-		 * within the open's second still moves mtime's nanoseconds. */
-		bpf_map_delete_elem(&wfiles, &key);
+		if (!file_shared(file))
+			bpf_map_delete_elem(&wfiles, &key);
 		return 0;
 	}
 	bpf_map_delete_elem(&wfiles, &key);
@@ -171,6 +189,26 @@ int hn_close(struct trace_event_raw_sys_enter *ctx)
 	f->flags = HN_FF_WRITE;
 	rec_send(&r);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int hn_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return check_written((long)ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int hn_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] == ctx->args[1])
+		return 0;
+	return check_written((long)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int hn_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return check_written((long)ctx->args[1]);
 }
 
 /* A path operation: op on (dfd, path), with optional mode/uid/gid. */
