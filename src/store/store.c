@@ -398,8 +398,16 @@ int hn_store_open(const struct hn_store_opts *o, struct hn_store **out)
 		goto fail;
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv_work, NULL);
-	pthread_cond_init(&s->cv_done, NULL);
+	{
+		/* deadlines are computed on CLOCK_MONOTONIC (hn_store_mono_ns):
+		 * the condition variables must wait on the same clock */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->cv_work, &ca);
+		pthread_cond_init(&s->cv_done, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->readonly = o->readonly;
 	s->max_bytes = o->max_bytes ? o->max_bytes : HN_STORE_DEF_MAX_BYTES;
 	s->max_age_ns = o->max_age_ns ? o->max_age_ns : HN_STORE_DEF_MAX_AGE_NS;
