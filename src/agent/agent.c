@@ -31,6 +31,7 @@
 
 #define PT_BUCKETS 16384
 #define PT_MAX 65536
+#define FILTERED_OPENS 4096   /* cookies of write-opens the filter dropped */
 
 struct pt_entry {
 	uint64_t entity;
@@ -58,6 +59,10 @@ struct agent {
 	double rate;
 	char host[256];
 	uint64_t self_entity;
+	/* The "written" report at close carries no path, only the open's
+	 * cookie: remember the cookies of filtered opens so their close is
+	 * filtered too (direct-mapped; a collision only lets one through). */
+	uint64_t filtered_opens[FILTERED_OPENS];
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -258,6 +263,7 @@ static void on_event(struct hn_event *ev, void *arg)
 	struct agent *a = arg;
 	uint16_t t = ev->type < HN_EV_TYPE_MAX ? ev->type : 0;
 	const char *exe;
+	uint64_t *slot;
 
 	a->counts[t].seen++;
 	switch (ev->type) {
@@ -277,8 +283,12 @@ static void on_event(struct hn_event *ev, void *arg)
 	exe = pt_get(a, ev->proc.entity);
 	if (!ev->proc.executable)
 		ev->proc.executable = exe ? hn_event_puts(ev, exe) : NULL;
+	slot = &a->filtered_opens[(ev->cookie * 0x9e3779b97f4a7c15ULL) >> 52];
 	if (hn_agent_config_ignore_process(a->cfg, exe) ||
-	    (hn_event_is_file(ev->type) && hn_agent_config_ignore_path(a->cfg, ev->path))) {
+	    (hn_event_is_file(ev->type) && hn_agent_config_ignore_path(a->cfg, ev->path)) ||
+	    (ev->cookie && !ev->path && *slot == ev->cookie)) {
+		if (ev->cookie)
+			*slot = ev->path ? ev->cookie : 0;
 		a->counts[t].filtered++;
 		if (ev->type == HN_EV_PROCESS_EXIT)
 			pt_del(a, ev->proc.entity);

@@ -89,9 +89,22 @@ int hn_agent_config_load(const char *path, struct hn_agent_config **out, char *m
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line, *key, *val, *end;
+		size_t len = strlen(line);
 		int e = 0;
 
 		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+			/* longer than any rule can be: skip the rest of it */
+			int ch;
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			if (r == 0) {
+				snprintf(msg, msglen, "%s:%d: line too long (over %zu bytes)", path,
+					 lineno, sizeof(line) - 2);
+				r = -EINVAL;
+			}
+			continue;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -124,6 +137,13 @@ int hn_agent_config_load(const char *path, struct hn_agent_config **out, char *m
 				 e == -E2BIG ? "too many rules at" : "cannot understand", key);
 			r = -EINVAL;
 		}
+	}
+	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+		fclose(f);
+		hn_agent_config_free(c);
+		snprintf(msg, msglen, "%s: cannot read: %s", path, strerror(e));
+		return -e;
 	}
 	fclose(f);
 	*out = c;

@@ -131,6 +131,7 @@ static const char *path_value(struct hn_event *ev, const struct part *parts, int
 	tmp = malloc(cap);
 	if (!tmp)
 		return NULL;
+	tmp[0] = '\0';
 	if (raw && raw->len > 0 && raw->data[0] == '/') {
 		len = raw->len < cap - 1 ? raw->len : cap - 1;
 		memcpy(tmp, raw->data, len);
@@ -147,7 +148,8 @@ static const char *path_value(struct hn_event *ev, const struct part *parts, int
 			*fl |= HN_EVF_PATH_PARTIAL;
 		}
 		if (raw && raw->len > 0 && len + 1 + raw->len + 1 < cap) {
-			if (len == 0 || tmp[len - 1] != '/')
+			/* no directory: the relative path stays relative */
+			if (len > 0 && tmp[len - 1] != '/')
 				tmp[len++] = '/';
 			memcpy(tmp + len, raw->data, raw->len);
 			len += raw->len;
@@ -213,7 +215,8 @@ static bool dns_qname(const uint8_t *m, uint32_t len, char *out, size_t cap, uin
 
 static uint64_t wall(const struct hn_decode_ctx *c, uint64_t boot_ns)
 {
-	return (uint64_t)((int64_t)boot_ns + c->boot_to_wall);
+	/* unsigned: wraps instead of overflowing on a hostile timestamp */
+	return boot_ns + (uint64_t)c->boot_to_wall;
 }
 
 static void fill_addr(struct hn_addr *a, uint16_t family, const uint8_t *addr, uint16_t port)
@@ -440,7 +443,9 @@ int hn_decode(const struct hn_decode_ctx *c, const void *data, size_t size,
 		ev->mode = x->mode;
 		ev->oflags = x->oflags;
 		ev->cookie = x->cookie;
-		ev->path = path_value(ev, parts, nparts, HN_S_PATH, &fl);
+		/* a symlink's PATH is its target as written, not a path here */
+		if (h->op != HN_F_SYMLINK)
+			ev->path = path_value(ev, parts, nparts, HN_S_PATH, &fl);
 		switch (h->op) {
 		case HN_F_OPEN:
 			if (x->flags & HN_FF_CREATED)

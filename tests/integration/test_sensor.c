@@ -46,21 +46,6 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* This test process's entity id, from its snapshot event (it was running
- * when the agent started). */
-static uint64_t my_entity(void)
-{
-	static uint64_t me;
-	if (!me) {
-		struct hn_event *ev = th_find(store, HN_EV_PROCESS_SNAPSHOT, (uint32_t)getpid(), NULL);
-		if (ev) {
-			me = ev->proc.entity;
-			hn_event_free(ev);
-		}
-	}
-	return me;
-}
-
 /* Wait (up to 10 s) for an event of type by pid with path (NULL = any). */
 static struct hn_event *wait_event(uint16_t type, uint32_t pid, const char *path)
 {
@@ -71,6 +56,21 @@ static struct hn_event *wait_event(uint16_t type, uint32_t pid, const char *path
 		sleep_ms(100);
 	}
 	return NULL;
+}
+
+/* This test process's entity id, from its snapshot event (it was running
+ * when the agent started). */
+static uint64_t my_entity(void)
+{
+	static uint64_t me;
+	if (!me) {
+		struct hn_event *ev = wait_event(HN_EV_PROCESS_SNAPSHOT, (uint32_t)getpid(), NULL);
+		if (ev) {
+			me = ev->proc.entity;
+			hn_event_free(ev);
+		}
+	}
+	return me;
 }
 
 /* Wait for an event matching a predicate. */

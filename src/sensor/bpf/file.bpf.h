@@ -329,21 +329,23 @@ int hn_sys_linkat(struct bpf_raw_tracepoint_args *ctx)
 				(int)SYS_ARG3(regs), (void *)SYS_ARG4(regs));
 }
 
-/* symlink(target, linkpath): path = the new link, path2 = the target */
+/* symlink(target, linkpath): PATH = the target as written (not resolved:
+ * it is relative to the link, not to the cwd), PATH2 = the new link */
 SEC("raw_tp")
 int hn_sys_symlink(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (void *)ctx->args[0];
-	return handle_two_paths(ctx, HN_F_SYMLINK, AT_FDCWD_, (void *)SYS_ARG2(regs),
-				-1000, (void *)SYS_ARG1(regs));
+	return handle_two_paths(ctx, HN_F_SYMLINK, -1000, (void *)SYS_ARG1(regs), AT_FDCWD_,
+				(void *)SYS_ARG2(regs));
 }
 
+/* symlinkat(target, newdirfd, linkpath) */
 SEC("raw_tp")
 int hn_sys_symlinkat(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (void *)ctx->args[0];
-	return handle_two_paths(ctx, HN_F_SYMLINK, (int)SYS_ARG2(regs), (void *)SYS_ARG3(regs),
-				-1000, (void *)SYS_ARG1(regs));
+	return handle_two_paths(ctx, HN_F_SYMLINK, -1000, (void *)SYS_ARG1(regs),
+				(int)SYS_ARG2(regs), (void *)SYS_ARG3(regs));
 }
 
 SEC("raw_tp")

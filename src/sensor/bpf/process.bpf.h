@@ -43,7 +43,10 @@ int hn_exec(struct bpf_raw_tracepoint_args *ctx)
 		e->flags |= HN_XF_DELETED;
 	argc = BPF_CORE_READ(bprm, argc);
 	e->argc = argc;
-	if (BPF_CORE_READ(bprm, cred, euid.val) != BPF_CORE_READ(task, real_cred, uid.val))
+	/* the new credentials are committed by now (bprm->cred is gone);
+	 * secureexec records that this exec gained privileges (setuid,
+	 * setgid, file capabilities) */
+	if (BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec))
 		e->flags |= HN_XF_SETUID;
 
 	put_path(&r, HN_S_PATH, &exe->f_path);
