@@ -40,11 +40,6 @@ static char scratch[256];
 
 /* ---- helpers ---- */
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 /* Wait (up to 10 s) for an event of type by pid with path (NULL = any). */
 static struct hn_event *wait_event(uint16_t type, uint32_t pid, const char *path)
@@ -53,7 +48,7 @@ static struct hn_event *wait_event(uint16_t type, uint32_t pid, const char *path
 		struct hn_event *ev = th_find(store, type, pid, path);
 		if (ev)
 			return ev;
-		sleep_ms(100);
+		th_sleep_ms(100);
 	}
 	return NULL;
 }
@@ -73,29 +68,9 @@ static uint64_t my_entity(void)
 	return me;
 }
 
-/* Wait for an event matching a predicate. */
-static struct hn_event *wait_match(uint16_t type, uint32_t pid,
-				   bool (*pred)(const struct hn_event *, const void *),
-				   const void *arg)
+static struct hn_event *wait_match(uint16_t type, uint32_t pid, th_pred pred, const void *arg)
 {
-	for (int i = 0; i < 100; i++) {
-		struct hn_query q = { .ntypes = 1, .pid = pid };
-		struct hn_event **v, *found = NULL;
-		int n;
-
-		q.types[0] = type;
-		v = th_events(store, &q, &n);
-		for (int k = 0; k < n && !found; k++)
-			if (pred(v[k], arg)) {
-				found = v[k];
-				v[k] = NULL;
-			}
-		th_events_free(v, n);
-		if (found)
-			return found;
-		sleep_ms(100);
-	}
-	return NULL;
+	return th_wait_match(store, type, pid, pred, arg);
 }
 
 static bool has_arg(const struct hn_event *ev, const void *arg)
@@ -142,34 +117,14 @@ static pid_t spawn(const char *path, char *const argv[])
 	return p;
 }
 
-static int reap(pid_t p)
-{
-	int st = 0;
-	waitpid(p, &st, 0);
-	return st;
-}
-
 /* ---- setup ---- */
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_sensor: needs root\n");
-		return -1;
-	}
 	if (th_scratch(scratch, sizeof(scratch), "sensor") < 0)
 		return -1;
-	if (th_agent_start(&agent, (const char *const[]){ "--quiet", NULL }) < 0) {
-		char cmd[400];
-		fprintf(stderr, "test_sensor: the agent did not start; its log:\n");
-		snprintf(cmd, sizeof(cmd), "cat %s >&2", agent.log);
-		if (system(cmd) < 0)
-			return -1;
-		return -1;
-	}
-	store = th_store(&agent);
-	return store ? 0 : -1;
+	return th_group_start(&agent, &store, (const char *const[]){ "--quiet", NULL });
 }
 
 static int group_teardown(void **state)
@@ -192,11 +147,11 @@ static void short_lived_process(void **state)
 	pid_t p = spawn("/bin/true", argv), q;
 
 	(void)state;
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	q = fork();
 	if (q == 0)
 		_exit(7);
-	reap(q);
+	th_reap(q);
 
 	exec = wait_event(HN_EV_PROCESS_START, (uint32_t)p, "/usr/bin/true");
 	assert_non_null(exec);
@@ -219,7 +174,7 @@ static void short_lived_process(void **state)
 		assert_int_equal(hn_sha256_file("/usr/bin/true", 1 << 30, want), 0);
 		for (int i = 0; i < 50 && strcmp(exec->sha256, want) != 0; i++) {
 			hn_event_free(exec);
-			sleep_ms(100);
+			th_sleep_ms(100);
 			exec = th_find(store, HN_EV_PROCESS_START, (uint32_t)p, "/usr/bin/true");
 			assert_non_null(exec);
 		}
@@ -255,7 +210,7 @@ static void five_nested_shells(void **state)
 		   "/bin/true hn-nest-leaf\nexit $?\n");
 	fclose(f);
 	pid = spawn("/bin/sh", argv);
-	assert_int_equal(reap(pid), 0);
+	assert_int_equal(th_reap(pid), 0);
 
 	leaf = wait_match(HN_EV_PROCESS_START, 0, has_arg, "hn-nest-leaf");
 	assert_non_null(leaf);
@@ -263,7 +218,7 @@ static void five_nested_shells(void **state)
 	for (int d = 0; d <= 4; d++) {
 		/* wait for the row: the writer may be a batch behind */
 		for (int i = 0; i < 50 && hn_store_process(store, e, &p) < 0; i++)
-			sleep_ms(100);
+			th_sleep_ms(100);
 		assert_non_null(p);
 		assert_string_equal(p->executable, "/usr/bin/dash");
 		snprintf(depth_arg, sizeof(depth_arg), "%d", d);
@@ -307,7 +262,7 @@ static void file_lifecycle(void **state)
 	assert_int_equal(rename(a, b), 0);
 	assert_int_equal(chmod(b, 0755), 0);
 	p = spawn(b, argv);
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	assert_int_equal(unlink(b), 0);
 
 	ev = wait_event(HN_EV_FILE_CREATE, me, a);
@@ -316,7 +271,7 @@ static void file_lifecycle(void **state)
 	/* one event per open, flagged once the close saw it written */
 	for (int i = 0; i < 50 && !(ev->flags & HN_EVF_WRITTEN); i++) {
 		hn_event_free(ev);
-		sleep_ms(100);
+		th_sleep_ms(100);
 		ev = th_find(store, HN_EV_FILE_CREATE, me, a);
 		assert_non_null(ev);
 	}
@@ -385,7 +340,7 @@ static void tcp_connect_accept(void **state)
 	assert_true(cs >= 0);
 	close(cs);
 	close(ls);
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 
 	ev = wait_match(HN_EV_NET_LISTEN, (uint32_t)getpid(), local_port_is, &port);
 	assert_non_null(ev);
@@ -430,7 +385,7 @@ static void memfd_exec(void **state)
 		fexecve(fd, argv, envp);
 		_exit(127);
 	}
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	close(fd);
 
 	ev = wait_event(HN_EV_MEMFD_CREATE, (uint32_t)getpid(), NULL);
@@ -466,7 +421,7 @@ static void deleted_exec(void **state)
 		fexecve(fd, argv, envp);
 		_exit(127);
 	}
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	close(fd);
 	ev = wait_event(HN_EV_PROCESS_START, (uint32_t)p, NULL);
 	assert_non_null(ev);
@@ -484,7 +439,7 @@ static void argv_exact_bytes(void **state)
 	pid_t p = spawn("/bin/true", argv);
 
 	(void)state;
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	ev = wait_event(HN_EV_PROCESS_START, (uint32_t)p, NULL);
 	assert_non_null(ev);
 	assert_int_equal(ev->argc, 4);
@@ -518,7 +473,7 @@ static void relative_path_after_chdir(void **state)
 			_exit(3);
 		_exit(0);
 	}
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	ev = wait_event(HN_EV_FILE_CREATE, (uint32_t)p, want);
 	assert_non_null(ev);
 	hn_event_free(ev);
@@ -542,7 +497,7 @@ static void pid_reuse(void **state)
 
 	(void)state;
 	first = spawn("/bin/true", a1);
-	reap(first);
+	th_reap(first);
 	/* ask the kernel for the same pid again (root, our pid namespace) */
 	for (int i = 0; i < 20 && second != first; i++) {
 		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
@@ -551,7 +506,7 @@ static void pid_reuse(void **state)
 		fprintf(f, "%d", (int)first - 1);
 		fclose(f);
 		second = spawn("/bin/true", a2);
-		reap(second);
+		th_reap(second);
 	}
 	if (second != first)
 		skip();
@@ -595,7 +550,7 @@ static void process_injection(void **state)
 	waitpid(victim, &st, 0);
 	ptrace(PTRACE_DETACH, victim, NULL, NULL);
 	kill(victim, SIGKILL);
-	reap(victim);
+	th_reap(victim);
 
 	ev = wait_event(HN_EV_PROC_MEM_WRITE, (uint32_t)getpid(), path);
 	assert_non_null(ev);

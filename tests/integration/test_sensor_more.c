@@ -48,52 +48,6 @@ static char conf[320];
 
 /* ---- helpers ---- */
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-typedef bool (*ev_pred)(const struct hn_event *, const void *);
-
-/* Wait (up to 10 s) for an event of type by pid (0 = any) that pred (NULL =
- * any) accepts; a copy or NULL. */
-static struct hn_event *wait_match(uint16_t type, uint32_t pid, ev_pred pred, const void *arg)
-{
-	for (int i = 0; i < 100; i++) {
-		struct hn_query q = { .ntypes = 1, .pid = pid };
-		struct hn_event **v, *found = NULL;
-		int n;
-
-		q.types[0] = type;
-		v = th_events(store, &q, &n);
-		for (int k = 0; k < n && !found; k++)
-			if (!pred || pred(v[k], arg)) {
-				found = v[k];
-				v[k] = NULL;
-			}
-		th_events_free(v, n);
-		if (found)
-			return found;
-		sleep_ms(100);
-	}
-	return NULL;
-}
-
-/* Events of type by pid that pred accepts, now. */
-static int count_match(uint16_t type, uint32_t pid, ev_pred pred, const void *arg)
-{
-	struct hn_query q = { .ntypes = 1, .pid = pid };
-	struct hn_event **v;
-	int n, c = 0;
-
-	q.types[0] = type;
-	v = th_events(store, &q, &n);
-	for (int k = 0; k < n; k++)
-		c += !pred || pred(v[k], arg);
-	th_events_free(v, n);
-	return c;
-}
 
 static bool path_is(const struct hn_event *ev, const void *arg)
 {
@@ -147,14 +101,6 @@ static int make_file(const char *path, const char *data)
 	return close(fd);
 }
 
-static int reap(pid_t p)
-{
-	int st = 0;
-	if (waitpid(p, &st, 0) != p)
-		return -1;
-	return st;
-}
-
 static void in_scratch(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", scratch, name);
@@ -168,10 +114,6 @@ static int group_setup(void **state)
 	FILE *f;
 
 	(void)state;
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_sensor_more: needs root\n");
-		return -1;
-	}
 	if (th_scratch(scratch, sizeof(scratch), "more") < 0)
 		return -1;
 	snprintf(ignored, sizeof(ignored), "%s/ignored", scratch);
@@ -184,16 +126,8 @@ static int group_setup(void **state)
 	fprintf(f, "# test_sensor_more: the noise filter\nignore-path %s/*\n", ignored);
 	if (fclose(f) != 0)
 		return -1;
-	if (th_agent_start(&agent, (const char *const[]){ "--quiet", "--config", conf, NULL }) < 0) {
-		char cmd[400];
-		fprintf(stderr, "test_sensor_more: the agent did not start; its log:\n");
-		snprintf(cmd, sizeof(cmd), "cat %s >&2", agent.log);
-		if (system(cmd) < 0)
-			return -1;
-		return -1;
-	}
-	store = th_store(&agent);
-	return store ? 0 : -1;
+	return th_group_start(&agent, &store,
+			      (const char *const[]){ "--quiet", "--config", conf, NULL });
 }
 
 static int group_teardown(void **state)
@@ -243,9 +177,9 @@ static void ipv6_tcp_connect_accept(void **state)
 	cport = ntohs(peer.sin6_port);
 	close(cs);
 	close(ls);
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 
-	ev = wait_match(HN_EV_NET_LISTEN, (uint32_t)getpid(), src_port_is, &port);
+	ev = th_wait_match(store, HN_EV_NET_LISTEN, (uint32_t)getpid(), src_port_is, &port);
 	assert_non_null(ev);
 	assert_int_equal(ev->src.family, AF_INET6);
 	assert_string_equal(hn_addr_str(&ev->src, addr, sizeof(addr)), "::1");
@@ -253,7 +187,7 @@ static void ipv6_tcp_connect_accept(void **state)
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 
-	ev = wait_match(HN_EV_NET_CONNECT, (uint32_t)p, dst_port_is, &port);
+	ev = th_wait_match(store, HN_EV_NET_CONNECT, (uint32_t)p, dst_port_is, &port);
 	assert_non_null(ev);
 	assert_int_equal(ev->dst.family, AF_INET6);
 	assert_string_equal(hn_addr_str(&ev->dst, addr, sizeof(addr)), "::1");
@@ -264,7 +198,7 @@ static void ipv6_tcp_connect_accept(void **state)
 	assert_int_equal(ev->flags & (HN_EVF_FAILED | HN_EVF_INPROGRESS), 0);
 	hn_event_free(ev);
 
-	ev = wait_match(HN_EV_NET_ACCEPT, (uint32_t)getpid(), src_port_is, &port);
+	ev = th_wait_match(store, HN_EV_NET_ACCEPT, (uint32_t)getpid(), src_port_is, &port);
 	assert_non_null(ev);
 	assert_int_equal(ev->src.family, AF_INET6);
 	assert_string_equal(hn_addr_str(&ev->src, addr, sizeof(addr)), "::1");
@@ -310,7 +244,7 @@ static void udp_send_once_per_peer(void **state)
 	close(r2);
 
 	/* the last datagram's event; anything sent before it is stored by now */
-	ev = wait_match(HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p2);
+	ev = th_wait_match(store, HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p2);
 	assert_non_null(ev);
 	assert_string_equal(hn_addr_str(&ev->dst, addr, sizeof(addr)), "127.0.0.1");
 	assert_int_equal(ev->dst.family, AF_INET);
@@ -318,14 +252,14 @@ static void udp_send_once_per_peer(void **state)
 	assert_int_equal(ev->src.port, sport);
 	assert_int_equal(ev->result, 5);
 	hn_event_free(ev);
-	ev = wait_match(HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p1);
+	ev = th_wait_match(store, HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p1);
 	assert_non_null(ev);
 	assert_string_equal(hn_addr_str(&ev->dst, addr, sizeof(addr)), "127.0.0.1");
 	assert_int_equal(ev->src.port, sport);
 	assert_int_equal(ev->result, 3);
 	hn_event_free(ev);
-	assert_int_equal(count_match(HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p1), 1);
-	assert_int_equal(count_match(HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p2), 1);
+	assert_int_equal(th_count_match(store, HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p1), 1);
+	assert_int_equal(th_count_match(store, HN_EV_NET_UDP_SEND, (uint32_t)getpid(), dst_port_is, &p2), 1);
 }
 
 /* ---- files ---- */
@@ -347,13 +281,13 @@ static void chown_owner(void **state)
 	close(fd);
 
 	w1 = (struct path_u64){ f, 1234 };
-	ev = wait_match(HN_EV_FILE_CHOWN, (uint32_t)getpid(), path_owner_is, &w1);
+	ev = th_wait_match(store, HN_EV_FILE_CHOWN, (uint32_t)getpid(), path_owner_is, &w1);
 	assert_non_null(ev);
 	assert_int_equal(ev->owner_gid, 5678);
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 	w2 = (struct path_u64){ f, 4321 };
-	ev = wait_match(HN_EV_FILE_CHOWN, (uint32_t)getpid(), path_owner_is, &w2);
+	ev = th_wait_match(store, HN_EV_FILE_CHOWN, (uint32_t)getpid(), path_owner_is, &w2);
 	assert_non_null(ev);
 	assert_int_equal(ev->owner_gid, 8765);
 	{
@@ -376,7 +310,7 @@ static void hard_link(void **state)
 	assert_int_equal(link(orig, hard), 0);
 
 	/* link: path = the existing file, path2 = the new name */
-	ev = wait_match(HN_EV_FILE_LINK, (uint32_t)getpid(), path_is, orig);
+	ev = th_wait_match(store, HN_EV_FILE_LINK, (uint32_t)getpid(), path_is, orig);
 	assert_non_null(ev);
 	assert_string_equal(ev->path2, hard);
 	assert_int_equal(ev->result, 0);
@@ -413,13 +347,13 @@ static void symlink_paths(void **state)
 	assert_int_equal(symlink("orig-s", rel), 0);
 
 	/* symlink: path = the new link, path2 = the target as written */
-	ev = wait_match(HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, abs_);
+	ev = th_wait_match(store, HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, abs_);
 	assert_non_null(ev);
 	assert_string_equal(ev->path2, orig);
 	assert_int_equal(ev->result, 0);
 	assert_int_equal(ev->flags, 0);
 	hn_event_free(ev);
-	ev = wait_match(HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, rel);
+	ev = th_wait_match(store, HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, rel);
 	assert_non_null(ev);
 	assert_string_equal(ev->path2, "orig-s");
 	hn_event_free(ev);
@@ -443,7 +377,7 @@ static void symlink_relative_target_not_partial(void **state)
 	(void)state;
 	in_scratch(rel, sizeof(rel), "symlink-rel2");
 	assert_int_equal(symlink("orig-s", rel), 0);
-	ev = wait_match(HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, rel);
+	ev = th_wait_match(store, HN_EV_FILE_SYMLINK, (uint32_t)getpid(), path_is, rel);
 	assert_non_null(ev);
 	flags = ev->flags;
 	hn_event_free(ev);
@@ -467,17 +401,17 @@ static void truncate_sizes(void **state)
 	close(fd);
 
 	w = (struct path_u64){ f, 12345 };
-	ev = wait_match(HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_size_is, &w);
+	ev = th_wait_match(store, HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_size_is, &w);
 	assert_non_null(ev);
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 	w.v = 777;
-	ev = wait_match(HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_size_is, &w);
+	ev = th_wait_match(store, HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_size_is, &w);
 	assert_non_null(ev);
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 	/* exactly those two */
-	assert_int_equal(count_match(HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_is, f), 2);
+	assert_int_equal(th_count_match(store, HN_EV_FILE_TRUNCATE, (uint32_t)getpid(), path_is, f), 2);
 }
 
 /* struct vfs_cap_data, revision 2 (linux/capability.h) */
@@ -515,19 +449,19 @@ static void setxattr_file_capability(void **state)
 	}
 	assert_int_equal(removexattr(f, "security.capability"), 0);
 
-	ev = wait_match(HN_EV_FILE_SETXATTR, (uint32_t)getpid(), path_is, f);
+	ev = th_wait_match(store, HN_EV_FILE_SETXATTR, (uint32_t)getpid(), path_is, f);
 	assert_non_null(ev);
 	assert_string_equal(ev->name, "security.capability");
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 	/* the fsetxattr too (its path from the open file) */
-	for (int i = 0; i < 100 && count_match(HN_EV_FILE_SETXATTR, (uint32_t)getpid(),
+	for (int i = 0; i < 100 && th_count_match(store, HN_EV_FILE_SETXATTR, (uint32_t)getpid(),
 					       path_is, f) < 2; i++)
-		sleep_ms(100);
-	assert_int_equal(count_match(HN_EV_FILE_SETXATTR, (uint32_t)getpid(), path_is, f), 2);
-	assert_int_equal(count_match(HN_EV_FILE_SETXATTR, (uint32_t)getpid(), name_is,
+		th_sleep_ms(100);
+	assert_int_equal(th_count_match(store, HN_EV_FILE_SETXATTR, (uint32_t)getpid(), path_is, f), 2);
+	assert_int_equal(th_count_match(store, HN_EV_FILE_SETXATTR, (uint32_t)getpid(), name_is,
 				     "user.hinomi"), 0);
-	assert_int_equal(count_match(HN_EV_FILE_SETXATTR, (uint32_t)getpid(), name_is,
+	assert_int_equal(th_count_match(store, HN_EV_FILE_SETXATTR, (uint32_t)getpid(), name_is,
 				     "security.capability"), 2);
 }
 
@@ -563,13 +497,13 @@ static void mount_tmpfs(void **state)
 			_exit(5);
 		_exit(0);
 	}
-	assert_int_equal(reap(p), 0);
+	assert_int_equal(th_reap(p), 0);
 	/* the host's view of the directory did not change */
 	assert_int_equal(stat(dir, &after), 0);
 	assert_int_equal(before.st_dev, after.st_dev);
 	assert_int_equal(before.st_ino, after.st_ino);
 
-	ev = wait_match(HN_EV_MOUNT, (uint32_t)p, path_is, dir);
+	ev = th_wait_match(store, HN_EV_MOUNT, (uint32_t)p, path_is, dir);
 	assert_non_null(ev);
 	assert_string_equal(ev->name, "tmpfs");
 	assert_string_equal(ev->path2, "hn-tmpfs");
@@ -609,7 +543,7 @@ static void bpf_prog_load(void **state)
 	bad_errno = errno;
 	assert_true(bad < 0);
 
-	ev = wait_match(HN_EV_BPF_LOAD, (uint32_t)getpid(), name_is, "hn_test_prog");
+	ev = th_wait_match(store, HN_EV_BPF_LOAD, (uint32_t)getpid(), name_is, "hn_test_prog");
 	assert_non_null(ev);
 	assert_int_equal(ev->request, BPF_PROG_TYPE_SOCKET_FILTER);
 	assert_int_equal(ev->result, fd);
@@ -617,7 +551,7 @@ static void bpf_prog_load(void **state)
 	hn_event_free(ev);
 	close(fd);
 
-	ev = wait_match(HN_EV_BPF_LOAD, (uint32_t)getpid(), name_is, "hn_bad_prog");
+	ev = th_wait_match(store, HN_EV_BPF_LOAD, (uint32_t)getpid(), name_is, "hn_bad_prog");
 	assert_non_null(ev);
 	assert_int_equal(ev->result, -bad_errno);
 	assert_true(ev->flags & HN_EVF_FAILED);
@@ -643,7 +577,7 @@ static void finit_module_not_a_module(void **state)
 	close(fd);
 	assert_true(r < 0);
 
-	ev = wait_match(HN_EV_MODULE_LOAD, (uint32_t)getpid(), path_is, f);
+	ev = th_wait_match(store, HN_EV_MODULE_LOAD, (uint32_t)getpid(), path_is, f);
 	assert_non_null(ev);
 	assert_int_equal(ev->result, -err);
 	assert_true(ev->flags & HN_EVF_FAILED);
@@ -665,10 +599,10 @@ static void setuid_in_child(void **state)
 	b = fork();
 	if (b == 0)
 		_exit(setresuid(65534, 65534, 65534) == 0 && geteuid() == 65534 ? 0 : 1);
-	assert_int_equal(reap(a), 0);
-	assert_int_equal(reap(b), 0);
+	assert_int_equal(th_reap(a), 0);
+	assert_int_equal(th_reap(b), 0);
 
-	ev = wait_match(HN_EV_CRED_CHANGE, (uint32_t)a, NULL, NULL);
+	ev = th_wait_match(store, HN_EV_CRED_CHANGE, (uint32_t)a, NULL, NULL);
 	assert_non_null(ev);
 	assert_string_equal(ev->name, "setuid");
 	assert_int_equal(ev->request, SYS_setuid);
@@ -680,7 +614,7 @@ static void setuid_in_child(void **state)
 	assert_int_equal(ev->flags, 0);
 	hn_event_free(ev);
 
-	ev = wait_match(HN_EV_CRED_CHANGE, (uint32_t)b, NULL, NULL);
+	ev = th_wait_match(store, HN_EV_CRED_CHANGE, (uint32_t)b, NULL, NULL);
 	assert_non_null(ev);
 	assert_string_equal(ev->name, "setuid");
 	assert_int_equal(ev->request, SYS_setresuid);
@@ -692,8 +626,8 @@ static void setuid_in_child(void **state)
 	assert_int_equal(ev->result, 0);
 	hn_event_free(ev);
 	/* one call each, one event each */
-	assert_int_equal(count_match(HN_EV_CRED_CHANGE, (uint32_t)a, NULL, NULL), 1);
-	assert_int_equal(count_match(HN_EV_CRED_CHANGE, (uint32_t)b, NULL, NULL), 1);
+	assert_int_equal(th_count_match(store, HN_EV_CRED_CHANGE, (uint32_t)a, NULL, NULL), 1);
+	assert_int_equal(th_count_match(store, HN_EV_CRED_CHANGE, (uint32_t)b, NULL, NULL), 1);
 }
 
 /* Run path (argv) in a child, as uid/gid `as` unless it is 0; its stdout
@@ -722,7 +656,7 @@ static pid_t run_capture(const char *path, char *const argv[], uid_t as, char *o
 		got += k;
 	out[got > 0 ? got : 0] = '\0';
 	close(pfd[0]);
-	*status = p > 0 ? reap(p) : -1;
+	*status = p > 0 ? th_reap(p) : -1;
 	return p;
 }
 
@@ -767,7 +701,7 @@ static void setuid_exec(void **state)
 	/* the exec did change the euid */
 	assert_string_equal(out, "65534\n");
 
-	ev = wait_match(HN_EV_PROCESS_START, (uint32_t)p, path_is, f);
+	ev = th_wait_match(store, HN_EV_PROCESS_START, (uint32_t)p, path_is, f);
 	assert_non_null(ev);
 	flags = ev->flags;
 	uid = ev->proc.uid;
@@ -795,7 +729,7 @@ static void exec_by_user_not_flagged_setuid(void **state)
 	assert_int_equal(st, 0);
 	assert_string_equal(out, "65534\n");
 
-	ev = wait_match(HN_EV_PROCESS_START, (uint32_t)p, path_is, "/usr/bin/id");
+	ev = th_wait_match(store, HN_EV_PROCESS_START, (uint32_t)p, path_is, "/usr/bin/id");
 	assert_non_null(ev);
 	flags = ev->flags;
 	uid = ev->proc.uid;
@@ -854,7 +788,7 @@ static void noise_filter_ignored_path(void **state)
 	/* the sibling outside, last: once it is stored, the rest would be */
 	assert_int_equal(make_file(kept, "kept"), 0);
 
-	ev = wait_match(HN_EV_FILE_CREATE, (uint32_t)getpid(), path_is, kept);
+	ev = th_wait_match(store, HN_EV_FILE_CREATE, (uint32_t)getpid(), path_is, kept);
 	assert_non_null(ev);
 	hn_event_free(ev);
 	/* nothing under ignored/, of any type */
@@ -874,7 +808,7 @@ static void noise_filter_ignored_path(void **state)
 		r = status_json_check();
 		if (r != 3)
 			break;
-		sleep_ms(100);
+		th_sleep_ms(100);
 	}
 	assert_int_equal(r, 0);
 }
@@ -919,11 +853,11 @@ static void noise_filter_drops_written_close(void **state)
 	k.ino = st.st_ino;
 	assert_int_equal(make_file(kept, "kept"), 0);
 
-	ev = wait_match(HN_EV_FILE_CREATE, (uint32_t)getpid(), path_is, kept);
+	ev = th_wait_match(store, HN_EV_FILE_CREATE, (uint32_t)getpid(), path_is, kept);
 	assert_non_null(ev);
 	hn_event_free(ev);
-	assert_int_equal(count_match(HN_EV_FILE_CREATE, (uint32_t)getpid(), ino_is, &k), 0);
-	assert_int_equal(count_match(HN_EV_FILE_OPEN_WRITE, (uint32_t)getpid(), ino_is, &k), 0);
+	assert_int_equal(th_count_match(store, HN_EV_FILE_CREATE, (uint32_t)getpid(), ino_is, &k), 0);
+	assert_int_equal(th_count_match(store, HN_EV_FILE_OPEN_WRITE, (uint32_t)getpid(), ino_is, &k), 0);
 }
 
 int main(void)

@@ -42,10 +42,19 @@ void th_scratch_remove(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void sleep_ms(int ms)
+void th_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
+}
+
+
+int th_reap(pid_t p)
+{
+	int st = 0;
+	if (waitpid(p, &st, 0) != p)
+		return -1;
+	return st;
 }
 
 int th_agent_start(struct th_agent *a, const char *const *extra)
@@ -90,7 +99,7 @@ int th_agent_start(struct th_agent *a, const char *const *extra)
 			a->pid = 0;
 			return -ECHILD;
 		}
-		sleep_ms(100);
+		th_sleep_ms(100);
 	}
 	th_agent_stop(a);
 	return -ETIMEDOUT;
@@ -108,7 +117,7 @@ int th_agent_stop(struct th_agent *a)
 			a->pid = 0;
 			return st;
 		}
-		sleep_ms(100);
+		th_sleep_ms(100);
 	}
 	kill(a->pid, SIGKILL);
 	waitpid(a->pid, &st, 0);
@@ -209,9 +218,69 @@ int th_run(const char *const *argv, int timeout_s)
 	for (int i = 0; i < timeout_s * 100; i++) {
 		if (waitpid(p, &st, WNOHANG) == p)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		sleep_ms(10);
+		th_sleep_ms(10);
 	}
 	kill(p, SIGKILL);
 	waitpid(p, &st, 0);
 	return -1;
+}
+
+struct hn_event *th_wait_match(struct hn_store *s, uint16_t type, uint32_t pid,
+			       th_pred pred, const void *arg)
+{
+	for (int i = 0; i < 100; i++) {
+		struct hn_query q = { .ntypes = 1, .pid = pid };
+		struct hn_event **v, *found = NULL;
+		int n;
+
+		q.types[0] = type;
+		v = th_events(s, &q, &n);
+		for (int k = 0; k < n && !found; k++)
+			if (!pred || pred(v[k], arg)) {
+				found = v[k];
+				v[k] = NULL;
+			}
+		th_events_free(v, n);
+		if (found)
+			return found;
+		th_sleep_ms(100);
+	}
+	return NULL;
+}
+
+int th_count_match(struct hn_store *s, uint16_t type, uint32_t pid, th_pred pred,
+		   const void *arg)
+{
+	struct hn_query q = { .ntypes = 1, .pid = pid };
+	struct hn_event **v;
+	int n, c = 0;
+
+	q.types[0] = type;
+	v = th_events(s, &q, &n);
+	for (int k = 0; k < n; k++)
+		c += !pred || pred(v[k], arg);
+	th_events_free(v, n);
+	return c;
+}
+
+int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *extra)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "this test needs root\n");
+		return -1;
+	}
+	if (th_agent_start(a, extra) < 0) {
+		char buf[4096];
+		FILE *f = fopen(a->log, "re");
+		size_t n;
+
+		fprintf(stderr, "the agent did not start; its log:\n");
+		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, stderr);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	*s = th_store(a);
+	return *s ? 0 : -1;
 }

@@ -48,6 +48,25 @@ void th_events_free(struct hn_event **v, int n);
 struct hn_event *th_find(struct hn_store *s, uint16_t type, uint32_t pid,
 			 const char *want_path);
 
+/* Accepts an event (arg: the predicate's own). */
+typedef bool (*th_pred)(const struct hn_event *ev, const void *arg);
+
+/* Wait (up to 10 s) for an event of type by pid (0 = any) that pred (NULL =
+ * any) accepts; a copy (hn_event_free it) or NULL. */
+struct hn_event *th_wait_match(struct hn_store *s, uint16_t type, uint32_t pid,
+			       th_pred pred, const void *arg);
+/* Events of type by pid that pred accepts, now. */
+int th_count_match(struct hn_store *s, uint16_t type, uint32_t pid, th_pred pred,
+		   const void *arg);
+
+/* Start the agent for a test group and open its store; on failure print the
+ * agent's log to stderr.  0 or -1. */
+int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *extra);
+
+void th_sleep_ms(int ms);
+/* waitpid; the raw status, or -1. */
+int th_reap(pid_t p);
+
 /* Run a command (argv), wait (bounded), return its exit status or -1. */
 int th_run(const char *const *argv, int timeout_s);
 
