@@ -77,6 +77,8 @@ enum hn_store_wstmt {
 	HN_WS_COUNT,
 };
 
+#define HN_STORE_OPEN_SLOTS 8192   /* power of two */
+
 struct hn_store {
 	char *path;
 	char *wal_path;
@@ -108,6 +110,12 @@ struct hn_store {
 
 	/* writer-only state (under wmu) */
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
+	/* recent write-opens, (entity, cookie) -> row id, direct-mapped: the
+	 * sensor's "written" report at close finds its open here */
+	struct hn_store_open {
+		uint64_t entity, cookie;
+		int64_t id;
+	} opens[HN_STORE_OPEN_SLOTS];
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */

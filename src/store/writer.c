@@ -141,12 +141,8 @@ static const char *const wsql[HN_WS_COUNT] = {
 		"    WHERE x.entity = e.entity AND x.type IN (1, 4)"
 		"     AND x.time > e.time))",
 	/* The sensor reports "this open was written" at close, keyed by the
-	 * open's cookie (its struct file): one event per open, flagged. */
-	[HN_WS_WRITTEN] =
-		"UPDATE events SET flags = flags | 32"
-		" WHERE id = (SELECT id FROM events"
-		"  WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
-		"  ORDER BY id DESC LIMIT 1)",
+	 * open's cookie; the open's row id comes from opens[] (write_event). */
+	[HN_WS_WRITTEN] = "UPDATE events SET flags = flags | 32 WHERE id = ?1",
 	[HN_WS_HASH_EVENT] =
 		"UPDATE events SET sha256 = ?5"
 		" WHERE type IN (1, 4) AND sha256 IS NULL"
@@ -498,23 +494,32 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
 	int rc;
 
-	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
-	    ev->cookie) {
-		sqlite3_stmt *w = s->wst[HN_WS_WRITTEN];
-		bind_u64z(w, 1, ev->proc.entity);
-		bind_u64z(w, 2, ev->cookie);
-		rc = step_reset(w);
-		if (rc != SQLITE_OK)
-			return rc;
-		/* the open was recorded: done; else (opened before the agent
-		 * started) keep the fact as an event of its own */
-		if (sqlite3_changes(s->db) > 0)
-			return SQLITE_OK;
+	struct hn_store_open *o = NULL;
+
+	if (ev->cookie) {
+		uint64_t h = (ev->cookie ^ ev->proc.entity * 0x9e3779b97f4a7c15ULL) *
+			     0xc2b2ae3d27d4eb4fULL;
+		o = &s->opens[h >> 51 & (HN_STORE_OPEN_SLOTS - 1)];
+	}
+	if (o && ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path) {
+		if (o->cookie == ev->cookie && o->entity == ev->proc.entity) {
+			sqlite3_stmt *w = s->wst[HN_WS_WRITTEN];
+			sqlite3_bind_int64(w, 1, o->id);
+			o->cookie = 0;
+			return step_reset(w);
+		}
+		/* the open is not known (opened before the agent started, or
+		 * pushed out of opens[]): keep the fact as an event of its own */
 	}
 	bind_event(st, ev);
 	rc = step_reset(st);
 	if (rc != SQLITE_OK)
 		return rc;
+	if (o && ev->path && (ev->flags & HN_EVF_WRITTEN) == 0) {
+		o->entity = ev->proc.entity;
+		o->cookie = ev->cookie;
+		o->id = sqlite3_last_insert_rowid(s->db);
+	}
 	rc = proc_update(s, ev);
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
