@@ -478,10 +478,14 @@ static void publish_status(struct agent *a, bool final)
 			       (unsigned long long)a->counts[t].filtered,
 			       (unsigned long long)a->counts[t].submitted);
 	}
-	if (!js.oom && js.buf)
-		hn_store_meta_set(a->store, "status.json", js.buf);
-	if (!tx.oom && tx.buf)
-		hn_store_meta_set(a->store, "status.text", tx.buf);
+	/* never stall the ring-buffer reader behind a batch: a status the
+	 * writer is too busy to take now is published next second */
+	if (!js.oom && js.buf && !tx.oom && tx.buf) {
+		int (*set)(struct hn_store *, const char *, const char *) =
+			final ? hn_store_meta_set : hn_store_meta_try_set;
+		if (set(a->store, "status.json", js.buf) == 0)
+			set(a->store, "status.text", tx.buf);
+	}
 	if (final && a->o->live) {
 		fprintf(a->o->live, "\n--- hinomi summary ---\n%s", tx.buf ? tx.buf : "");
 		fflush(a->o->live);

@@ -515,7 +515,7 @@ uint64_t hn_store_hash_dropped(struct hn_store *s)
 	return n;
 }
 
-int hn_store_meta_set(struct hn_store *s, const char *key, const char *value)
+static int meta_set(struct hn_store *s, const char *key, const char *value, bool wait)
 {
 	sqlite3_stmt *st = NULL;
 	int r = -EIO, rc;
@@ -526,7 +526,12 @@ int hn_store_meta_set(struct hn_store *s, const char *key, const char *value)
 		hn_store_set_errf(s, "the store is open read-only");
 		return -EROFS;
 	}
-	pthread_mutex_lock(&s->wmu);
+	if (!wait) {
+		if (pthread_mutex_trylock(&s->wmu) != 0)
+			return -EBUSY;
+	} else {
+		pthread_mutex_lock(&s->wmu);
+	}
 	rc = sqlite3_prepare_v2(s->db,
 		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -548,6 +553,16 @@ int hn_store_meta_set(struct hn_store *s, const char *key, const char *value)
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->wmu);
 	return r;
+}
+
+int hn_store_meta_set(struct hn_store *s, const char *key, const char *value)
+{
+	return meta_set(s, key, value, true);
+}
+
+int hn_store_meta_try_set(struct hn_store *s, const char *key, const char *value)
+{
+	return meta_set(s, key, value, false);
 }
 
 int hn_store_meta_get(struct hn_store *s, const char *key, char **out)

@@ -83,6 +83,9 @@ int hn_store_retain(struct hn_store *s);
 
 /* Publish / read a meta value (the agent's status JSON under "status"). */
 int hn_store_meta_set(struct hn_store *s, const char *key, const char *value);
+/* The same, but -EBUSY instead of waiting while the writer holds the
+ * database (a batch in progress): for callers that must not stall. */
+int hn_store_meta_try_set(struct hn_store *s, const char *key, const char *value);
 /* *out is malloc'd; -ENOENT when missing. */
 int hn_store_meta_get(struct hn_store *s, const char *key, char **out);
 
