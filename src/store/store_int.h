@@ -66,11 +66,9 @@ enum hn_store_wstmt {
 	HN_WS_COMMIT,
 	HN_WS_ROLLBACK,
 	HN_WS_INSERT_EVENT,
-	HN_WS_PROC_TOUCH,     /* minimal row for an entity, if missing */
-	HN_WS_PROC_EXEC,      /* process start: upsert with the new image */
-	HN_WS_PROC_SNAPSHOT,  /* snapshot: upsert filling what is unknown */
-	HN_WS_PROC_FORK,      /* fork: child row, image inherited */
-	HN_WS_PROC_EXIT,
+	HN_WS_PROC_GET,       /* one processes row, for the batch's map */
+	HN_WS_PROC_INSERT,    /* a row the batch made */
+	HN_WS_PROC_UPDATE,    /* a row the batch changed */
 	HN_WS_HASH_EVENT,     /* hash into process starts of a file identity */
 	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
 	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
@@ -108,6 +106,7 @@ struct hn_store {
 
 	/* writer-only state (under wmu) */
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
+	struct hn_pmap *pmap;        /* the batch's processes rows (procs.c) */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */
@@ -128,6 +127,17 @@ int hn_store_rc_errno(int rc);
 int hn_writer_prepare(struct hn_store *s);
 void hn_writer_finalize(struct hn_store *s);
 void hn_writer_stop(struct hn_store *s);
+
+/* procs.c: the batch's processes rows, each written once (wmu held).
+ * hn_procs_event applies one event's change (SQLite rc); hn_procs_flush
+ * writes the changed rows and empties the map (SQLite rc; a row SQLite
+ * refuses on its own is skipped); hn_procs_discard empties it unwritten. */
+struct hn_pmap;
+int hn_procs_init(struct hn_store *s);
+void hn_procs_free(struct hn_store *s);
+int hn_procs_event(struct hn_store *s, const struct hn_event *ev);
+int hn_procs_flush(struct hn_store *s);
+void hn_procs_discard(struct hn_store *s);
 
 /* retention.c: one retention pass; wmu held by the caller. */
 int hn_retention_run(struct hn_store *s);

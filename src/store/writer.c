@@ -22,7 +22,10 @@
  *  - db is used only with wmu held; batches are popped and completed under
  *    wmu, so seq_done advances in queue order.
  *  - processes is maintained in the same transaction as the events that
- *    change it (see docs/SCHEMA.md for the rules).
+ *    change it (see docs/SCHEMA.md for the rules): procs.c applies each
+ *    event's change to the batch's copy of the row and writes the changed
+ *    rows before anything else reads processes (a hash update) and before
+ *    COMMIT.
  */
 #include "store/store_int.h"
 
@@ -47,87 +50,32 @@ static const char *const ev_cols[] = {
 };
 #define EV_NCOLS ((int)(sizeof(ev_cols) / sizeof(ev_cols[0])))
 
-/* start_time keeps the earliest value seen: the real start when the
- * sensor knew it, else the time of the first event (an upper bound). */
-#define MIN_START \
-	"CASE WHEN start_time IS NULL OR excluded.start_time < start_time" \
-	" THEN excluded.start_time ELSE start_time END"
-
-/* The first 11 parameters of every processes statement. */
-#define PROC_HEAD_COLS \
-	"entity, parent_entity, pid, ppid, uid, euid, gid, egid, auid," \
-	" start_time, comm"
-#define PROC_HEAD_VALS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+/* processes columns; procs.c's enum pcol follows this order after entity. */
+#define PROC_COLS \
+	"parent_entity, pid, ppid, uid, euid, gid, egid, auid, start_time," \
+	" exit_time, exit_code, exit_signal, exited, comm, executable, args," \
+	" argc, cwd, sha256, from_snapshot"
 
 static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_BEGIN] = "BEGIN IMMEDIATE",
 	[HN_WS_COMMIT] = "COMMIT",
 	[HN_WS_ROLLBACK] = "ROLLBACK",
 	[HN_WS_INSERT_EVENT] = NULL, /* built from ev_cols */
-	[HN_WS_PROC_TOUCH] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ")"
-		" VALUES (" PROC_HEAD_VALS ")"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm)",
-	[HN_WS_PROC_EXEC] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256)"
-		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  uid = excluded.uid, euid = excluded.euid,"
-		"  gid = excluded.gid, egid = excluded.egid, auid = excluded.auid,"
-		"  start_time = " MIN_START ","
-		"  comm = excluded.comm, executable = excluded.executable,"
-		"  args = excluded.args, argc = excluded.argc, cwd = excluded.cwd,"
-		"  sha256 = excluded.sha256",
-	[HN_WS_PROC_SNAPSHOT] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256, from_snapshot)"
-		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16, 1)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  executable = COALESCE(executable, excluded.executable),"
-		"  args = COALESCE(args, excluded.args),"
-		"  argc = COALESCE(argc, excluded.argc),"
-		"  cwd = COALESCE(cwd, excluded.cwd),"
-		"  sha256 = COALESCE(sha256, excluded.sha256)",
-	[HN_WS_PROC_FORK] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256)"
-		" SELECT " PROC_HEAD_VALS ","
-		"  COALESCE(?12, p.executable), COALESCE(?13, p.args),"
-		"  COALESCE(?14, p.argc), COALESCE(?15, p.cwd),"
-		"  COALESCE(?16, p.sha256)"
-		" FROM (SELECT 1) LEFT JOIN processes p ON p.entity = ?2"
-		" WHERE 1"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  executable = COALESCE(executable, excluded.executable),"
-		"  args = COALESCE(args, excluded.args),"
-		"  argc = COALESCE(argc, excluded.argc),"
-		"  cwd = COALESCE(cwd, excluded.cwd),"
-		"  sha256 = COALESCE(sha256, excluded.sha256)",
-	[HN_WS_PROC_EXIT] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" exited, exit_time, exit_code, exit_signal)"
-		" VALUES (" PROC_HEAD_VALS ", 1, ?12, ?13, ?14)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  exited = 1, exit_time = excluded.exit_time,"
-		"  exit_code = excluded.exit_code,"
-		"  exit_signal = excluded.exit_signal",
+	/* The rules of each event's change are in procs.c (and
+	 * docs/SCHEMA.md); these only read and write whole rows. */
+	[HN_WS_PROC_GET] =
+		"SELECT " PROC_COLS " FROM processes WHERE entity = ?1",
+	[HN_WS_PROC_INSERT] =
+		"INSERT INTO processes(entity, " PROC_COLS ") VALUES (?1, ?2,"
+		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+		" ?17, ?18, ?19, ?20, ?21)",
+	[HN_WS_PROC_UPDATE] =
+		"UPDATE processes SET parent_entity = ?2, pid = ?3, ppid = ?4,"
+		" uid = ?5, euid = ?6, gid = ?7, egid = ?8, auid = ?9,"
+		" start_time = ?10, exit_time = ?11, exit_code = ?12,"
+		" exit_signal = ?13, exited = ?14, comm = ?15, executable = ?16,"
+		" args = ?17, argc = ?18, cwd = ?19, sha256 = ?20,"
+		" from_snapshot = ?21 WHERE entity = ?1",
 	/* Processes first: the events' sha256 IS NULL still marks them.  A
 	 * process row takes the hash only if that start is its latest. */
 	[HN_WS_HASH_PROC] =
@@ -189,7 +137,7 @@ int hn_writer_prepare(struct hn_store *s)
 	int r = -ENOMEM, rc, i;
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
-	if (!ins || !s->batch) {
+	if (!ins || !s->batch || hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
@@ -219,6 +167,7 @@ void hn_writer_finalize(struct hn_store *s)
 	}
 	free(s->batch);
 	s->batch = NULL;
+	hn_procs_free(s);
 }
 
 /* ---- binding ---- */
@@ -373,36 +322,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	}
 }
 
-static void bind_proc_head(sqlite3_stmt *st, const struct hn_event *ev)
-{
-	const struct hn_proc *p = &ev->proc;
-	uint64_t start_time = p->start_time ? p->start_time : ev->time;
-
-	bind_i64(st, 1, (int64_t)p->entity);
-	bind_u64z(st, 2, p->parent_entity);
-	bind_i64(st, 3, p->pid);
-	bind_u64z(st, 4, p->ppid);
-	bind_i64(st, 5, p->uid);
-	bind_i64(st, 6, p->euid);
-	bind_i64(st, 7, p->gid);
-	bind_i64(st, 8, p->egid);
-	bind_i64(st, 9, p->auid);
-	bind_u64z(st, 10, start_time);
-	bind_comm(st, 11, p->comm);
-}
-
-static void bind_proc_image(sqlite3_stmt *st, const struct hn_event *ev)
-{
-	bind_str(st, 12, ev->path ? ev->path : ev->filename);
-	bind_args(st, 13, ev);
-	if (ev->args)
-		bind_i64(st, 14, ev->argc);
-	else
-		sqlite3_bind_null(st, 14);
-	bind_str(st, 15, ev->cwd);
-	bind_str(st, 16, ev->sha256[0] ? ev->sha256 : NULL);
-}
-
 static int step_reset(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -426,59 +345,16 @@ static bool row_error(int rc)
 	}
 }
 
-/* Keep processes in step with one event. SQLite rc. */
-static int proc_update(struct hn_store *s, const struct hn_event *ev)
-{
-	uint64_t e = ev->proc.entity;
-	unsigned slot = (unsigned)(e % HN_STORE_KNOWN_SLOTS);
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!e)
-		return SQLITE_OK;
-	switch (ev->type) {
-	case HN_EV_PROCESS_START:
-		st = s->wst[HN_WS_PROC_EXEC];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_SNAPSHOT:
-		st = s->wst[HN_WS_PROC_SNAPSHOT];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_FORK:
-		st = s->wst[HN_WS_PROC_FORK];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_EXIT:
-		st = s->wst[HN_WS_PROC_EXIT];
-		bind_proc_head(st, ev);
-		bind_i64(st, 12, (int64_t)ev->time);
-		bind_i64(st, 13, ev->exit_code);
-		bind_i64(st, 14, ev->exit_signal);
-		break;
-	default:
-		if (s->known[slot] == e)
-			return SQLITE_OK;
-		st = s->wst[HN_WS_PROC_TOUCH];
-		bind_proc_head(st, ev);
-		break;
-	}
-	rc = step_reset(st);
-	if (rc == SQLITE_OK)
-		s->known[slot] = e;
-	return rc;
-}
-
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
 	static const enum hn_store_wstmt order[] = { HN_WS_HASH_PROC,
 						     HN_WS_HASH_EVENT };
-	int rc = SQLITE_OK;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	/* the hash reads and changes processes: write the batch's rows */
+	rc = hn_procs_flush(s);
+	for (size_t i = 0; rc == SQLITE_OK &&
+	     i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = s->wst[order[i]];
 		bind_u64z(st, 1, h->dev);
 		bind_u64z(st, 2, h->ino);
@@ -486,8 +362,6 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 		bind_u64z(st, 4, h->mtime);
 		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
 		rc = step_reset(st);
-		if (rc != SQLITE_OK)
-			break;
 	}
 	return rc;
 }
@@ -515,7 +389,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 	rc = step_reset(st);
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = proc_update(s, ev);
+	rc = hn_procs_event(s, ev);
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
 	return row_error(rc) ? SQLITE_OK : rc;
@@ -568,6 +442,9 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		if (ops[i].kind == HN_OP_EVENT)
 			skipped_ev++;
 	}
+	rc = hn_procs_flush(s);
+	if (rc != SQLITE_OK)
+		goto fail;
 	rc = step_reset(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -580,6 +457,7 @@ fail:
 	snprintf(s->werr, sizeof(s->werr), "writing a batch: %s",
 		 sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
+	hn_procs_discard(s);
 	if (!sqlite3_get_autocommit(s->db))
 		step_reset(s->wst[HN_WS_ROLLBACK]);
 	/* Rows of this batch may be cached as known: forget them all. */
