@@ -42,6 +42,18 @@
  * ordinary events skip the INSERT OR IGNORE. Cleared when retention runs. */
 #define HN_STORE_KNOWN_SLOTS 4096u
 
+/* Direct-mapped cache of the latest events row of each open (entity,
+ * cookie) this writer inserted (types 10, 11, 20), so that a "written"
+ * close flags its open by id instead of searching the process's events.
+ * A miss, or a row that is not that open's any more, falls back to the
+ * search.  Cleared when a batch fails (its ids are reused). */
+#define HN_STORE_OPEN_SLOTS 16384u
+
+struct hn_store_open {
+	uint64_t entity, cookie;
+	int64_t id;
+};
+
 enum hn_store_op_kind {
 	HN_OP_EVENT = 1,
 	HN_OP_HASH = 2,
@@ -72,6 +84,7 @@ enum hn_store_wstmt {
 	HN_WS_HASH_EVENT,     /* hash into process starts of a file identity */
 	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
 	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
+	HN_WS_WRITTEN_ID,     /* ... the open's row known by id */
 	HN_WS_COUNT,
 };
 
@@ -107,6 +120,7 @@ struct hn_store {
 	/* writer-only state (under wmu) */
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
 	struct hn_pmap *pmap;        /* the batch's processes rows (procs.c) */
+	struct hn_store_open *opens; /* HN_STORE_OPEN_SLOTS */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */

@@ -95,6 +95,12 @@ static const char *const wsql[HN_WS_COUNT] = {
 		" WHERE id = (SELECT id FROM events"
 		"  WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
 		"  ORDER BY id DESC LIMIT 1)",
+	/* The same when the writer knows the open's row: still that open's
+	 * (retention may have deleted it and the id been reused)? */
+	[HN_WS_WRITTEN_ID] =
+		"UPDATE events SET flags = flags | 32"
+		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
+		"  AND type IN (10, 11, 20)",
 	[HN_WS_HASH_EVENT] =
 		"UPDATE events SET sha256 = ?5"
 		" WHERE type IN (1, 4) AND sha256 IS NULL"
@@ -137,7 +143,8 @@ int hn_writer_prepare(struct hn_store *s)
 	int r = -ENOMEM, rc, i;
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
-	if (!ins || !s->batch || hn_procs_init(s) < 0) {
+	s->opens = calloc(HN_STORE_OPEN_SLOTS, sizeof(*s->opens));
+	if (!ins || !s->batch || !s->opens || hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
@@ -167,6 +174,8 @@ void hn_writer_finalize(struct hn_store *s)
 	}
 	free(s->batch);
 	s->batch = NULL;
+	free(s->opens);
+	s->opens = NULL;
 	hn_procs_free(s);
 }
 
@@ -366,6 +375,55 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 	return rc;
 }
 
+static bool is_open_event(unsigned type)
+{
+	return type == HN_EV_FILE_CREATE || type == HN_EV_FILE_OPEN_WRITE ||
+	       type == HN_EV_FILE_READ;
+}
+
+static struct hn_store_open *open_slot(struct hn_store *s, uint64_t entity,
+				       uint64_t cookie)
+{
+	uint64_t h = (entity ^ (cookie * 0x9E3779B97F4A7C15ULL)) *
+		     0xBF58476D1CE4E5B9ULL;
+
+	return &s->opens[(h >> 32) % HN_STORE_OPEN_SLOTS];
+}
+
+/* A "written" close: flag the latest row of that open (entity, cookie),
+ * by id when this writer inserted it, else by searching.  *done when a
+ * row was flagged. SQLite rc. */
+static int flag_written(struct hn_store *s, const struct hn_event *ev,
+			bool *done)
+{
+	struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
+	sqlite3_stmt *w;
+	int rc;
+
+	*done = false;
+	if (ev->proc.entity && o->entity == ev->proc.entity &&
+	    o->cookie == ev->cookie) {
+		w = s->wst[HN_WS_WRITTEN_ID];
+		bind_u64z(w, 1, ev->proc.entity);
+		bind_u64z(w, 2, ev->cookie);
+		bind_i64(w, 3, o->id);
+		rc = step_reset(w);
+		if (rc != SQLITE_OK)
+			return rc;
+		if (sqlite3_changes(s->db) > 0) {
+			*done = true;
+			return SQLITE_OK;
+		}
+	}
+	w = s->wst[HN_WS_WRITTEN];
+	bind_u64z(w, 1, ev->proc.entity);
+	bind_u64z(w, 2, ev->cookie);
+	rc = step_reset(w);
+	if (rc == SQLITE_OK)
+		*done = sqlite3_changes(s->db) > 0;
+	return rc;
+}
+
 /* Insert one event and its processes change. SQLite rc. */
 static int write_event(struct hn_store *s, const struct hn_event *ev)
 {
@@ -374,21 +432,25 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 
 	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
 	    ev->cookie) {
-		sqlite3_stmt *w = s->wst[HN_WS_WRITTEN];
-		bind_u64z(w, 1, ev->proc.entity);
-		bind_u64z(w, 2, ev->cookie);
-		rc = step_reset(w);
+		bool done;
+		rc = flag_written(s, ev, &done);
 		if (rc != SQLITE_OK)
 			return rc;
 		/* the open was recorded: done; else (opened before the agent
 		 * started) keep the fact as an event of its own */
-		if (sqlite3_changes(s->db) > 0)
+		if (done)
 			return SQLITE_OK;
 	}
 	bind_event(st, ev);
 	rc = step_reset(st);
 	if (rc != SQLITE_OK)
 		return rc;
+	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
+		struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
+		o->entity = ev->proc.entity;
+		o->cookie = ev->cookie;
+		o->id = sqlite3_last_insert_rowid(s->db);
+	}
 	rc = hn_procs_event(s, ev);
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
@@ -460,8 +522,10 @@ fail:
 	hn_procs_discard(s);
 	if (!sqlite3_get_autocommit(s->db))
 		step_reset(s->wst[HN_WS_ROLLBACK]);
-	/* Rows of this batch may be cached as known: forget them all. */
+	/* Rows of this batch may be cached as known, and their ids as
+	 * opens' rows (ids are reused after a rollback): forget them all. */
 	memset(s->known, 0, sizeof(s->known));
+	memset(s->opens, 0, HN_STORE_OPEN_SLOTS * sizeof(*s->opens));
 	res->failed = true;
 	res->lost_ops = n;
 	res->lost_events = 0;

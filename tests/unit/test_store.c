@@ -804,6 +804,57 @@ static void test_processes_same_in_one_batch_or_many(void **state)
 	}
 }
 
+static struct hn_event *mk_open(uint16_t type, uint64_t entity, uint64_t time,
+				uint64_t cookie, const char *path)
+{
+	struct hn_event *ev = mk(type, entity, ENT_A, 100, time, "w");
+	ev->cookie = cookie;
+	if (path)
+		ev->path = hn_event_puts(ev, path);
+	else
+		ev->flags = HN_EVF_WRITTEN;
+	return ev;
+}
+
+/* A "written" close flags the latest row of its open (entity, cookie): in
+ * the same batch, in a later one, after the store is reopened; one with
+ * no recorded open stays an event of its own. */
+static void test_written_close_flags_its_open(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = f->t0;
+
+	f->s = open_store(f, NULL);
+	submit(f->s, mk_open(HN_EV_FILE_CREATE, ENT_B, t + 1, 0xc1, "/tmp/1"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 2, 0xc1, "/tmp/2"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_C, t + 3, 0xc1, "/tmp/3"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 4, 0, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 5, 0xc1, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_READ, ENT_B, t + 6, 0xc2, "/tmp/4"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 7, 0xc2, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_D, t + 8, 0xc3, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_CREATE, ENT_C, t + 9, 0xc4, "/tmp/5"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	hn_store_close(f->s);
+	f->s = open_store(f, NULL);
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_C, t + 10, 0xc4, NULL));
+	assert_int_equal(hn_store_flush(f->s), 0);
+
+	/* flagged: B's second open of c1 (not the first), B's c2, C's c4 */
+	{
+		char got[128];
+		sql_text(f->path, "SELECT group_concat(path, ',') FROM"
+			 " (SELECT path FROM events WHERE flags & 32"
+			 "  AND path IS NOT NULL ORDER BY id)", got, sizeof(got));
+		assert_string_equal(got, "/tmp/2,/tmp/4,/tmp/5");
+	}
+	/* of their own: the close with no cookie and D's with no open */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+				 " WHERE path IS NULL AND flags & 32"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 7);
+}
+
 static void test_args_bytes_survive_exactly(void **state)
 {
 	struct fixture *f = *state;
@@ -1202,6 +1253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_processes_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_children_and_roots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes_same_in_one_batch_or_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_written_close_flags_its_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_bytes_survive_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash_update_fills_process_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_recorded_as_gap, setup, teardown),
