@@ -179,7 +179,11 @@ void hn_writer_finalize(struct hn_store *s)
 	hn_procs_free(s);
 }
 
-/* ---- binding ---- */
+/* ---- binding ----
+ *
+ * Every writer statement runs through step_reset, which clears its
+ * bindings: parameters are NULL before binding, so only values are bound
+ * (a NULL is not bound again). */
 
 static void bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -191,16 +195,12 @@ static void bind_u64z(sqlite3_stmt *st, int i, uint64_t v)
 {
 	if (v)
 		sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_str(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
@@ -209,35 +209,23 @@ static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
 
 	if (n)
 		sqlite3_bind_text(st, i, comm, (int)n, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_args(sqlite3_stmt *st, int i, const struct hn_event *ev)
 {
 	if (ev->args)
 		sqlite3_bind_blob64(st, i, ev->args, ev->args_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
+/* buf must outlive the statement's step (bound SQLITE_STATIC). */
 static void bind_addr(sqlite3_stmt *st, int iaddr, int iport,
-		      const struct hn_addr *a)
+		      const struct hn_addr *a, char buf[64])
 {
-	char buf[64];
-
-	if (a->family == AF_INET || a->family == AF_INET6) {
-		if (hn_addr_str(a, buf, sizeof(buf)) && buf[0])
-			sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, iaddr);
-	} else {
-		sqlite3_bind_null(st, iaddr);
-	}
+	if ((a->family == AF_INET || a->family == AF_INET6) &&
+	    hn_addr_str(a, buf, 64) && buf[0])
+		sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_STATIC);
 	if (a->family)
 		sqlite3_bind_int(st, iport, a->port);
-	else
-		sqlite3_bind_null(st, iport);
 }
 
 static bool is_image_event(unsigned type)
@@ -246,7 +234,9 @@ static bool is_image_event(unsigned type)
 	       type == HN_EV_PROCESS_FORK;
 }
 
-static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
+/* abuf: the two addresses' text, alive until the step. */
+static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
+		       char abuf[2][64])
 {
 	const struct hn_proc *p = &ev->proc;
 	unsigned t = ev->type;
@@ -276,8 +266,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_args(st, 19, ev);
 	if (ev->args || is_image_event(t))
 		bind_i64(st, 20, ev->argc);
-	else
-		sqlite3_bind_null(st, 20);
 	bind_str(st, 21, ev->cwd);
 	bind_str(st, 22, ev->tty);
 	bind_str(st, 23, ev->cgroup);
@@ -288,9 +276,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	if (is_exit || ev->exit_code || ev->exit_signal) {
 		bind_i64(st, 28, ev->exit_code);
 		bind_i64(st, 29, ev->exit_signal);
-	} else {
-		sqlite3_bind_null(st, 28);
-		sqlite3_bind_null(st, 29);
 	}
 	bind_u64z(st, 30, ev->dev);
 	bind_u64z(st, 31, ev->ino);
@@ -298,15 +283,10 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_u64z(st, 33, ev->mtime);
 	if (is_file || ev->mode)
 		bind_i64(st, 34, ev->mode);
-	else
-		sqlite3_bind_null(st, 34);
 	bind_u64z(st, 35, ev->oflags);
 	if (t == HN_EV_FILE_CHOWN || ev->owner_uid || ev->owner_gid) {
 		bind_i64(st, 36, ev->owner_uid);
 		bind_i64(st, 37, ev->owner_gid);
-	} else {
-		sqlite3_bind_null(st, 36);
-		sqlite3_bind_null(st, 37);
 	}
 	bind_u64z(st, 38, ev->cookie);
 	bind_u64z(st, 39, ev->target_pid);
@@ -317,8 +297,8 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_u64z(st, 44, ev->cred_arg[2]);
 	bind_u64z(st, 45, ev->transport);
 	bind_u64z(st, 46, fam);
-	bind_addr(st, 47, 48, &ev->src);
-	bind_addr(st, 49, 50, &ev->dst);
+	bind_addr(st, 47, 48, &ev->src, abuf[0]);
+	bind_addr(st, 49, 50, &ev->dst, abuf[1]);
 	bind_str(st, 51, ev->dns_name);
 	bind_u64z(st, 52, ev->dns_type);
 	bind_str(st, 53, ev->name);
@@ -428,6 +408,7 @@ static int flag_written(struct hn_store *s, const struct hn_event *ev,
 static int write_event(struct hn_store *s, const struct hn_event *ev)
 {
 	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
+	char abuf[2][64];
 	int rc;
 
 	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
@@ -441,7 +422,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 		if (done)
 			return SQLITE_OK;
 	}
-	bind_event(st, ev);
+	bind_event(st, ev, abuf);
 	rc = step_reset(st);
 	if (rc != SQLITE_OK)
 		return rc;
