@@ -586,7 +586,12 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	}
 	publish_status(a, false);
 	if (o->ready_file) {
-		int fd = open(o->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd;
+
+		/* ready means recording, and what was running at start is in
+		 * the store already (the writer waits up to batch_ms) */
+		hn_store_flush(a->store);
+		fd = open(o->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			close(fd);
 	}

@@ -24,7 +24,8 @@
 struct hn_agent_opts {
 	const char *db_path;
 	const char *config_path;   /* NULL: /etc/hinomi/agent.conf if present */
-	const char *ready_file;    /* created once recording (tests) */
+	const char *ready_file;    /* created once recording, start snapshot
+				    * committed (tests) */
 	double duration;           /* seconds; 0 = until signalled */
 	bool quiet;                /* no live lines */
 	bool no_snapshot;

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"  --max-size MB    retention: keep the store under this size (default 1024)\n"
 		"  --max-age DUR    retention: drop events older than this (default 30d)\n"
 		"  --no-snapshot    do not record the processes already running\n"
-		"  --ready-file F   create F once recording (for scripts)\n",
+		"  --ready-file F   create F once recording, with the running processes\n"
+		"                   in the store (for scripts)\n",
 		cli_default_db());
 }
 

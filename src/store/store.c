@@ -29,6 +29,16 @@
 #include <unistd.h>
 
 static _Thread_local char open_err[512];
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+/* Process-wide SQLite settings, before SQLite initialises (if something
+ * else initialised it first, sqlite3_config refuses and nothing changes).
+ * Memory statistics take a global mutex on every allocation: ~15% of the
+ * writer's time; nothing here reads them. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -64,7 +74,9 @@ static const char schema_sql[] =
 	");"
 	"CREATE INDEX IF NOT EXISTS events_entity_time ON events(entity, time);"
 	"CREATE INDEX IF NOT EXISTS events_time ON events(time);"
-	"CREATE INDEX IF NOT EXISTS events_type_time ON events(type, time);"
+	/* (type, time) cost every row ~1 us and only spared --type queries
+	 * a scan of events_time: gone, from stores made before too */
+	"DROP INDEX IF EXISTS events_type_time;"
 	"CREATE INDEX IF NOT EXISTS events_path ON events(path)"
 	" WHERE path IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS events_path2 ON events(path2)"
@@ -388,6 +400,7 @@ int hn_store_open(const struct hn_store_opts *o, struct hn_store **out)
 	size_t n;
 	int r = -ENOMEM;
 
+	pthread_once(&sqlite_once, sqlite_setup);
 	open_err[0] = '\0';
 	if (!o || !o->path || !*o->path || !out) {
 		snprintf(open_err, sizeof(open_err), "no store path given");

@@ -42,6 +42,18 @@
  * ordinary events skip the INSERT OR IGNORE. Cleared when retention runs. */
 #define HN_STORE_KNOWN_SLOTS 4096u
 
+/* Direct-mapped cache of the latest events row of each open (entity,
+ * cookie) this writer inserted (types 10, 11, 20), so that a "written"
+ * close flags its open by id instead of searching the process's events.
+ * A miss, or a row that is not that open's any more, falls back to the
+ * search.  Cleared when a batch fails (its ids are reused). */
+#define HN_STORE_OPEN_SLOTS 16384u
+
+struct hn_store_open {
+	uint64_t entity, cookie;
+	int64_t id;
+};
+
 enum hn_store_op_kind {
 	HN_OP_EVENT = 1,
 	HN_OP_HASH = 2,
@@ -66,18 +78,15 @@ enum hn_store_wstmt {
 	HN_WS_COMMIT,
 	HN_WS_ROLLBACK,
 	HN_WS_INSERT_EVENT,
-	HN_WS_PROC_TOUCH,     /* minimal row for an entity, if missing */
-	HN_WS_PROC_EXEC,      /* process start: upsert with the new image */
-	HN_WS_PROC_SNAPSHOT,  /* snapshot: upsert filling what is unknown */
-	HN_WS_PROC_FORK,      /* fork: child row, image inherited */
-	HN_WS_PROC_EXIT,
+	HN_WS_PROC_GET,       /* one processes row, for the batch's map */
+	HN_WS_PROC_INSERT,    /* a row the batch made */
+	HN_WS_PROC_UPDATE,    /* a row the batch changed */
 	HN_WS_HASH_EVENT,     /* hash into process starts of a file identity */
 	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
 	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
+	HN_WS_WRITTEN_ID,     /* ... the open's row known by id */
 	HN_WS_COUNT,
 };
-
-#define HN_STORE_OPEN_SLOTS 8192   /* power of two */
 
 struct hn_store {
 	char *path;
@@ -110,12 +119,8 @@ struct hn_store {
 
 	/* writer-only state (under wmu) */
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
-	/* recent write-opens, (entity, cookie) -> row id, direct-mapped: the
-	 * sensor's "written" report at close finds its open here */
-	struct hn_store_open {
-		uint64_t entity, cookie;
-		int64_t id;
-	} opens[HN_STORE_OPEN_SLOTS];
+	struct hn_pmap *pmap;        /* the batch's processes rows (procs.c) */
+	struct hn_store_open *opens; /* HN_STORE_OPEN_SLOTS */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */
@@ -136,6 +141,17 @@ int hn_store_rc_errno(int rc);
 int hn_writer_prepare(struct hn_store *s);
 void hn_writer_finalize(struct hn_store *s);
 void hn_writer_stop(struct hn_store *s);
+
+/* procs.c: the batch's processes rows, each written once (wmu held).
+ * hn_procs_event applies one event's change (SQLite rc); hn_procs_flush
+ * writes the changed rows and empties the map (SQLite rc; a row SQLite
+ * refuses on its own is skipped); hn_procs_discard empties it unwritten. */
+struct hn_pmap;
+int hn_procs_init(struct hn_store *s);
+void hn_procs_free(struct hn_store *s);
+int hn_procs_event(struct hn_store *s, const struct hn_event *ev);
+int hn_procs_flush(struct hn_store *s);
+void hn_procs_discard(struct hn_store *s);
 
 /* retention.c: one retention pass; wmu held by the caller. */
 int hn_retention_run(struct hn_store *s);

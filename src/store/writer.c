@@ -22,7 +22,10 @@
  *  - db is used only with wmu held; batches are popped and completed under
  *    wmu, so seq_done advances in queue order.
  *  - processes is maintained in the same transaction as the events that
- *    change it (see docs/SCHEMA.md for the rules).
+ *    change it (see docs/SCHEMA.md for the rules): procs.c applies each
+ *    event's change to the batch's copy of the row and writes the changed
+ *    rows before anything else reads processes (a hash update) and before
+ *    COMMIT.
  */
 #include "store/store_int.h"
 
@@ -47,87 +50,32 @@ static const char *const ev_cols[] = {
 };
 #define EV_NCOLS ((int)(sizeof(ev_cols) / sizeof(ev_cols[0])))
 
-/* start_time keeps the earliest value seen: the real start when the
- * sensor knew it, else the time of the first event (an upper bound). */
-#define MIN_START \
-	"CASE WHEN start_time IS NULL OR excluded.start_time < start_time" \
-	" THEN excluded.start_time ELSE start_time END"
-
-/* The first 11 parameters of every processes statement. */
-#define PROC_HEAD_COLS \
-	"entity, parent_entity, pid, ppid, uid, euid, gid, egid, auid," \
-	" start_time, comm"
-#define PROC_HEAD_VALS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+/* processes columns; procs.c's enum pcol follows this order after entity. */
+#define PROC_COLS \
+	"parent_entity, pid, ppid, uid, euid, gid, egid, auid, start_time," \
+	" exit_time, exit_code, exit_signal, exited, comm, executable, args," \
+	" argc, cwd, sha256, from_snapshot"
 
 static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_BEGIN] = "BEGIN IMMEDIATE",
 	[HN_WS_COMMIT] = "COMMIT",
 	[HN_WS_ROLLBACK] = "ROLLBACK",
 	[HN_WS_INSERT_EVENT] = NULL, /* built from ev_cols */
-	[HN_WS_PROC_TOUCH] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ")"
-		" VALUES (" PROC_HEAD_VALS ")"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm)",
-	[HN_WS_PROC_EXEC] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256)"
-		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  uid = excluded.uid, euid = excluded.euid,"
-		"  gid = excluded.gid, egid = excluded.egid, auid = excluded.auid,"
-		"  start_time = " MIN_START ","
-		"  comm = excluded.comm, executable = excluded.executable,"
-		"  args = excluded.args, argc = excluded.argc, cwd = excluded.cwd,"
-		"  sha256 = excluded.sha256",
-	[HN_WS_PROC_SNAPSHOT] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256, from_snapshot)"
-		" VALUES (" PROC_HEAD_VALS ", ?12, ?13, ?14, ?15, ?16, 1)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  executable = COALESCE(executable, excluded.executable),"
-		"  args = COALESCE(args, excluded.args),"
-		"  argc = COALESCE(argc, excluded.argc),"
-		"  cwd = COALESCE(cwd, excluded.cwd),"
-		"  sha256 = COALESCE(sha256, excluded.sha256)",
-	[HN_WS_PROC_FORK] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" executable, args, argc, cwd, sha256)"
-		" SELECT " PROC_HEAD_VALS ","
-		"  COALESCE(?12, p.executable), COALESCE(?13, p.args),"
-		"  COALESCE(?14, p.argc), COALESCE(?15, p.cwd),"
-		"  COALESCE(?16, p.sha256)"
-		" FROM (SELECT 1) LEFT JOIN processes p ON p.entity = ?2"
-		" WHERE 1"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  ppid = COALESCE(ppid, excluded.ppid),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  executable = COALESCE(executable, excluded.executable),"
-		"  args = COALESCE(args, excluded.args),"
-		"  argc = COALESCE(argc, excluded.argc),"
-		"  cwd = COALESCE(cwd, excluded.cwd),"
-		"  sha256 = COALESCE(sha256, excluded.sha256)",
-	[HN_WS_PROC_EXIT] =
-		"INSERT INTO processes(" PROC_HEAD_COLS ","
-		" exited, exit_time, exit_code, exit_signal)"
-		" VALUES (" PROC_HEAD_VALS ", 1, ?12, ?13, ?14)"
-		" ON CONFLICT(entity) DO UPDATE SET"
-		"  parent_entity = COALESCE(parent_entity, excluded.parent_entity),"
-		"  start_time = " MIN_START ","
-		"  comm = COALESCE(comm, excluded.comm),"
-		"  exited = 1, exit_time = excluded.exit_time,"
-		"  exit_code = excluded.exit_code,"
-		"  exit_signal = excluded.exit_signal",
+	/* The rules of each event's change are in procs.c (and
+	 * docs/SCHEMA.md); these only read and write whole rows. */
+	[HN_WS_PROC_GET] =
+		"SELECT " PROC_COLS " FROM processes WHERE entity = ?1",
+	[HN_WS_PROC_INSERT] =
+		"INSERT INTO processes(entity, " PROC_COLS ") VALUES (?1, ?2,"
+		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+		" ?17, ?18, ?19, ?20, ?21)",
+	[HN_WS_PROC_UPDATE] =
+		"UPDATE processes SET parent_entity = ?2, pid = ?3, ppid = ?4,"
+		" uid = ?5, euid = ?6, gid = ?7, egid = ?8, auid = ?9,"
+		" start_time = ?10, exit_time = ?11, exit_code = ?12,"
+		" exit_signal = ?13, exited = ?14, comm = ?15, executable = ?16,"
+		" args = ?17, argc = ?18, cwd = ?19, sha256 = ?20,"
+		" from_snapshot = ?21 WHERE entity = ?1",
 	/* Processes first: the events' sha256 IS NULL still marks them.  A
 	 * process row takes the hash only if that start is its latest. */
 	[HN_WS_HASH_PROC] =
@@ -141,8 +89,18 @@ static const char *const wsql[HN_WS_COUNT] = {
 		"    WHERE x.entity = e.entity AND x.type IN (1, 4)"
 		"     AND x.time > e.time))",
 	/* The sensor reports "this open was written" at close, keyed by the
-	 * open's cookie; the open's row id comes from opens[] (write_event). */
-	[HN_WS_WRITTEN] = "UPDATE events SET flags = flags | 32 WHERE id = ?1",
+	 * open's cookie (its struct file): one event per open, flagged. */
+	[HN_WS_WRITTEN] =
+		"UPDATE events SET flags = flags | 32"
+		" WHERE id = (SELECT id FROM events"
+		"  WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
+		"  ORDER BY id DESC LIMIT 1)",
+	/* The same when the writer knows the open's row: still that open's
+	 * (retention may have deleted it and the id been reused)? */
+	[HN_WS_WRITTEN_ID] =
+		"UPDATE events SET flags = flags | 32"
+		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
+		"  AND type IN (10, 11, 20)",
 	[HN_WS_HASH_EVENT] =
 		"UPDATE events SET sha256 = ?5"
 		" WHERE type IN (1, 4) AND sha256 IS NULL"
@@ -185,7 +143,8 @@ int hn_writer_prepare(struct hn_store *s)
 	int r = -ENOMEM, rc, i;
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
-	if (!ins || !s->batch) {
+	s->opens = calloc(HN_STORE_OPEN_SLOTS, sizeof(*s->opens));
+	if (!ins || !s->batch || !s->opens || hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
@@ -215,9 +174,16 @@ void hn_writer_finalize(struct hn_store *s)
 	}
 	free(s->batch);
 	s->batch = NULL;
+	free(s->opens);
+	s->opens = NULL;
+	hn_procs_free(s);
 }
 
-/* ---- binding ---- */
+/* ---- binding ----
+ *
+ * Every writer statement runs through step_reset, which clears its
+ * bindings: parameters are NULL before binding, so only values are bound
+ * (a NULL is not bound again). */
 
 static void bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
@@ -229,16 +195,12 @@ static void bind_u64z(sqlite3_stmt *st, int i, uint64_t v)
 {
 	if (v)
 		sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_str(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
@@ -247,35 +209,23 @@ static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
 
 	if (n)
 		sqlite3_bind_text(st, i, comm, (int)n, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 static void bind_args(sqlite3_stmt *st, int i, const struct hn_event *ev)
 {
 	if (ev->args)
 		sqlite3_bind_blob64(st, i, ev->args, ev->args_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
 }
 
+/* buf must outlive the statement's step (bound SQLITE_STATIC). */
 static void bind_addr(sqlite3_stmt *st, int iaddr, int iport,
-		      const struct hn_addr *a)
+		      const struct hn_addr *a, char buf[64])
 {
-	char buf[64];
-
-	if (a->family == AF_INET || a->family == AF_INET6) {
-		if (hn_addr_str(a, buf, sizeof(buf)) && buf[0])
-			sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_null(st, iaddr);
-	} else {
-		sqlite3_bind_null(st, iaddr);
-	}
+	if ((a->family == AF_INET || a->family == AF_INET6) &&
+	    hn_addr_str(a, buf, 64) && buf[0])
+		sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_STATIC);
 	if (a->family)
 		sqlite3_bind_int(st, iport, a->port);
-	else
-		sqlite3_bind_null(st, iport);
 }
 
 static bool is_image_event(unsigned type)
@@ -284,7 +234,9 @@ static bool is_image_event(unsigned type)
 	       type == HN_EV_PROCESS_FORK;
 }
 
-static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
+/* abuf: the two addresses' text, alive until the step. */
+static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
+		       char abuf[2][64])
 {
 	const struct hn_proc *p = &ev->proc;
 	unsigned t = ev->type;
@@ -314,8 +266,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_args(st, 19, ev);
 	if (ev->args || is_image_event(t))
 		bind_i64(st, 20, ev->argc);
-	else
-		sqlite3_bind_null(st, 20);
 	bind_str(st, 21, ev->cwd);
 	bind_str(st, 22, ev->tty);
 	bind_str(st, 23, ev->cgroup);
@@ -326,9 +276,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	if (is_exit || ev->exit_code || ev->exit_signal) {
 		bind_i64(st, 28, ev->exit_code);
 		bind_i64(st, 29, ev->exit_signal);
-	} else {
-		sqlite3_bind_null(st, 28);
-		sqlite3_bind_null(st, 29);
 	}
 	bind_u64z(st, 30, ev->dev);
 	bind_u64z(st, 31, ev->ino);
@@ -336,15 +283,10 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_u64z(st, 33, ev->mtime);
 	if (is_file || ev->mode)
 		bind_i64(st, 34, ev->mode);
-	else
-		sqlite3_bind_null(st, 34);
 	bind_u64z(st, 35, ev->oflags);
 	if (t == HN_EV_FILE_CHOWN || ev->owner_uid || ev->owner_gid) {
 		bind_i64(st, 36, ev->owner_uid);
 		bind_i64(st, 37, ev->owner_gid);
-	} else {
-		sqlite3_bind_null(st, 36);
-		sqlite3_bind_null(st, 37);
 	}
 	bind_u64z(st, 38, ev->cookie);
 	bind_u64z(st, 39, ev->target_pid);
@@ -355,8 +297,8 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 	bind_u64z(st, 44, ev->cred_arg[2]);
 	bind_u64z(st, 45, ev->transport);
 	bind_u64z(st, 46, fam);
-	bind_addr(st, 47, 48, &ev->src);
-	bind_addr(st, 49, 50, &ev->dst);
+	bind_addr(st, 47, 48, &ev->src, abuf[0]);
+	bind_addr(st, 49, 50, &ev->dst, abuf[1]);
 	bind_str(st, 51, ev->dns_name);
 	bind_u64z(st, 52, ev->dns_type);
 	bind_str(st, 53, ev->name);
@@ -367,36 +309,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev)
 		bind_u64z(st, 54, ev->gap_dropped);
 		bind_u64z(st, 55, ev->gap_queue);
 	}
-}
-
-static void bind_proc_head(sqlite3_stmt *st, const struct hn_event *ev)
-{
-	const struct hn_proc *p = &ev->proc;
-	uint64_t start_time = p->start_time ? p->start_time : ev->time;
-
-	bind_i64(st, 1, (int64_t)p->entity);
-	bind_u64z(st, 2, p->parent_entity);
-	bind_i64(st, 3, p->pid);
-	bind_u64z(st, 4, p->ppid);
-	bind_i64(st, 5, p->uid);
-	bind_i64(st, 6, p->euid);
-	bind_i64(st, 7, p->gid);
-	bind_i64(st, 8, p->egid);
-	bind_i64(st, 9, p->auid);
-	bind_u64z(st, 10, start_time);
-	bind_comm(st, 11, p->comm);
-}
-
-static void bind_proc_image(sqlite3_stmt *st, const struct hn_event *ev)
-{
-	bind_str(st, 12, ev->path ? ev->path : ev->filename);
-	bind_args(st, 13, ev);
-	if (ev->args)
-		bind_i64(st, 14, ev->argc);
-	else
-		sqlite3_bind_null(st, 14);
-	bind_str(st, 15, ev->cwd);
-	bind_str(st, 16, ev->sha256[0] ? ev->sha256 : NULL);
 }
 
 static int step_reset(sqlite3_stmt *st)
@@ -422,59 +334,16 @@ static bool row_error(int rc)
 	}
 }
 
-/* Keep processes in step with one event. SQLite rc. */
-static int proc_update(struct hn_store *s, const struct hn_event *ev)
-{
-	uint64_t e = ev->proc.entity;
-	unsigned slot = (unsigned)(e % HN_STORE_KNOWN_SLOTS);
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!e)
-		return SQLITE_OK;
-	switch (ev->type) {
-	case HN_EV_PROCESS_START:
-		st = s->wst[HN_WS_PROC_EXEC];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_SNAPSHOT:
-		st = s->wst[HN_WS_PROC_SNAPSHOT];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_FORK:
-		st = s->wst[HN_WS_PROC_FORK];
-		bind_proc_head(st, ev);
-		bind_proc_image(st, ev);
-		break;
-	case HN_EV_PROCESS_EXIT:
-		st = s->wst[HN_WS_PROC_EXIT];
-		bind_proc_head(st, ev);
-		bind_i64(st, 12, (int64_t)ev->time);
-		bind_i64(st, 13, ev->exit_code);
-		bind_i64(st, 14, ev->exit_signal);
-		break;
-	default:
-		if (s->known[slot] == e)
-			return SQLITE_OK;
-		st = s->wst[HN_WS_PROC_TOUCH];
-		bind_proc_head(st, ev);
-		break;
-	}
-	rc = step_reset(st);
-	if (rc == SQLITE_OK)
-		s->known[slot] = e;
-	return rc;
-}
-
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
 	static const enum hn_store_wstmt order[] = { HN_WS_HASH_PROC,
 						     HN_WS_HASH_EVENT };
-	int rc = SQLITE_OK;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	/* the hash reads and changes processes: write the batch's rows */
+	rc = hn_procs_flush(s);
+	for (size_t i = 0; rc == SQLITE_OK &&
+	     i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = s->wst[order[i]];
 		bind_u64z(st, 1, h->dev);
 		bind_u64z(st, 2, h->ino);
@@ -482,9 +351,56 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 		bind_u64z(st, 4, h->mtime);
 		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
 		rc = step_reset(st);
-		if (rc != SQLITE_OK)
-			break;
 	}
+	return rc;
+}
+
+static bool is_open_event(unsigned type)
+{
+	return type == HN_EV_FILE_CREATE || type == HN_EV_FILE_OPEN_WRITE ||
+	       type == HN_EV_FILE_READ;
+}
+
+static struct hn_store_open *open_slot(struct hn_store *s, uint64_t entity,
+				       uint64_t cookie)
+{
+	uint64_t h = (entity ^ (cookie * 0x9E3779B97F4A7C15ULL)) *
+		     0xBF58476D1CE4E5B9ULL;
+
+	return &s->opens[(h >> 32) % HN_STORE_OPEN_SLOTS];
+}
+
+/* A "written" close: flag the latest row of that open (entity, cookie),
+ * by id when this writer inserted it, else by searching.  *done when a
+ * row was flagged. SQLite rc. */
+static int flag_written(struct hn_store *s, const struct hn_event *ev,
+			bool *done)
+{
+	struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
+	sqlite3_stmt *w;
+	int rc;
+
+	*done = false;
+	if (ev->proc.entity && o->entity == ev->proc.entity &&
+	    o->cookie == ev->cookie) {
+		w = s->wst[HN_WS_WRITTEN_ID];
+		bind_u64z(w, 1, ev->proc.entity);
+		bind_u64z(w, 2, ev->cookie);
+		bind_i64(w, 3, o->id);
+		rc = step_reset(w);
+		if (rc != SQLITE_OK)
+			return rc;
+		if (sqlite3_changes(s->db) > 0) {
+			*done = true;
+			return SQLITE_OK;
+		}
+	}
+	w = s->wst[HN_WS_WRITTEN];
+	bind_u64z(w, 1, ev->proc.entity);
+	bind_u64z(w, 2, ev->cookie);
+	rc = step_reset(w);
+	if (rc == SQLITE_OK)
+		*done = sqlite3_changes(s->db) > 0;
 	return rc;
 }
 
@@ -492,35 +408,31 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 static int write_event(struct hn_store *s, const struct hn_event *ev)
 {
 	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
+	char abuf[2][64];
 	int rc;
 
-	struct hn_store_open *o = NULL;
-
-	if (ev->cookie) {
-		uint64_t h = (ev->cookie ^ ev->proc.entity * 0x9e3779b97f4a7c15ULL) *
-			     0xc2b2ae3d27d4eb4fULL;
-		o = &s->opens[h >> 51 & (HN_STORE_OPEN_SLOTS - 1)];
+	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
+	    ev->cookie) {
+		bool done;
+		rc = flag_written(s, ev, &done);
+		if (rc != SQLITE_OK)
+			return rc;
+		/* the open was recorded: done; else (opened before the agent
+		 * started) keep the fact as an event of its own */
+		if (done)
+			return SQLITE_OK;
 	}
-	if (o && ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path) {
-		if (o->cookie == ev->cookie && o->entity == ev->proc.entity) {
-			sqlite3_stmt *w = s->wst[HN_WS_WRITTEN];
-			sqlite3_bind_int64(w, 1, o->id);
-			o->cookie = 0;
-			return step_reset(w);
-		}
-		/* the open is not known (opened before the agent started, or
-		 * pushed out of opens[]): keep the fact as an event of its own */
-	}
-	bind_event(st, ev);
+	bind_event(st, ev, abuf);
 	rc = step_reset(st);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (o && ev->path && (ev->flags & HN_EVF_WRITTEN) == 0) {
+	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
+		struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
 		o->entity = ev->proc.entity;
 		o->cookie = ev->cookie;
 		o->id = sqlite3_last_insert_rowid(s->db);
 	}
-	rc = proc_update(s, ev);
+	rc = hn_procs_event(s, ev);
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
 	return row_error(rc) ? SQLITE_OK : rc;
@@ -573,6 +485,9 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		if (ops[i].kind == HN_OP_EVENT)
 			skipped_ev++;
 	}
+	rc = hn_procs_flush(s);
+	if (rc != SQLITE_OK)
+		goto fail;
 	rc = step_reset(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -585,10 +500,13 @@ fail:
 	snprintf(s->werr, sizeof(s->werr), "writing a batch: %s",
 		 sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
+	hn_procs_discard(s);
 	if (!sqlite3_get_autocommit(s->db))
 		step_reset(s->wst[HN_WS_ROLLBACK]);
-	/* Rows of this batch may be cached as known: forget them all. */
+	/* Rows of this batch may be cached as known, and their ids as
+	 * opens' rows (ids are reused after a rollback): forget them all. */
 	memset(s->known, 0, sizeof(s->known));
+	memset(s->opens, 0, HN_STORE_OPEN_SLOTS * sizeof(*s->opens));
 	res->failed = true;
 	res->lost_ops = n;
 	res->lost_events = 0;

@@ -35,6 +35,8 @@
 #define ENT_D 0x1000000000000d04ULL
 #define ENT_E 0x1000000000000e05ULL
 #define ENT_F 0x1000000000000f06ULL
+#define ENT_G 0x1000000000001007ULL
+#define ENT_H 0x1000000000001108ULL
 
 struct fixture {
 	char dir[64];
@@ -324,7 +326,7 @@ static void test_open_creates_schema_wal_incremental(void **state)
 				 " ('events', 'processes', 'meta')"), 3);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
 				 " WHERE type = 'index' AND tbl_name = 'events'"
-				 " AND sql IS NOT NULL"), 9);
+				 " AND sql IS NOT NULL"), 8);  /* docs/SCHEMA.md */
 	assert_int_equal(sql_int(f->path, "PRAGMA auto_vacuum"), 2);
 	sql_text(f->path, "PRAGMA journal_mode", text, sizeof(text));
 	assert_string_equal(text, "wal");
@@ -697,6 +699,160 @@ static void test_children_and_roots(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.e[0], ENT_A);
 	assert_int_equal(l.e[1], ENT_D);
+}
+
+/* The scenario, then: B forks G and then execs vim (G keeps bash's image);
+ * a late snapshot of A (fills only what is unknown); H seen first by a file
+ * event, then its fork with an earlier start (the earliest start wins). */
+static void more_processes(struct fixture *f, struct hn_store *s)
+{
+	uint64_t t = f->t0;
+	struct hn_event *ev;
+
+	scenario(f, s);
+	ev = mk(HN_EV_PROCESS_FORK, ENT_G, ENT_B, 600, t + 15 * SEC, "bash");
+	ev->proc.ppid = 200;
+	submit(s, ev);
+	submit(s, mk_exec(ENT_B, ENT_A, 200, t + 16 * SEC, "/usr/bin/vim",
+			  "vim", 4, 1));
+	ev = mk(HN_EV_PROCESS_EXIT, ENT_G, ENT_B, 600, t + 17 * SEC, "bash");
+	submit(s, ev);
+	ev = mk_exec(ENT_A, 0, 100, t + 18 * SEC, "/usr/sbin/other", "o", 2, 1);
+	ev->type = HN_EV_PROCESS_SNAPSHOT;
+	ev->proc.ppid = 1;
+	submit(s, ev);
+	ev = mk(HN_EV_FILE_CREATE, ENT_H, ENT_D, 700, t + 20 * SEC, "h");
+	ev->path = hn_event_puts(ev, "/tmp/h");
+	submit(s, ev);
+	ev = mk(HN_EV_PROCESS_FORK, ENT_H, ENT_D, 700, t + 21 * SEC, "h");
+	ev->proc.start_time = t + 19 * SEC;
+	submit(s, ev);
+}
+
+/* processes as text, every column quoted, ordered by entity */
+static char *processes_dump(const char *path)
+{
+	char *out = malloc(1 << 16);
+
+	assert_non_null(out);
+	sql_text(path,
+		 "SELECT group_concat(r, char(10)) FROM (SELECT quote(entity)"
+		 " || ' ' || quote(parent_entity) || ' ' || quote(pid) || ' ' ||"
+		 " quote(ppid) || ' ' || quote(uid) || ' ' || quote(euid) || ' ' ||"
+		 " quote(gid) || ' ' || quote(egid) || ' ' || quote(auid) || ' ' ||"
+		 " quote(start_time) || ' ' || quote(exit_time) || ' ' ||"
+		 " quote(exit_code) || ' ' || quote(exit_signal) || ' ' ||"
+		 " quote(exited) || ' ' || quote(comm) || ' ' ||"
+		 " quote(executable) || ' ' || quote(args) || ' ' || quote(argc)"
+		 " || ' ' || quote(cwd) || ' ' || quote(sha256) || ' ' ||"
+		 " quote(from_snapshot) AS r FROM processes ORDER BY entity)",
+		 out, 1 << 16);
+	return out;
+}
+
+/* The writer applies a batch's processes changes in memory and writes each
+ * row once: the rows must be those of one event per transaction. */
+static void test_processes_same_in_one_batch_or_many(void **state)
+{
+	struct fixture *f = *state;
+	struct hn_store_opts one = { .batch_max = 1 };
+	struct hn_store *s1;
+	struct hn_process *p = NULL;
+	char path1[160], *many, *single;
+
+	/* one event per batch (inline drain: no writer thread) */
+	snprintf(path1, sizeof(path1), "%s/one.db", f->dir);
+	one.path = path1;
+	assert_int_equal(hn_store_open(&one, &s1), 0);
+	more_processes(f, s1);
+	assert_int_equal(hn_store_flush(s1), 0);
+	hn_store_close(s1);
+	/* everything in one batch */
+	f->s = open_store(f, NULL);
+	more_processes(f, f->s);
+	assert_int_equal(hn_store_flush(f->s), 0);
+
+	many = processes_dump(path1);
+	single = processes_dump(f->path);
+	assert_true(strlen(single) > 100);
+	assert_string_equal(single, many);
+	free(many);
+	free(single);
+
+	assert_int_equal(hn_store_process(f->s, ENT_G, &p), 0);
+	assert_string_equal(p->executable, "/bin/bash");   /* image at fork */
+	assert_true(p->exited);
+	hn_process_free(p);
+	assert_int_equal(hn_store_process(f->s, ENT_B, &p), 0);
+	assert_string_equal(p->executable, "/usr/bin/vim");
+	hn_process_free(p);
+	assert_int_equal(hn_store_process(f->s, ENT_A, &p), 0);
+	assert_string_equal(p->executable, "/usr/sbin/sshd"); /* kept */
+	assert_int_equal(p->ppid, 1);                          /* filled */
+	assert_true(p->from_snapshot == false);
+	hn_process_free(p);
+	assert_int_equal(hn_store_process(f->s, ENT_H, &p), 0);
+	assert_int_equal(p->start_time, f->t0 + 19 * SEC);
+	assert_int_equal(p->parent_entity, ENT_D);
+	hn_process_free(p);
+
+	const char *sfx[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char q[200];
+		snprintf(q, sizeof(q), "%s%s", path1, sfx[i]);
+		unlink(q);
+	}
+}
+
+static struct hn_event *mk_open(uint16_t type, uint64_t entity, uint64_t time,
+				uint64_t cookie, const char *path)
+{
+	struct hn_event *ev = mk(type, entity, ENT_A, 100, time, "w");
+	ev->cookie = cookie;
+	if (path)
+		ev->path = hn_event_puts(ev, path);
+	else
+		ev->flags = HN_EVF_WRITTEN;
+	return ev;
+}
+
+/* A "written" close flags the latest row of its open (entity, cookie): in
+ * the same batch, in a later one, after the store is reopened; one with
+ * no recorded open stays an event of its own. */
+static void test_written_close_flags_its_open(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t = f->t0;
+
+	f->s = open_store(f, NULL);
+	submit(f->s, mk_open(HN_EV_FILE_CREATE, ENT_B, t + 1, 0xc1, "/tmp/1"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 2, 0xc1, "/tmp/2"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_C, t + 3, 0xc1, "/tmp/3"));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 4, 0, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 5, 0xc1, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_READ, ENT_B, t + 6, 0xc2, "/tmp/4"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 7, 0xc2, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_D, t + 8, 0xc3, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_CREATE, ENT_C, t + 9, 0xc4, "/tmp/5"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	hn_store_close(f->s);
+	f->s = open_store(f, NULL);
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_C, t + 10, 0xc4, NULL));
+	assert_int_equal(hn_store_flush(f->s), 0);
+
+	/* flagged: B's second open of c1 (not the first), B's c2, C's c4 */
+	{
+		char got[128];
+		sql_text(f->path, "SELECT group_concat(path, ',') FROM"
+			 " (SELECT path FROM events WHERE flags & 32"
+			 "  AND path IS NOT NULL ORDER BY id)", got, sizeof(got));
+		assert_string_equal(got, "/tmp/2,/tmp/4,/tmp/5");
+	}
+	/* of their own: the close with no cookie and D's with no open */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+				 " WHERE path IS NULL AND flags & 32"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 7);
 }
 
 static void test_args_bytes_survive_exactly(void **state)
@@ -1096,6 +1252,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_fields_and_enrichment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_children_and_roots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes_same_in_one_batch_or_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_written_close_flags_its_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_bytes_survive_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash_update_fills_process_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_recorded_as_gap, setup, teardown),
