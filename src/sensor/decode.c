@@ -303,7 +303,9 @@ int hn_decode(const struct hn_decode_ctx *c, const void *data, size_t size,
 		p += sizeof(s) + s.len;
 	}
 
-	ev = hn_event_new(h->size * 2 + 1024);
+	/* every decoded string is at most its wire bytes plus a NUL; twice
+	 * that leaves room for the joins and the agent's enrichment */
+	ev = hn_event_new(2 * (h->size - 192) + 512);
 	if (!ev)
 		return -ENOMEM;
 	ev->time = wall(c, h->ts);
