@@ -39,7 +39,8 @@
 #define HN_STORE_RETAIN_EVERY_NS (5ULL * 1000000000ULL)
 
 /* Direct-mapped cache of entities known to have a processes row, so that
- * ordinary events skip the INSERT OR IGNORE. Cleared when retention runs. */
+ * ordinary events skip the processes look-up and touch (procs.c).
+ * Cleared when retention deletes processes and when a batch fails. */
 #define HN_STORE_KNOWN_SLOTS 4096u
 
 /* Direct-mapped cache of the latest events row of each open (entity,
