@@ -557,28 +557,11 @@ static void bind_pv(sqlite3_stmt *st, int i, const struct pval *v)
 static int write_row(struct hn_store *s, const struct prow *r)
 {
 	sqlite3_stmt *st = s->wst[r->in_db ? HN_WS_PROC_UPDATE : HN_WS_PROC_INSERT];
-	int rc;
 
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->entity);
 	for (int c = 0; c < PC_COUNT; c++)
 		bind_pv(st, c + 2, &r->v[c]);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static bool row_error(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_TOOBIG:
-	case SQLITE_CONSTRAINT:
-	case SQLITE_MISMATCH:
-	case SQLITE_RANGE:
-		return true;
-	default:
-		return false;
-	}
+	return hn_store_step(st);
 }
 
 int hn_procs_flush(struct hn_store *s)
@@ -593,7 +576,7 @@ int hn_procs_flush(struct hn_store *s)
 		rc = write_row(s, r);
 		if (rc == SQLITE_OK)
 			continue;
-		if (!row_error(rc))
+		if (!hn_store_row_error(rc))
 			break;
 		/* refused on its own: skipped, as its upsert was; the next
 		 * event of that process tries again */

@@ -633,3 +633,25 @@ out:
 	sqlite3_finalize(st);
 	return r;
 }
+
+int hn_store_step(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+bool hn_store_row_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_TOOBIG:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}

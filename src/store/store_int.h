@@ -137,6 +137,11 @@ uint64_t hn_store_now_ns(void);
 uint64_t hn_store_mono_ns(void);
 /* sqlite result code -> -errno */
 int hn_store_rc_errno(int rc);
+/* Step a writer statement once, then reset it and clear its bindings.
+ * SQLITE_OK for a finished step (DONE or ROW), else the SQLite rc. */
+int hn_store_step(sqlite3_stmt *st);
+/* Errors that concern one row only (skip the row, keep the batch). */
+bool hn_store_row_error(int rc);
 
 /* writer.c */
 int hn_writer_prepare(struct hn_store *s);

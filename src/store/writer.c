@@ -181,7 +181,7 @@ void hn_writer_finalize(struct hn_store *s)
 
 /* ---- binding ----
  *
- * Every writer statement runs through step_reset, which clears its
+ * Every writer statement runs through hn_store_step, which clears its
  * bindings: parameters are NULL before binding, so only values are bound
  * (a NULL is not bound again). */
 
@@ -311,28 +311,6 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
 	}
 }
 
-static int step_reset(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
-}
-
-/* Errors that concern one row only: skip the row, keep the batch. */
-static bool row_error(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_TOOBIG:
-	case SQLITE_CONSTRAINT:
-	case SQLITE_MISMATCH:
-	case SQLITE_RANGE:
-		return true;
-	default:
-		return false;
-	}
-}
 
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
@@ -350,7 +328,7 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 		bind_u64z(st, 3, h->size);
 		bind_u64z(st, 4, h->mtime);
 		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
-		rc = step_reset(st);
+		rc = hn_store_step(st);
 	}
 	return rc;
 }
@@ -387,7 +365,7 @@ static int flag_written(struct hn_store *s, const struct hn_event *ev,
 		bind_u64z(w, 1, ev->proc.entity);
 		bind_u64z(w, 2, ev->cookie);
 		bind_i64(w, 3, o->id);
-		rc = step_reset(w);
+		rc = hn_store_step(w);
 		if (rc != SQLITE_OK)
 			return rc;
 		if (sqlite3_changes(s->db) > 0) {
@@ -398,7 +376,7 @@ static int flag_written(struct hn_store *s, const struct hn_event *ev,
 	w = s->wst[HN_WS_WRITTEN];
 	bind_u64z(w, 1, ev->proc.entity);
 	bind_u64z(w, 2, ev->cookie);
-	rc = step_reset(w);
+	rc = hn_store_step(w);
 	if (rc == SQLITE_OK)
 		*done = sqlite3_changes(s->db) > 0;
 	return rc;
@@ -423,7 +401,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 			return SQLITE_OK;
 	}
 	bind_event(st, ev, abuf);
-	rc = step_reset(st);
+	rc = hn_store_step(st);
 	if (rc != SQLITE_OK)
 		return rc;
 	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
@@ -435,7 +413,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 	rc = hn_procs_event(s, ev);
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
-	return row_error(rc) ? SQLITE_OK : rc;
+	return hn_store_row_error(rc) ? SQLITE_OK : rc;
 }
 
 struct batch_result {
@@ -455,7 +433,7 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	rc = step_reset(s->wst[HN_WS_BEGIN]);
+	rc = hn_store_step(s->wst[HN_WS_BEGIN]);
 	if (rc != SQLITE_OK)
 		goto fail;
 	if (gap) {
@@ -479,7 +457,7 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 				written++;
 			continue;
 		}
-		if (!row_error(rc))
+		if (!hn_store_row_error(rc))
 			goto fail;
 		skipped_ops++;
 		if (ops[i].kind == HN_OP_EVENT)
@@ -488,7 +466,7 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 	rc = hn_procs_flush(s);
 	if (rc != SQLITE_OK)
 		goto fail;
-	rc = step_reset(s->wst[HN_WS_COMMIT]);
+	rc = hn_store_step(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
 	res->written = written;
@@ -502,7 +480,7 @@ fail:
 	pthread_mutex_unlock(&s->mu);
 	hn_procs_discard(s);
 	if (!sqlite3_get_autocommit(s->db))
-		step_reset(s->wst[HN_WS_ROLLBACK]);
+		hn_store_step(s->wst[HN_WS_ROLLBACK]);
 	/* Rows of this batch may be cached as known, and their ids as
 	 * opens' rows (ids are reused after a rollback): forget them all. */
 	memset(s->known, 0, sizeof(s->known));
