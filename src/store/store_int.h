@@ -55,6 +55,16 @@ struct hn_store_open {
 	int64_t id;
 };
 
+/* A batch's "written" closes whose open is earlier in the same batch are
+ * folded into the open's row (a pre-pass in writer.c):
+ * wslot is a hash of (entity, cookie) -> the op of its latest row in the
+ * batch, 2 * batch_max slots at least; wmerge[op] says what to do. */
+struct hn_store_wslot {
+	uint64_t entity, cookie;
+	int32_t op;              /* -1: empty */
+	bool open;               /* op is a row; else a close not folded */
+};
+
 enum hn_store_op_kind {
 	HN_OP_EVENT = 1,
 	HN_OP_HASH = 2,
@@ -122,6 +132,9 @@ struct hn_store {
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
 	struct hn_pmap *pmap;        /* the batch's processes rows (procs.c) */
 	struct hn_store_open *opens; /* HN_STORE_OPEN_SLOTS */
+	struct hn_store_wslot *wslots;
+	unsigned wslots_mask;
+	int32_t *wmerge;             /* batch_max: WM_* or the op folded into */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */

@@ -144,7 +144,16 @@ int hn_writer_prepare(struct hn_store *s)
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
 	s->opens = calloc(HN_STORE_OPEN_SLOTS, sizeof(*s->opens));
-	if (!ins || !s->batch || !s->opens || hn_procs_init(s) < 0) {
+	s->wslots_mask = 63;
+	while (s->wslots_mask < 2 * s->batch_max)
+		s->wslots_mask = s->wslots_mask * 2 + 1;
+	s->wslots = malloc(((size_t)s->wslots_mask + 1) * sizeof(*s->wslots));
+	s->wmerge = calloc(s->batch_max, sizeof(*s->wmerge));
+	if (s->wslots)
+		for (unsigned i = 0; i <= s->wslots_mask; i++)
+			s->wslots[i].op = -1;
+	if (!ins || !s->batch || !s->opens || !s->wslots || !s->wmerge ||
+	    hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
@@ -176,6 +185,10 @@ void hn_writer_finalize(struct hn_store *s)
 	s->batch = NULL;
 	free(s->opens);
 	s->opens = NULL;
+	free(s->wslots);
+	s->wslots = NULL;
+	free(s->wmerge);
+	s->wmerge = NULL;
 	hn_procs_free(s);
 }
 
@@ -234,9 +247,10 @@ static bool is_image_event(unsigned type)
 	       type == HN_EV_PROCESS_FORK;
 }
 
-/* abuf: the two addresses' text, alive until the step. */
+/* abuf: the two addresses' text, alive until the step; add_flags: HN_EVF_*
+ * bits the row gets on top of the event's. */
 static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
-		       char abuf[2][64])
+		       uint32_t add_flags, char abuf[2][64])
 {
 	const struct hn_proc *p = &ev->proc;
 	unsigned t = ev->type;
@@ -258,7 +272,7 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
 	bind_i64(st, 11, p->egid);
 	bind_i64(st, 12, p->auid);
 	bind_comm(st, 13, p->comm);
-	bind_i64(st, 14, ev->flags);
+	bind_i64(st, 14, ev->flags | add_flags);
 	bind_i64(st, 15, ev->result);
 	bind_str(st, 16, ev->path);
 	bind_str(st, 17, ev->path2);
@@ -382,15 +396,22 @@ static int flag_written(struct hn_store *s, const struct hn_event *ev,
 	return rc;
 }
 
-/* Insert one event and its processes change. SQLite rc. */
-static int write_event(struct hn_store *s, const struct hn_event *ev)
+static bool is_written_close(const struct hn_event *ev)
+{
+	return ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) &&
+	       !ev->path && ev->cookie;
+}
+
+/* Insert one event (with add_flags on its row) and its processes change.
+ * SQLite rc. */
+static int write_event(struct hn_store *s, const struct hn_event *ev,
+		       uint32_t add_flags)
 {
 	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
 	char abuf[2][64];
 	int rc;
 
-	if (ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_WRITTEN) && !ev->path &&
-	    ev->cookie) {
+	if (is_written_close(ev)) {
 		bool done;
 		rc = flag_written(s, ev, &done);
 		if (rc != SQLITE_OK)
@@ -400,7 +421,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 		if (done)
 			return SQLITE_OK;
 	}
-	bind_event(st, ev, abuf);
+	bind_event(st, ev, add_flags, abuf);
 	rc = hn_store_step(st);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -414,6 +435,70 @@ static int write_event(struct hn_store *s, const struct hn_event *ev)
 	/* The event is in; a processes row SQLite refuses on its own does
 	 * not cost it (the next event of that process tries again). */
 	return hn_store_row_error(rc) ? SQLITE_OK : rc;
+}
+
+/* wmerge[] values (else: the op of the open a close is folded into) */
+#define WM_NONE  (-1)    /* written as usual */
+#define WM_FLAG  (-2)    /* an open: insert it flagged written */
+
+static struct hn_store_wslot *wslot(struct hn_store *s, uint64_t entity,
+				    uint64_t cookie)
+{
+	uint64_t h = (entity ^ (cookie * 0x9E3779B97F4A7C15ULL)) *
+		     0xBF58476D1CE4E5B9ULL;
+	unsigned i = (unsigned)(h >> 32) & s->wslots_mask;
+
+	while (s->wslots[i].op >= 0 &&
+	       (s->wslots[i].entity != entity || s->wslots[i].cookie != cookie))
+		i = (i + 1) & s->wslots_mask;
+	return &s->wslots[i];
+}
+
+/*
+ * A "written" close flags the latest row of its open (entity, cookie,
+ * type 10/11/20).  When that row is an open earlier in this batch, insert
+ * the open flagged and drop the close: the same row, without an UPDATE.
+ * Walk the batch in order, keeping per (entity, cookie) its latest row
+ * candidate: an event that will be inserted (open), or a close that is
+ * not folded (it may find a row in the database, or become a row itself:
+ * the closes after it are left to write_event).  If the open's insert
+ * fails on its own, its closes are written as usual (write_batch).
+ */
+static void fold_written(struct hn_store *s, struct hn_store_op *ops,
+			 unsigned n)
+{
+	unsigned used = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct hn_event *ev;
+		struct hn_store_wslot *w;
+		bool close;
+
+		s->wmerge[i] = WM_NONE;
+		if (ops[i].kind != HN_OP_EVENT)
+			continue;
+		ev = ops[i].u.ev;
+		/* entity 0 is bound NULL in the search: it never matches */
+		if (!ev->cookie || !ev->proc.entity || !is_open_event(ev->type))
+			continue;
+		close = is_written_close(ev);
+		w = wslot(s, ev->proc.entity, ev->cookie);
+		if (close && w->op >= 0 && w->open) {
+			s->wmerge[i] = w->op;
+			s->wmerge[w->op] = WM_FLAG;
+			continue;
+		}
+		if (w->op < 0) {
+			w->entity = ev->proc.entity;
+			w->cookie = ev->cookie;
+			used++;
+		}
+		w->op = (int32_t)i;
+		w->open = !close;
+	}
+	if (used)
+		for (unsigned i = 0; i <= s->wslots_mask; i++)
+			s->wslots[i].op = -1;
 }
 
 struct batch_result {
@@ -442,14 +527,21 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		g.type = HN_EV_GAP;
 		g.time = gap_time ? gap_time : hn_store_now_ns();
 		g.gap_queue = gap;
-		rc = write_event(s, &g);
+		rc = write_event(s, &g, 0);
 		if (rc != SQLITE_OK)
 			goto fail;
 		written++;
 	}
+	fold_written(s, ops, n);
 	for (unsigned i = 0; i < n; i++) {
+		if (s->wmerge[i] >= 0) {
+			/* folded into its open's row, flagged there */
+			written++;
+			continue;
+		}
 		if (ops[i].kind == HN_OP_EVENT)
-			rc = write_event(s, ops[i].u.ev);
+			rc = write_event(s, ops[i].u.ev, s->wmerge[i] == WM_FLAG ?
+					 HN_EVF_WRITTEN : 0);
 		else
 			rc = hash_update(s, ops[i].u.hash);
 		if (rc == SQLITE_OK) {
@@ -459,6 +551,12 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		}
 		if (!hn_store_row_error(rc))
 			goto fail;
+		if (s->wmerge[i] == WM_FLAG) {
+			/* the open is not in: its closes look for a row */
+			for (unsigned j = i + 1; j < n; j++)
+				if (s->wmerge[j] == (int32_t)i)
+					s->wmerge[j] = WM_NONE;
+		}
 		skipped_ops++;
 		if (ops[i].kind == HN_OP_EVENT)
 			skipped_ev++;

@@ -817,11 +817,13 @@ static struct hn_event *mk_open(uint16_t type, uint64_t entity, uint64_t time,
 }
 
 /* A "written" close flags the latest row of its open (entity, cookie): in
- * the same batch, in a later one, after the store is reopened; one with
- * no recorded open stays an event of its own. */
+ * the same batch (where the writer folds it into the open's row), in a
+ * later one, after the store is reopened; one with no recorded open stays
+ * an event of its own. */
 static void test_written_close_flags_its_open(void **state)
 {
 	struct fixture *f = *state;
+	struct hn_event *ev;
 	uint64_t t = f->t0;
 
 	f->s = open_store(f, NULL);
@@ -831,6 +833,14 @@ static void test_written_close_flags_its_open(void **state)
 	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 4, 0, NULL));
 	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 5, 0xc1, NULL));
 	submit(f->s, mk_open(HN_EV_FILE_READ, ENT_B, t + 6, 0xc2, "/tmp/4"));
+	/* an open whose path is unknown is still an open: flagged */
+	ev = mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 6, 0xc5, NULL);
+	ev->flags = 0;
+	submit(f->s, ev);
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 6, 0xc5, NULL));
+	/* no open: the close is a row, and flagged by the next close */
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_D, t + 6, 0xc6, NULL));
+	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_D, t + 6, 0xc6, NULL));
 	assert_int_equal(hn_store_flush(f->s), 0);
 	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_B, t + 7, 0xc2, NULL));
 	submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_D, t + 8, 0xc3, NULL));
@@ -849,10 +859,13 @@ static void test_written_close_flags_its_open(void **state)
 			 "  AND path IS NOT NULL ORDER BY id)", got, sizeof(got));
 		assert_string_equal(got, "/tmp/2,/tmp/4,/tmp/5");
 	}
-	/* of their own: the close with no cookie and D's with no open */
+	/* of their own: the close with no cookie and D's two with no open;
+	 * and B's open of c5 (path unknown), flagged */
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
-				 " WHERE path IS NULL AND flags & 32"), 2);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 7);
+				 " WHERE path IS NULL AND flags & 32"), 4);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+				 " WHERE cookie = 197"), 1);          /* 0xc5 */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 9);
 }
 
 static void test_args_bytes_survive_exactly(void **state)
