@@ -130,9 +130,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	hn_store_close(store);
-	th_agent_cleanup(&agent);
-	th_scratch_remove(scratch);
+	th_group_stop(&agent, store, scratch);
 	return 0;
 }
 

@@ -284,3 +284,11 @@ int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *e
 	*s = th_store(a);
 	return *s ? 0 : -1;
 }
+
+void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch)
+{
+	hn_store_close(s);
+	th_agent_cleanup(a);
+	if (scratch && *scratch)
+		th_scratch_remove(scratch);
+}

@@ -63,6 +63,9 @@ int th_count_match(struct hn_store *s, uint16_t type, uint32_t pid, th_pred pred
  * agent's log to stderr.  0 or -1. */
 int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *extra);
 
+/* Close the group's store, stop its agent, remove its scratch directory. */
+void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch);
+
 void th_sleep_ms(int ms);
 /* waitpid; the raw status, or -1. */
 int th_reap(pid_t p);
