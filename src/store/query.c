@@ -43,6 +43,15 @@ enum {
 /* The parent of the event's process: as the event saw it, else as
  * processes knows it. */
 #define Q_PARENT "COALESCE(e.parent_entity, p.parent_entity)"
+/* The first id that may hold a time >= T, the last that may hold one <= T
+ * (SQL scalar subqueries over event_batches; T is a parameter). */
+#define SINCE_ID(T) \
+	"(SELECT COALESCE(min(first_id), 9223372036854775807)" \
+	" FROM event_batches WHERE max_time >= " T ")"
+#define UNTIL_ID(T) \
+	"(SELECT COALESCE(max(last_id), 0)" \
+	" FROM event_batches WHERE min_time <= " T ")"
+
 /* The latest image of entity X at or before the event's time. */
 #define Q_IMAGE_AT(X) \
 	"(SELECT x.path FROM events x WHERE x.entity = " X \
@@ -248,23 +257,23 @@ static int query_sql(const struct hn_query *q, char *buf, size_t n)
 		    " (SELECT entity FROM processes WHERE pid = ?2)", and);
 		and = " AND ";
 	}
+	/* Time bounds become id bounds through event_batches (ids grow
+	 * with arrival, and each batch row holds its rows' time range). */
 	if (q->since) {
-		ADD("%se.time >= ?3", and);
+		ADD("%se.time >= ?3 AND e.id >= " SINCE_ID("?3"), and);
 		and = " AND ";
 	}
 	if (q->until) {
-		ADD("%se.time <= ?4", and);
+		ADD("%se.time <= ?4 AND e.id <= " UNTIL_ID("?4"), and);
 		and = " AND ";
 	}
 	if (q->after_id) {
 		ADD("%se.id > ?5", and);
 		and = " AND ";
 	}
-	/* Following (after_id), the new rows are few: "+ 0" keeps the
-	 * planner from walking the whole time index to skip sorting them,
-	 * so it takes the rowid range instead. */
-	ADD(" ORDER BY e.time%s%s, e.id%s", q->after_id ? " + 0" : "",
-	    q->newest_first ? " DESC" : "", q->newest_first ? " DESC" : "");
+	/* Arrival order: time order for each process, and across processes
+	 * but for events that reached the store a batch late. */
+	ADD(" ORDER BY e.id%s", q->newest_first ? " DESC" : "");
 	if (q->limit)
 		ADD(" LIMIT ?6");
 #undef ADD

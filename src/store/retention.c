@@ -72,6 +72,30 @@ static int64_t delete_step(struct hn_store *s, sqlite3_stmt *st)
 	return n;
 }
 
+/* After rows older than cutoff went: the event_batches rows of those
+ * times lose their emptied batches and get their new lowest time, so the
+ * next runs and the queries' time bounds do not look there again. */
+static void fix_batches(struct hn_store *s, uint64_t cutoff)
+{
+	static const char *const sql[] = {
+		"DELETE FROM event_batches WHERE min_time < ?1 AND NOT EXISTS"
+		" (SELECT 1 FROM events WHERE id BETWEEN first_id AND last_id)",
+		"UPDATE event_batches SET min_time ="
+		" (SELECT min(time) FROM events WHERE id BETWEEN first_id AND last_id)"
+		" WHERE min_time < ?1",
+	};
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)cutoff);
+			if (delete_step(s, st) < 0)
+				i = sizeof(sql) / sizeof(sql[0]);
+		}
+		sqlite3_finalize(st);
+	}
+}
+
 static int64_t trim_by_age(struct hn_store *s, uint64_t cutoff)
 {
 	sqlite3_stmt *st = NULL;
@@ -79,8 +103,13 @@ static int64_t trim_by_age(struct hn_store *s, uint64_t cutoff)
 	int rc;
 
 	rc = sqlite3_prepare_v2(s->db,
+		/* the rows older than the cutoff, looked for only in the
+		 * batches that hold some */
 		"DELETE FROM events WHERE id IN"
-		" (SELECT id FROM events WHERE time < ?1 ORDER BY time LIMIT ?2)",
+		" (SELECT e.id FROM event_batches b JOIN events e"
+		"   ON e.id BETWEEN b.first_id AND b.last_id"
+		"  WHERE b.min_time < ?1 AND e.time < ?1"
+		"  ORDER BY e.id LIMIT ?2)",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return hn_store_rc_errno(rc);
@@ -95,6 +124,8 @@ static int64_t trim_by_age(struct hn_store *s, uint64_t cutoff)
 			break;
 	}
 	sqlite3_finalize(st);
+	if (total > 0)
+		fix_batches(s, cutoff);
 	return n < 0 && !total ? n : total;
 }
 
@@ -116,7 +147,7 @@ static int64_t trim_by_size(struct hn_store *s)
 		return 0;
 	rc = sqlite3_prepare_v2(s->db,
 		"DELETE FROM events WHERE id IN"
-		" (SELECT id FROM events ORDER BY time LIMIT ?1)",
+		" (SELECT id FROM events ORDER BY id LIMIT ?1)",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return hn_store_rc_errno(rc);
@@ -192,6 +223,11 @@ int hn_retention_run(struct hn_store *s)
 	else
 		deleted += n;
 	if (deleted > 0) {
+		/* event_batches rows before the oldest event left */
+		hn_store_exec(s->db,
+			"DELETE FROM event_batches WHERE last_id <"
+			" (SELECT COALESCE(min(id), 9223372036854775807)"
+			"  FROM events)");
 		procs = trim_processes(s);
 		if (procs < 0) {
 			r = (int)procs;

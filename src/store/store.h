@@ -34,6 +34,9 @@ struct hn_store_opts {
 	unsigned batch_max;      /* events per transaction; 0 = 4096 */
 	unsigned batch_ms;       /* longest wait before a batch commits; 0 = 200 */
 	unsigned queue_max;      /* writer queue bound; 0 = 65536 */
+	unsigned max_row_bytes;  /* largest events row kept (SQLite's length
+	                          * limit); a bigger row is skipped and counted
+	                          * as lost (a GAP row); 0 = SQLite's default */
 };
 
 int hn_store_open(const struct hn_store_opts *o, struct hn_store **out);

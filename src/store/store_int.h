@@ -28,7 +28,7 @@
 
 #include "store/store.h"
 
-#define HN_STORE_SCHEMA_VERSION 1
+#define HN_STORE_SCHEMA_VERSION 2
 
 #define HN_STORE_DEF_MAX_BYTES  (1ULL << 30)
 #define HN_STORE_DEF_MAX_AGE_NS (30ULL * 86400ULL * 1000000000ULL)
@@ -49,6 +49,21 @@
  * A miss, or a row that is not that open's any more, falls back to the
  * search.  Cleared when a batch fails (its ids are reused). */
 #define HN_STORE_OPEN_SLOTS 16384u
+
+/* Events rows are inserted HN_STORE_INSERT_ROWS at a time by one
+ * multi-row INSERT: one statement run (cursor opens, index seeks set up)
+ * per chunk instead of per row.  The writer gives each row its id, so an
+ * open's row id is known before its chunk is written. */
+#define HN_STORE_INSERT_ROWS 32u
+
+/* A row waiting for its chunk (writer.c). */
+struct hn_store_row {
+	const struct hn_event *ev;
+	uint32_t add_flags;      /* HN_EVF_* on top of the event's */
+	int32_t op;              /* its op in the batch; -1: the GAP row */
+	int64_t id;
+	char abuf[2][64];        /* the addresses' text, bound STATIC */
+};
 
 struct hn_store_open {
 	uint64_t entity, cookie;
@@ -88,7 +103,8 @@ enum hn_store_wstmt {
 	HN_WS_BEGIN,
 	HN_WS_COMMIT,
 	HN_WS_ROLLBACK,
-	HN_WS_INSERT_EVENT,
+	HN_WS_INSERT_EVENT,   /* one events row (id bound) */
+	HN_WS_INSERT_EVENTS,  /* HN_STORE_INSERT_ROWS rows in one statement */
 	HN_WS_PROC_GET,       /* one processes row, for the batch's map */
 	HN_WS_PROC_INSERT,    /* a row the batch made */
 	HN_WS_PROC_UPDATE,    /* a row the batch changed */
@@ -96,6 +112,7 @@ enum hn_store_wstmt {
 	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
 	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
 	HN_WS_WRITTEN_ID,     /* ... the open's row known by id */
+	HN_WS_BATCH,          /* the batch's event_batches row */
 	HN_WS_COUNT,
 };
 
@@ -104,7 +121,7 @@ struct hn_store {
 	char *wal_path;
 	bool readonly;
 	uint64_t max_bytes, max_age_ns;
-	unsigned batch_max, batch_ms, queue_max;
+	unsigned batch_max, batch_ms, queue_max, max_row_bytes;
 
 	sqlite3 *db;                 /* read-write; NULL when readonly */
 	sqlite3 *rdb;                /* read-only */
@@ -135,6 +152,11 @@ struct hn_store {
 	struct hn_store_wslot *wslots;
 	unsigned wslots_mask;
 	int32_t *wmerge;             /* batch_max: WM_* or the op folded into */
+	uint8_t *wlost;              /* batch_max: 1 when the op's row failed */
+	struct hn_store_row *rows;   /* HN_STORE_INSERT_ROWS pending rows */
+	unsigned nrows;
+	int64_t next_id;             /* id of the next events row */
+	uint64_t bmin, bmax;         /* time range of the batch's rows */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */

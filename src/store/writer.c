@@ -36,9 +36,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* events columns in bind order (?1 = time ... ?55 = gap_queue). */
+/* events columns in bind order (?1 = id, ?2 = time ... ?56 = gap_queue);
+ * row r of a multi-row INSERT binds ?(r * EV_NCOLS + 1)... */
 static const char *const ev_cols[] = {
-	"time", "type", "entity", "parent_entity", "pid", "tid", "ppid",
+	"id", "time", "type", "entity", "parent_entity", "pid", "tid", "ppid",
 	"uid", "euid", "gid", "egid", "auid", "comm", "flags", "result",
 	"path", "path2", "filename", "args", "argc", "cwd", "tty", "cgroup",
 	"cgroup_id", "container_id", "sessionid", "sha256", "exit_code",
@@ -61,6 +62,7 @@ static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_COMMIT] = "COMMIT",
 	[HN_WS_ROLLBACK] = "ROLLBACK",
 	[HN_WS_INSERT_EVENT] = NULL, /* built from ev_cols */
+	[HN_WS_INSERT_EVENTS] = NULL,
 	/* The rules of each event's change are in procs.c (and
 	 * docs/SCHEMA.md); these only read and write whole rows. */
 	[HN_WS_PROC_GET] =
@@ -101,17 +103,22 @@ static const char *const wsql[HN_WS_COUNT] = {
 		"UPDATE events SET flags = flags | 32"
 		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
 		"  AND type IN (10, 11, 20)",
+	/* Which ids hold which times: time ranges without an index on
+	 * events(time) (see docs/SCHEMA.md). */
+	[HN_WS_BATCH] =
+		"INSERT INTO event_batches(first_id, last_id, min_time, max_time)"
+		" VALUES (?1, ?2, ?3, ?4)",
 	[HN_WS_HASH_EVENT] =
 		"UPDATE events SET sha256 = ?5"
 		" WHERE type IN (1, 4) AND sha256 IS NULL"
 		"  AND ino IS ?2 AND dev IS ?1 AND size IS ?3 AND mtime IS ?4",
 };
 
-static char *insert_sql(void)
+/* "INSERT INTO events(cols) VALUES (?1, ...), ..." for nrows rows. */
+static char *insert_sql(unsigned nrows)
 {
-	const size_t cap = 4096;
+	size_t cap = 512 + (size_t)nrows * EV_NCOLS * 8, len = 0;
 	char *sql = malloc(cap);
-	size_t len = 0;
 	int n, i;
 
 #define ADD(...) do { \
@@ -126,10 +133,13 @@ static char *insert_sql(void)
 	ADD("INSERT INTO events(");
 	for (i = 0; i < EV_NCOLS; i++)
 		ADD("%s%s", i ? ", " : "", ev_cols[i]);
-	ADD(") VALUES (");
-	for (i = 0; i < EV_NCOLS; i++)
-		ADD("%s?%d", i ? ", " : "", i + 1);
-	ADD(")");
+	ADD(") VALUES ");
+	for (unsigned r = 0; r < nrows; r++) {
+		ADD("%s(", r ? ", " : "");
+		for (i = 0; i < EV_NCOLS; i++)
+			ADD("%s?%u", i ? ", " : "", r * EV_NCOLS + i + 1);
+		ADD(")");
+	}
 #undef ADD
 	return sql;
 fail:
@@ -139,7 +149,8 @@ fail:
 
 int hn_writer_prepare(struct hn_store *s)
 {
-	char *ins = insert_sql();
+	char *ins = insert_sql(1), *insn = insert_sql(HN_STORE_INSERT_ROWS);
+	sqlite3_stmt *st = NULL;
 	int r = -ENOMEM, rc, i;
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
@@ -149,16 +160,20 @@ int hn_writer_prepare(struct hn_store *s)
 		s->wslots_mask = s->wslots_mask * 2 + 1;
 	s->wslots = malloc(((size_t)s->wslots_mask + 1) * sizeof(*s->wslots));
 	s->wmerge = calloc(s->batch_max, sizeof(*s->wmerge));
+	s->wlost = calloc(s->batch_max, sizeof(*s->wlost));
+	s->rows = calloc(HN_STORE_INSERT_ROWS, sizeof(*s->rows));
+	s->nrows = 0;
 	if (s->wslots)
 		for (unsigned i = 0; i <= s->wslots_mask; i++)
 			s->wslots[i].op = -1;
-	if (!ins || !s->batch || !s->opens || !s->wslots || !s->wmerge ||
-	    hn_procs_init(s) < 0) {
+	if (!ins || !insn || !s->batch || !s->opens || !s->wslots ||
+	    !s->wmerge || !s->wlost || !s->rows || hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
 	for (i = 0; i < HN_WS_COUNT; i++) {
-		const char *sql = i == HN_WS_INSERT_EVENT ? ins : wsql[i];
+		const char *sql = i == HN_WS_INSERT_EVENT ? ins :
+				  i == HN_WS_INSERT_EVENTS ? insn : wsql[i];
 		if (!sql)
 			continue;
 		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -169,9 +184,22 @@ int hn_writer_prepare(struct hn_store *s)
 			goto out;
 		}
 	}
+	/* The writer numbers the rows; ids only grow (a rolled-back batch
+	 * leaves its ids unused). */
+	rc = sqlite3_prepare_v2(s->db, "SELECT COALESCE(max(id), 0) + 1 FROM events",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		s->next_id = sqlite3_column_int64(st, 0);
+	} else {
+		hn_store_set_err(s, "reading the last event id", s->db);
+		r = -EIO;
+		goto out;
+	}
 	r = 0;
 out:
+	sqlite3_finalize(st);
 	free(ins);
+	free(insn);
 	return r;
 }
 
@@ -189,6 +217,10 @@ void hn_writer_finalize(struct hn_store *s)
 	s->wslots = NULL;
 	free(s->wmerge);
 	s->wmerge = NULL;
+	free(s->wlost);
+	s->wlost = NULL;
+	free(s->rows);
+	s->rows = NULL;
 	hn_procs_free(s);
 }
 
@@ -247,11 +279,13 @@ static bool is_image_event(unsigned type)
 	       type == HN_EV_PROCESS_FORK;
 }
 
-/* abuf: the two addresses' text, alive until the step; add_flags: HN_EVF_*
- * bits the row gets on top of the event's. */
-static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
-		       uint32_t add_flags, char abuf[2][64])
+/* Bind row r into st from parameter b + 1 on (its id, then ev_cols'
+ * order).  r->abuf holds the addresses' text until the step. */
+static void bind_event(sqlite3_stmt *st, int b, struct hn_store_row *r)
 {
+	const struct hn_event *ev = r->ev;
+	uint32_t add_flags = r->add_flags;
+	char (*abuf)[64] = r->abuf;
 	const struct hn_proc *p = &ev->proc;
 	unsigned t = ev->type;
 	bool is_exit = t == HN_EV_PROCESS_EXIT;
@@ -259,72 +293,75 @@ static void bind_event(sqlite3_stmt *st, const struct hn_event *ev,
 	bool is_gap = t == HN_EV_GAP;
 	uint16_t fam = ev->dst.family ? ev->dst.family : ev->src.family;
 
-	bind_i64(st, 1, (int64_t)ev->time);
-	bind_i64(st, 2, t);
-	bind_i64(st, 3, (int64_t)p->entity);
-	bind_u64z(st, 4, p->parent_entity);
-	bind_i64(st, 5, p->pid);
-	bind_i64(st, 6, p->tid);
-	bind_i64(st, 7, p->ppid);
-	bind_i64(st, 8, p->uid);
-	bind_i64(st, 9, p->euid);
-	bind_i64(st, 10, p->gid);
-	bind_i64(st, 11, p->egid);
-	bind_i64(st, 12, p->auid);
-	bind_comm(st, 13, p->comm);
-	bind_i64(st, 14, ev->flags | add_flags);
-	bind_i64(st, 15, ev->result);
-	bind_str(st, 16, ev->path);
-	bind_str(st, 17, ev->path2);
-	bind_str(st, 18, ev->filename);
-	bind_args(st, 19, ev);
+	bind_i64(st, b + 1, r->id);
+	bind_i64(st, b + 2, (int64_t)ev->time);
+	bind_i64(st, b + 3, t);
+	bind_i64(st, b + 4, (int64_t)p->entity);
+	bind_u64z(st, b + 5, p->parent_entity);
+	bind_i64(st, b + 6, p->pid);
+	bind_i64(st, b + 7, p->tid);
+	bind_i64(st, b + 8, p->ppid);
+	bind_i64(st, b + 9, p->uid);
+	bind_i64(st, b + 10, p->euid);
+	bind_i64(st, b + 11, p->gid);
+	bind_i64(st, b + 12, p->egid);
+	bind_i64(st, b + 13, p->auid);
+	bind_comm(st, b + 14, p->comm);
+	bind_i64(st, b + 15, ev->flags | add_flags);
+	bind_i64(st, b + 16, ev->result);
+	bind_str(st, b + 17, ev->path);
+	bind_str(st, b + 18, ev->path2);
+	bind_str(st, b + 19, ev->filename);
+	bind_args(st, b + 20, ev);
 	if (ev->args || is_image_event(t))
-		bind_i64(st, 20, ev->argc);
-	bind_str(st, 21, ev->cwd);
-	bind_str(st, 22, ev->tty);
-	bind_str(st, 23, ev->cgroup);
-	bind_u64z(st, 24, ev->cgroup_id);
-	bind_str(st, 25, ev->container_id);
-	bind_u64z(st, 26, ev->sessionid);
-	bind_str(st, 27, ev->sha256[0] ? ev->sha256 : NULL);
+		bind_i64(st, b + 21, ev->argc);
+	bind_str(st, b + 22, ev->cwd);
+	bind_str(st, b + 23, ev->tty);
+	bind_str(st, b + 24, ev->cgroup);
+	bind_u64z(st, b + 25, ev->cgroup_id);
+	bind_str(st, b + 26, ev->container_id);
+	bind_u64z(st, b + 27, ev->sessionid);
+	bind_str(st, b + 28, ev->sha256[0] ? ev->sha256 : NULL);
 	if (is_exit || ev->exit_code || ev->exit_signal) {
-		bind_i64(st, 28, ev->exit_code);
-		bind_i64(st, 29, ev->exit_signal);
+		bind_i64(st, b + 29, ev->exit_code);
+		bind_i64(st, b + 30, ev->exit_signal);
 	}
-	bind_u64z(st, 30, ev->dev);
-	bind_u64z(st, 31, ev->ino);
-	bind_u64z(st, 32, ev->size);
-	bind_u64z(st, 33, ev->mtime);
+	bind_u64z(st, b + 31, ev->dev);
+	bind_u64z(st, b + 32, ev->ino);
+	bind_u64z(st, b + 33, ev->size);
+	bind_u64z(st, b + 34, ev->mtime);
 	if (is_file || ev->mode)
-		bind_i64(st, 34, ev->mode);
-	bind_u64z(st, 35, ev->oflags);
+		bind_i64(st, b + 35, ev->mode);
+	bind_u64z(st, b + 36, ev->oflags);
 	if (t == HN_EV_FILE_CHOWN || ev->owner_uid || ev->owner_gid) {
-		bind_i64(st, 36, ev->owner_uid);
-		bind_i64(st, 37, ev->owner_gid);
+		bind_i64(st, b + 37, ev->owner_uid);
+		bind_i64(st, b + 38, ev->owner_gid);
 	}
-	bind_u64z(st, 38, ev->cookie);
-	bind_u64z(st, 39, ev->target_pid);
-	bind_u64z(st, 40, ev->target_entity);
-	bind_u64z(st, 41, ev->request);
-	bind_u64z(st, 42, ev->cred_arg[0]);
-	bind_u64z(st, 43, ev->cred_arg[1]);
-	bind_u64z(st, 44, ev->cred_arg[2]);
-	bind_u64z(st, 45, ev->transport);
-	bind_u64z(st, 46, fam);
-	bind_addr(st, 47, 48, &ev->src, abuf[0]);
-	bind_addr(st, 49, 50, &ev->dst, abuf[1]);
-	bind_str(st, 51, ev->dns_name);
-	bind_u64z(st, 52, ev->dns_type);
-	bind_str(st, 53, ev->name);
+	bind_u64z(st, b + 39, ev->cookie);
+	bind_u64z(st, b + 40, ev->target_pid);
+	bind_u64z(st, b + 41, ev->target_entity);
+	bind_u64z(st, b + 42, ev->request);
+	bind_u64z(st, b + 43, ev->cred_arg[0]);
+	bind_u64z(st, b + 44, ev->cred_arg[1]);
+	bind_u64z(st, b + 45, ev->cred_arg[2]);
+	bind_u64z(st, b + 46, ev->transport);
+	bind_u64z(st, b + 47, fam);
+	bind_addr(st, b + 48, b + 49, &ev->src, abuf[0]);
+	bind_addr(st, b + 50, b + 51, &ev->dst, abuf[1]);
+	bind_str(st, b + 52, ev->dns_name);
+	bind_u64z(st, b + 53, ev->dns_type);
+	bind_str(st, b + 54, ev->name);
 	if (is_gap) {
-		bind_i64(st, 54, (int64_t)ev->gap_dropped);
-		bind_i64(st, 55, (int64_t)ev->gap_queue);
+		bind_i64(st, b + 55, (int64_t)ev->gap_dropped);
+		bind_i64(st, b + 56, (int64_t)ev->gap_queue);
 	} else {
-		bind_u64z(st, 54, ev->gap_dropped);
-		bind_u64z(st, 55, ev->gap_queue);
+		bind_u64z(st, b + 55, ev->gap_dropped);
+		bind_u64z(st, b + 56, ev->gap_queue);
 	}
 }
 
+
+static int flush_rows(struct hn_store *s);
 
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
@@ -332,8 +369,11 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 						     HN_WS_HASH_EVENT };
 	int rc;
 
-	/* the hash reads and changes processes: write the batch's rows */
-	rc = hn_procs_flush(s);
+	/* the hash reads and changes events and processes: write the
+	 * batch's rows first */
+	rc = flush_rows(s);
+	if (rc == SQLITE_OK)
+		rc = hn_procs_flush(s);
 	for (size_t i = 0; rc == SQLITE_OK &&
 	     i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = s->wst[order[i]];
@@ -402,18 +442,84 @@ static bool is_written_close(const struct hn_event *ev)
 	       !ev->path && ev->cookie;
 }
 
-/* Insert one event (with add_flags on its row) and its processes change.
+/* A row is in: its open's id for "written" closes, its processes change. */
+static int row_done(struct hn_store *s, const struct hn_store_row *r)
+{
+	const struct hn_event *ev = r->ev;
+	int rc;
+
+	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
+		struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
+		o->entity = ev->proc.entity;
+		o->cookie = ev->cookie;
+		o->id = r->id;
+	}
+	rc = hn_procs_event(s, ev);
+	/* The event is in; a processes row SQLite refuses on its own does
+	 * not cost it (the next event of that process tries again). */
+	return hn_store_row_error(rc) ? SQLITE_OK : rc;
+}
+
+/*
+ * Write the pending rows: all in one multi-row INSERT when the chunk is
+ * full, else one by one.  When the chunk's statement fails on a row of
+ * its own (hn_store_row_error; the statement left no row behind), the
+ * rows go one by one and each one SQLite refuses is marked in wlost[] and
+ * skipped.  The GAP row (op -1) is never skipped: its failure is the
+ * batch's.  SQLite rc.
+ */
+static int flush_rows(struct hn_store *s)
+{
+	unsigned n = s->nrows;
+	int rc = SQLITE_OK;
+
+	s->nrows = 0;
+	if (n == HN_STORE_INSERT_ROWS) {
+		sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENTS];
+		for (unsigned i = 0; i < n; i++)
+			bind_event(st, (int)i * EV_NCOLS, &s->rows[i]);
+		rc = hn_store_step(st);
+		if (rc == SQLITE_OK) {
+			for (unsigned i = 0; rc == SQLITE_OK && i < n; i++)
+				rc = row_done(s, &s->rows[i]);
+			return rc;
+		}
+		if (!hn_store_row_error(rc))
+			return rc;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct hn_store_row *r = &s->rows[i];
+		bind_event(s->wst[HN_WS_INSERT_EVENT], 0, r);
+		rc = hn_store_step(s->wst[HN_WS_INSERT_EVENT]);
+		if (rc == SQLITE_OK)
+			rc = row_done(s, r);
+		else if (hn_store_row_error(rc) && r->op >= 0) {
+			s->wlost[r->op] = 1;
+			rc = SQLITE_OK;
+		}
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Queue one event's row (add_flags on top of its flags) for the next
+ * chunk; op is its op in the batch (-1: the GAP row, ev on the caller's
+ * stack, so written at once).  A "written" close flags its open's row
+ * instead, when there is one.  ev must live until the chunk is flushed.
  * SQLite rc. */
 static int write_event(struct hn_store *s, const struct hn_event *ev,
-		       uint32_t add_flags)
+		       uint32_t add_flags, int32_t op)
 {
-	sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENT];
-	char abuf[2][64];
+	struct hn_store_row *r;
 	int rc;
 
 	if (is_written_close(ev)) {
 		bool done;
-		rc = flag_written(s, ev, &done);
+		/* the open may be among the pending rows */
+		rc = flush_rows(s);
+		if (rc == SQLITE_OK)
+			rc = flag_written(s, ev, &done);
 		if (rc != SQLITE_OK)
 			return rc;
 		/* the open was recorded: done; else (opened before the agent
@@ -421,20 +527,18 @@ static int write_event(struct hn_store *s, const struct hn_event *ev,
 		if (done)
 			return SQLITE_OK;
 	}
-	bind_event(st, ev, add_flags, abuf);
-	rc = hn_store_step(st);
-	if (rc != SQLITE_OK)
-		return rc;
-	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
-		struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
-		o->entity = ev->proc.entity;
-		o->cookie = ev->cookie;
-		o->id = sqlite3_last_insert_rowid(s->db);
-	}
-	rc = hn_procs_event(s, ev);
-	/* The event is in; a processes row SQLite refuses on its own does
-	 * not cost it (the next event of that process tries again). */
-	return hn_store_row_error(rc) ? SQLITE_OK : rc;
+	r = &s->rows[s->nrows++];
+	r->ev = ev;
+	r->add_flags = add_flags;
+	r->op = op;
+	r->id = s->next_id++;
+	if (ev->time < s->bmin)
+		s->bmin = ev->time;
+	if (ev->time > s->bmax)
+		s->bmax = ev->time;
+	if (s->nrows == HN_STORE_INSERT_ROWS || op < 0)
+		return flush_rows(s);
+	return SQLITE_OK;
 }
 
 /* wmerge[] values (else: the op of the open a close is folded into) */
@@ -515,9 +619,14 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 			struct batch_result *res)
 {
 	uint64_t skipped_ev = 0, skipped_ops = 0, written = 0;
+	int64_t first_id = s->next_id;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	memset(s->wlost, 0, n * sizeof(*s->wlost));
+	s->nrows = 0;
+	s->bmin = UINT64_MAX;
+	s->bmax = 0;
 	rc = hn_store_step(s->wst[HN_WS_BEGIN]);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -527,46 +636,72 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		g.type = HN_EV_GAP;
 		g.time = gap_time ? gap_time : hn_store_now_ns();
 		g.gap_queue = gap;
-		rc = write_event(s, &g, 0);
+		rc = write_event(s, &g, 0, -1);
 		if (rc != SQLITE_OK)
 			goto fail;
 		written++;
 	}
 	fold_written(s, ops, n);
 	for (unsigned i = 0; i < n; i++) {
-		if (s->wmerge[i] >= 0) {
-			/* folded into its open's row, flagged there */
-			written++;
-			continue;
-		}
+		if (s->wmerge[i] >= 0)
+			continue; /* folded into its open's row, flagged there */
 		if (ops[i].kind == HN_OP_EVENT)
 			rc = write_event(s, ops[i].u.ev, s->wmerge[i] == WM_FLAG ?
-					 HN_EVF_WRITTEN : 0);
+					 HN_EVF_WRITTEN : 0, (int32_t)i);
 		else
 			rc = hash_update(s, ops[i].u.hash);
-		if (rc == SQLITE_OK) {
-			if (ops[i].kind == HN_OP_EVENT)
-				written++;
+		if (rc == SQLITE_OK)
 			continue;
-		}
 		if (!hn_store_row_error(rc))
 			goto fail;
-		if (s->wmerge[i] == WM_FLAG) {
-			/* the open is not in: its closes look for a row */
-			for (unsigned j = i + 1; j < n; j++)
-				if (s->wmerge[j] == (int32_t)i)
-					s->wmerge[j] = WM_NONE;
+		s->wlost[i] = 1;
+	}
+	rc = flush_rows(s);
+	if (rc != SQLITE_OK)
+		goto fail;
+	/* An open whose row SQLite refused: its folded closes look for a
+	 * row (or become rows) after all. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!s->wlost[i] || s->wmerge[i] != WM_FLAG)
+			continue;
+		for (unsigned j = i + 1; j < n; j++) {
+			if (s->wmerge[j] != (int32_t)i)
+				continue;
+			s->wmerge[j] = WM_NONE;
+			rc = write_event(s, ops[j].u.ev, 0, (int32_t)j);
+			if (rc == SQLITE_OK)
+				rc = flush_rows(s);
+			if (rc != SQLITE_OK && !hn_store_row_error(rc))
+				goto fail;
+			if (rc != SQLITE_OK)
+				s->wlost[j] = 1;
 		}
-		skipped_ops++;
-		if (ops[i].kind == HN_OP_EVENT)
-			skipped_ev++;
 	}
 	rc = hn_procs_flush(s);
 	if (rc != SQLITE_OK)
 		goto fail;
+	if (s->next_id > first_id) {
+		sqlite3_stmt *b = s->wst[HN_WS_BATCH];
+		bind_i64(b, 1, first_id);
+		bind_i64(b, 2, s->next_id - 1);
+		bind_i64(b, 3, (int64_t)s->bmin);
+		bind_i64(b, 4, (int64_t)s->bmax);
+		rc = hn_store_step(b);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
 	rc = hn_store_step(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
+	for (unsigned i = 0; i < n; i++) {
+		bool is_ev = ops[i].kind == HN_OP_EVENT;
+		if (s->wlost[i]) {
+			skipped_ops++;
+			skipped_ev += is_ev;
+		} else {
+			written += is_ev;
+		}
+	}
 	res->written = written;
 	res->lost_events = skipped_ev;
 	res->lost_ops = skipped_ops;
@@ -577,6 +712,7 @@ fail:
 		 sqlite3_errmsg(s->db));
 	pthread_mutex_unlock(&s->mu);
 	hn_procs_discard(s);
+	s->nrows = 0;
 	if (!sqlite3_get_autocommit(s->db))
 		hn_store_step(s->wst[HN_WS_ROLLBACK]);
 	/* Rows of this batch may be cached as known, and their ids as

@@ -310,7 +310,7 @@ static void test_open_creates_schema_wal_incremental(void **state)
 
 	f->s = open_store(f, NULL);
 	assert_int_equal(hn_store_meta_get(f->s, "schema_version", &v), 0);
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
 	free(v);
 	v = NULL;
 	assert_int_equal(hn_store_meta_get(f->s, "nope", &v), -ENOENT);
@@ -323,10 +323,10 @@ static void test_open_creates_schema_wal_incremental(void **state)
 
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
 				 " WHERE type = 'table' AND name IN"
-				 " ('events', 'processes', 'meta')"), 3);
+				 " ('events', 'processes', 'meta', 'event_batches')"), 4);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
 				 " WHERE type = 'index' AND tbl_name = 'events'"
-				 " AND sql IS NOT NULL"), 8);  /* docs/SCHEMA.md */
+				 " AND sql IS NOT NULL"), 7);  /* docs/SCHEMA.md */
 	assert_int_equal(sql_int(f->path, "PRAGMA auto_vacuum"), 2);
 	sql_text(f->path, "PRAGMA journal_mode", text, sizeof(text));
 	assert_string_equal(text, "wal");
@@ -1022,6 +1022,162 @@ static void test_close_writes_what_is_queued(void **state)
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 1000);
 }
 
+/* Rows go in chunks of many rows per statement.  A row SQLite refuses on
+ * its own (bigger than max_row_bytes) costs only itself: the rest of its
+ * chunk is written, in order, a "written" close whose open was refused
+ * becomes a row of its own, and the loss is counted and recorded as a GAP
+ * row. */
+static void test_refused_row_costs_only_itself(void **state)
+{
+	struct fixture *f = *state;
+	struct hn_store_opts o = { .batch_ms = 10000, .max_row_bytes = 3000 };
+	static char big1[2001], big2[2001];
+	struct hn_store_stats st;
+	struct hn_query q = { 0 };
+	struct got *g = calloc(1, sizeof(*g));
+	char path[64];
+	int next = 0;
+
+	assert_non_null(g);
+	memset(big1, 'a', 2000);
+	memset(big2, 'b', 2000);
+	f->s = open_store(f, &o);
+	assert_int_equal(hn_store_start(f->s), 0);
+	for (int i = 0; i < 100; i++) {
+		struct hn_event *ev = mk(HN_EV_FILE_CREATE, ENT_A, 0, 100,
+					 f->t0 + (uint64_t)i, "w");
+		snprintf(path, sizeof(path), "/tmp/f%d", i);
+		/* each string binds, the row is too big */
+		ev->path = hn_event_puts(ev, i == 40 || i == 50 || i == 70 ?
+					 big1 : path);
+		if (i == 40 || i == 50 || i == 70)
+			ev->path2 = hn_event_puts(ev, big2);
+		if (i == 50)
+			ev->cookie = 0xc5;
+		submit(f->s, ev);
+		if (i == 50)
+			submit(f->s, mk_open(HN_EV_FILE_OPEN_WRITE, ENT_A,
+					     f->t0 + 50, 0xc5, NULL));
+	}
+	/* flush says that rows were lost */
+	assert_int_equal(hn_store_flush(f->s), -EIO);
+	hn_store_stats(f->s, &st);
+	assert_int_equal(st.write_errors, 3);
+	/* 101 ops, 3 refused */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+				 " WHERE type != 50"), 98);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"
+				 " WHERE type = 11 AND path IS NULL"
+				 " AND flags & 32 AND cookie = 197"), 1);
+	/* the loss becomes a GAP row with the next batch */
+	submit(f->s, mk(HN_EV_FILE_DELETE, ENT_A, 0, 100, f->t0 + 200, "w"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	assert_int_equal(sql_int(f->path, "SELECT sum(gap_queue) FROM events"
+				 " WHERE type = 50"), 3);
+
+	/* the kept creates, in order */
+	q.types[0] = HN_EV_FILE_CREATE;
+	q.ntypes = 1;
+	query(f->s, &q, g);
+	assert_int_equal(g->n, 97);
+	for (int i = 0; i < g->n; i++, next++) {
+		if (next == 40 || next == 50 || next == 70)
+			next++;
+		assert_int_equal(g->time[i], f->t0 + (uint64_t)next);
+		if (i)
+			assert_true(g->id[i] > g->id[i - 1]);
+	}
+	free(g);
+}
+
+/* Time bounds are found through event_batches: the same answer as a scan
+ * of every row, also for an event that arrives a batch late. */
+static void test_time_bounds_across_batches(void **state)
+{
+	struct fixture *f = *state;
+	static const uint64_t at[][4] = {
+		{ 1, 2, 3, 10 },        /* batch 1 (seconds after t0) */
+		{ 20, 21, 25, 30 },     /* batch 2 */
+		{ 40, 5, 41, 42 },      /* batch 3: t0+5 arrives late */
+	};
+	static const uint64_t bounds[] = { 0, 4, 5, 6, 11, 20, 30, 41, 43 };
+	struct got *g = calloc(1, sizeof(*g));
+	char sql[160];
+
+	assert_non_null(g);
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_start(f->s), 0);
+	for (size_t b = 0; b < 3; b++) {
+		for (size_t i = 0; i < 4; i++)
+			submit(f->s, mk(HN_EV_FILE_DELETE, ENT_A, 0, 100,
+					f->t0 + at[b][i] * SEC, "w"));
+		assert_int_equal(hn_store_flush(f->s), 0);
+	}
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM event_batches"), 3);
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		uint64_t t = f->t0 + bounds[i] * SEC;
+		struct hn_query q = { .since = t };
+
+		query(f->s, &q, g);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM events"
+			 " WHERE time >= %llu", (unsigned long long)t);
+		assert_int_equal(g->n, sql_int(f->path, sql));
+		memset(g, 0, sizeof(*g));
+		q.since = 0;
+		q.until = t;
+		query(f->s, &q, g);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM events"
+			 " WHERE time <= %llu", (unsigned long long)t);
+		assert_int_equal(g->n, sql_int(f->path, sql));
+		memset(g, 0, sizeof(*g));
+	}
+	free(g);
+}
+
+/* A store of schema version 1 (events(time) indexed, no event_batches):
+ * readers ask for an upgrade; the agent's open upgrades it, and time
+ * queries then find the old rows as well as the new. */
+static void test_upgrades_v1_store(void **state)
+{
+	struct fixture *f = *state;
+	struct hn_store *r = NULL;
+	struct hn_store_opts ro = { .path = f->path, .readonly = true };
+	struct hn_query q = { .since = 0 };
+	struct got *g = calloc(1, sizeof(*g));
+	sqlite3 *db = NULL;
+
+	assert_non_null(g);
+	f->s = open_store(f, NULL);
+	for (int i = 0; i < 10; i++)
+		submit(f->s, mk(HN_EV_FILE_DELETE, ENT_A, 0, 100,
+				f->t0 + (uint64_t)i * SEC, "w"));
+	hn_store_close(f->s);
+	f->s = NULL;
+	/* make it look like version 1 */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"DROP TABLE event_batches;"
+		"CREATE INDEX events_time ON events(time);"
+		"UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(hn_store_open(&ro, &r), -EPROTONOSUPPORT);
+	assert_non_null(strstr(hn_store_open_errmsg(), "older"));
+
+	f->s = open_store(f, NULL);
+	for (int i = 10; i < 15; i++)
+		submit(f->s, mk(HN_EV_FILE_DELETE, ENT_A, 0, 100,
+				f->t0 + (uint64_t)i * SEC, "w"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_schema"
+				 " WHERE name = 'events_time'"), 0);
+	q.since = f->t0 + 5 * SEC;
+	query(f->s, &q, g);
+	assert_int_equal(g->n, 10);
+	free(g);
+}
+
 static void test_retention_by_age(void **state)
 {
 	struct fixture *f = *state;
@@ -1271,6 +1427,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hash_update_fills_process_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_recorded_as_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_writes_what_is_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_row_costs_only_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_bounds_across_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrades_v1_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_is_read_only, setup, teardown),
