@@ -1,7 +1,7 @@
 /*
- * entity.c - entity ids (see entity.h).  The hash is FNV-1a 64 over the
- * boot id and the two numbers in little-endian order, cut to 63 bits so it
- * fits SQLite's signed INTEGER.
+ * entity.c - entity ids (see entity.h for the layout).  The boot's offset
+ * is FNV-1a 64 over the boot id, cut to 41 bits; the id stays below 2^63 so
+ * it fits SQLite's signed INTEGER.
  */
 #include "event/entity.h"
 
@@ -62,19 +62,18 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+#define SLOT_SHIFT 14    /* 16.384 us per slot */
+#define SLOT_BITS  41
+#define PID_BITS   22
+
 uint64_t hn_entity_id(const uint8_t boot_id[16], uint32_t pid, uint64_t start_ns)
 {
-	uint8_t le[12];
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t slot_mask = (1ULL << SLOT_BITS) - 1;
+	uint64_t base = fnv1a(0xcbf29ce484222325ULL, boot_id, 16) & slot_mask;
+	uint64_t slot = (base + (start_ns >> SLOT_SHIFT)) & slot_mask;
+	uint64_t id = slot << PID_BITS | (pid & ((1u << PID_BITS) - 1));
 
-	for (int i = 0; i < 4; i++)
-		le[i] = (uint8_t)(pid >> (8 * i));
-	for (int i = 0; i < 8; i++)
-		le[4 + i] = (uint8_t)(start_ns >> (8 * i));
-	h = fnv1a(h, boot_id, 16);
-	h = fnv1a(h, le, sizeof(le));
-	h &= 0x7fffffffffffffffULL;
-	return h ? h : 1;
+	return id ? id : 1;
 }
 
 uint64_t hn_boot_ns_to_ticks(uint64_t boot_ns)

@@ -2,13 +2,23 @@
  * entity.h - stable process identities.
  *
  * An entity id names one process for its whole life on one boot and never
- * names another: it is a 63-bit hash of (boot id, pid, start time in ns
- * since boot, the kernel's task start_boottime).  The /proc snapshot reads
- * the same nanosecond start times through a BPF task iterator, so a process
- * seen first in the snapshot and later by the kernel sensor gets the same
- * id (/proc/PID/stat's clock ticks would be too coarse: two processes can
- * get one pid within a tick).  exec does not change a process's entity id;
- * fork does.
+ * names another.  It is built from (boot id, pid, start time in ns since
+ * boot, the kernel's task start_boottime):
+ *
+ *   bit 63: 0 | bits 62..22: start slot | bits 21..0: pid
+ *   start slot = (H(boot id) + start_boottime / 16384 ns) mod 2^41
+ *
+ * so ids of one boot grow with start time (a new process's rows go at the
+ * end of every index keyed by entity, instead of at random places), and
+ * two processes of one boot share an id only if one pid was reused within
+ * 16.4 us of the previous holder's start.  The slot wraps after 1.14 years
+ * of uptime.  Another boot starts at its own random place (H is a 41-bit
+ * hash of the boot id), so its ids meet this boot's only where a pid and a
+ * slot both coincide.  pids are below 2^22 (the kernel's pid_max bound).
+ * The /proc snapshot reads the same nanosecond start times through a BPF
+ * task iterator, so a process seen first in the snapshot and later by the
+ * kernel sensor gets the same id (/proc/PID/stat's clock ticks would be too
+ * coarse).  exec does not change a process's entity id; fork does.
  * Rendered as 16 lowercase hex digits (ECS process.entity_id).
  */
 #ifndef HINOMI_EVENT_ENTITY_H

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "event/entity.h"
 #include "event/event.h"
 
 /* Every enum hn_event_type value but the sentinels, as event.h lists them. */
@@ -461,6 +462,43 @@ static void test_addr_str_other_families(void **state)
 	assert_string_equal(hn_addr_str(&a, buf, 9), "10.0.0.1");
 }
 
+/* Entity ids: below 2^63 and never 0; the same inputs give the same id;
+ * the pid is in the low 22 bits; one boot's ids grow with start time (new
+ * processes append to entity-keyed indexes); two processes of one boot
+ * differ whenever their pids or their 16.4 us start slots differ; another
+ * boot's ids differ for the same pid and start. */
+static void test_entity_ids(void **state)
+{
+	static const uint8_t b1[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	static const uint8_t b2[16] = { 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+	const uint64_t t0 = 123456789012345ULL; /* 1.4 days after boot */
+	uint64_t prev = 0, e;
+	char buf[17];
+
+	(void)state;
+	assert_true(hn_entity_id(b1, 4242, t0) == hn_entity_id(b1, 4242, t0));
+	assert_int_equal(hn_entity_id(b1, 4242, t0) & 0x3fffff, 4242);
+	assert_int_equal(hn_entity_id(b1, 4194303, t0) & 0x3fffff, 4194303);
+	for (uint64_t i = 0; i < 1000; i++) {
+		e = hn_entity_id(b1, (uint32_t)(1000 + i % 7), t0 + i * 20000);
+		assert_true(e != 0 && e < (1ULL << 63));
+		assert_true(e > prev);
+		prev = e;
+	}
+	/* pid reuse 20 us later: another id; same slot, other pid: another */
+	assert_true(hn_entity_id(b1, 77, t0) != hn_entity_id(b1, 77, t0 + 20000));
+	assert_true(hn_entity_id(b1, 77, t0) != hn_entity_id(b1, 78, t0));
+	assert_true(hn_entity_id(b1, 77, t0) != hn_entity_id(b2, 77, t0));
+	/* the slot wraps without leaving 63 bits */
+	e = hn_entity_id(b1, 1, UINT64_MAX);
+	assert_true(e != 0 && e < (1ULL << 63));
+	assert_string_equal(hn_entity_str(0x1234, buf, sizeof(buf)), "0000000000001234");
+	assert_int_equal(hn_entity_parse("1234", &e), 0);
+	assert_int_equal(e, 0x1234);
+	assert_int_equal(hn_entity_parse("12345678901234567", &e), -EINVAL);
+	assert_int_equal(hn_entity_parse("12g4", &e), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_addr_round_trips),
 		cmocka_unit_test(test_addr_parse_values),
 		cmocka_unit_test(test_addr_str_other_families),
+		cmocka_unit_test(test_entity_ids),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
 }
