@@ -3,8 +3,12 @@
 #
 # Each workload (exec storm, file churn, loopback TCP, small parallel C
 # build) runs once to warm up, then PAIRS times without and with the agent,
-# alternating.  Every "with" run gets a fresh agent and a fresh store; the
-# workload starts once the agent's ready file exists.  After it, the store is
+# in ABBA order (without-with, with-without, ...).  Every "with" run starts a fresh agent on the workload's
+# store: the first run creates it, the later ones add to it, as a host's
+# agent restarting on its store does (what it learnt, such as the hashes of
+# the compilers, stays learnt; the store grows).  Only the run's own rows
+# (id above the store's last id at its start) are counted.  The workload
+# starts once the agent's ready file exists.  After it, the store is
 # polled until the workload's own events are all there (or 5 s pass), then
 # the agent is stopped (SIGTERM, SIGKILL after STOP_S seconds).
 # bench/README.md explains the output.
@@ -110,12 +114,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Start a fresh agent on a fresh store ($1: a name) and wait until it
-# records.
+# Start a fresh agent on the store named $1 (created by the first start)
+# and wait until it records.  Sets ID0: the store's last event id then.
 start_agent() {
 	d=$TMP/agent.$1
-	rm -rf "$d"
 	mkdir -p "$d" || die "mkdir $d"
+	rm -f "$d/ready"
 	AGENT_DB=$d/hinomi.db
 	"$HINOMI" agent --db "$AGENT_DB" --quiet --ready-file "$d/ready" \
 		--duration 600 >"$d/log" 2>&1 &
@@ -130,6 +134,8 @@ start_agent() {
 		sleep 0.05
 		k=$((k + 1))
 	done
+	ID0=$(sqlite3 -batch -noheader "$AGENT_DB" \
+		"SELECT COALESCE(max(id), 0) FROM events") || die "cannot read $AGENT_DB"
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -188,17 +194,19 @@ wl_cmd() {
 }
 
 # Sets SQL, EXPECT (per column) and EVENTS (the events among the columns).
+# Only this run's rows: id above ID0.
 wl_query() {
+	new="id > $ID0"
 	case $1 in
 	exec)
 		SQL="SELECT
-		 (SELECT count(*) FROM events WHERE type = 1 AND ppid = $W_pid AND path = '$TRUE_EXE'),
-		 (SELECT count(*) FROM events WHERE type = 2 AND ppid = $W_pid),
-		 (SELECT count(*) FROM events WHERE type = 3 AND ppid = $W_pid)"
+		 (SELECT count(*) FROM events WHERE $new AND type = 1 AND ppid = $W_pid AND path = '$TRUE_EXE'),
+		 (SELECT count(*) FROM events WHERE $new AND type = 2 AND ppid = $W_pid),
+		 (SELECT count(*) FROM events WHERE $new AND type = 3 AND ppid = $W_pid)"
 		EXPECT="$N_EXEC $N_EXEC $N_EXEC"
 		EVENTS=3 ;;
 	files)
-		inp="path >= '$TMP/files/' AND path < '$TMP/files0'"
+		inp="$new AND path >= '$TMP/files/' AND path < '$TMP/files0'"
 		SQL="SELECT
 		 (SELECT count(*) FROM events WHERE type = 10 AND $inp),
 		 (SELECT count(*) FROM events WHERE type = 12 AND $inp),
@@ -208,14 +216,14 @@ wl_query() {
 		EVENTS=3 ;;   # the 4th column is the written flag, not an event
 	tcp)
 		SQL="SELECT
-		 (SELECT count(*) FROM events WHERE type = 30 AND pid = $W_pid AND dst_port = $W_port),
-		 (SELECT count(*) FROM events WHERE type = 31 AND pid = $W_pid AND src_port = $W_port)"
+		 (SELECT count(*) FROM events WHERE $new AND type = 30 AND pid = $W_pid AND dst_port = $W_port),
+		 (SELECT count(*) FROM events WHERE $new AND type = 31 AND pid = $W_pid AND src_port = $W_port)"
 		EXPECT="$N_TCP $N_TCP"
 		EVENTS=2 ;;
 	build)
-		inp="path >= '$TMP/build/' AND path < '$TMP/build0'"
+		inp="$new AND path >= '$TMP/build/' AND path < '$TMP/build0'"
 		SQL="SELECT
-		 (SELECT count(*) FROM events WHERE type = 1 AND cwd = '$TMP/build'),
+		 (SELECT count(*) FROM events WHERE $new AND type = 1 AND cwd = '$TMP/build'),
 		 (SELECT count(*) FROM events WHERE type = 10 AND $inp)"
 		EXPECT="$BUILD_EXECS $BUILD_CREATES"
 		EVENTS=2 ;;
@@ -242,7 +250,7 @@ run_one() {
 	W_ns=; W_pid=; W_port=0; W_end_mono=0
 	wl_reset "$w"
 	if [ "$mode" = with ]; then
-		start_agent "$w.$i"
+		start_agent "$w"
 		cpu0=$(cpu_ticks "$AGENT_PID")
 		rt0=$(date +%s%N)
 	fi
@@ -277,10 +285,10 @@ run_one() {
 
 	# what the store holds now (complete when the agent stopped cleanly)
 	win=$(sqlite3 -batch -noheader "$AGENT_DB" \
-		"SELECT count(*) FROM events WHERE time >= $rt0" 2>/dev/null || echo 0)
+		"SELECT count(*) FROM events WHERE id > $ID0 AND time >= $rt0" 2>/dev/null || echo 0)
 	gaps=$(sqlite3 -batch -noheader -separator ' ' "$AGENT_DB" \
 		"SELECT count(*), CAST(total(gap_dropped) AS INTEGER), CAST(total(gap_queue) AS INTEGER)
-		 FROM events WHERE type = 50" 2>/dev/null || echo "0 0 0")
+		 FROM events WHERE id > $ID0 AND type = 50" 2>/dev/null || echo "0 0 0")
 	js=$("$HINOMI" status --db "$AGENT_DB" --json 2>/dev/null || true)
 	qdrop=$(printf '%s' "$js" | sed -n 's/.*"store":{[^}]*"dropped":\([0-9]*\).*/\1/p')
 	kdrop=$(printf '%s' "$js" | sed -n 's/.*"kernel":\[\([^]]*\)\].*/\1/p' |
@@ -331,10 +339,18 @@ for w in $ONLY; do
 	wl_prepare "$w"
 	wl_reset "$w"
 	wl_cmd "$w" >/dev/null || die "workload $w failed (warm-up)"
+	# ABBA order (without, with, with, without, ...): a drift over the
+	# runs (file churn slows each next run: ext4 skips the inodes deleted
+	# in the last minutes when it allocates) weighs on both sides alike
 	i=1
 	while [ $i -le "$PAIRS" ]; do
-		run_one "$w" without $i
-		run_one "$w" with $i
+		if [ $((i % 2)) -eq 1 ]; then
+			run_one "$w" without $i
+			run_one "$w" with $i
+		else
+			run_one "$w" with $i
+			run_one "$w" without $i
+		fi
 		i=$((i + 1))
 	done
 done
@@ -346,7 +362,7 @@ awk -v tick="$TICK" -v t_exec="$T_EXEC" -v t_files="$T_FILES" -v t_tcp="$T_TCP" 
     -v t_build="$T_BUILD" -v t_cpu="$T_CPU" -v t_rss="$T_RSS_MB" \
     -v n_exec="$N_EXEC" -v n_files="$N_FILES" -v n_tcp="$N_TCP" -v n_build="$N_BUILD" \
     -v build_execs="$BUILD_EXECS" -v build_creates="$BUILD_CREATES" -v build_how="$BUILD_HOW" \
-    -v count_ms="$COUNT_MS" -v only="$ONLY" '
+    -v count_ms="$COUNT_MS" -v only="$ONLY" -v pairs="$PAIRS" '
 function kv(line, key,    m) {
 	if (match(line, " " key "=[^ ]*")) {
 		m = substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
@@ -390,7 +406,7 @@ END {
 	target["exec"] = t_exec; target["files"] = t_files; target["tcp"] = t_tcp; target["build"] = t_build
 	size["exec"] = n_exec " execs"; size["files"] = n_files " files"; size["tcp"] = n_tcp " conns"
 	size["build"] = n_build " files -j2"
-	printf "\n==== hinomi bench: results (%d pairs per workload; medians; events: worst run) ====\n\n", nwi["exec"] ? nwi["exec"] : nwi["build"]
+	printf "\n==== hinomi bench: results (%d pairs per workload; medians; events: worst run) ====\n\n", pairs
 	printf "%-6s %-15s %8s %8s %6s %7s %-4s %6s | %6s %6s %6s %6s | %6s %6s %-4s | %6s %-4s\n",
 	       "", "", "without", "with", "ratio", "target", "", "pairs", "events", "in 5s", "lost", "reach", \
 	       "agent", "CPU ms", "", "peak", ""

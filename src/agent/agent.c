@@ -32,6 +32,7 @@
 #define PT_BUCKETS 16384
 #define PT_MAX 65536
 #define FILTERED_OPENS 4096   /* cookies of write-opens the filter dropped */
+#define HASH_CACHE 16384      /* executables' hashes kept in memory */
 
 struct pt_entry {
 	uint64_t entity;
@@ -241,6 +242,15 @@ static void live_line(struct agent *a, const struct hn_event *ev)
 
 /* ---- the pipeline ---- */
 
+static int preload_hash(uint64_t dev, uint64_t ino, uint64_t size, uint64_t mtime,
+			const char *sha256, void *arg)
+{
+	struct hn_file_key k = { dev, ino, size, mtime };
+
+	hn_hasher_preload(arg, &k, sha256);
+	return 0;
+}
+
 static void hash_done(const struct hn_file_key *k, const char *sha256, void *arg)
 {
 	struct agent *a = arg;
@@ -438,6 +448,7 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_obj_open(&j, "hash");
 	hn_json_kv_u64(&j, "hashed", hs.hashed);
 	hn_json_kv_u64(&j, "cache_hits", hs.hits);
+	hn_json_kv_u64(&j, "preloaded", hs.preloaded);
 	hn_json_kv_u64(&j, "queue_dropped", hs.queue_dropped);
 	hn_json_kv_u64(&j, "failed", hs.failed);
 	hn_json_obj_close(&j);
@@ -460,8 +471,10 @@ static void publish_status(struct agent *a, bool final)
 		       (unsigned long long)ss.written, (unsigned long long)ss.backlog,
 		       (unsigned long long)ss.dropped, (unsigned long long)ss.write_errors,
 		       (double)ss.db_bytes / 1048576.0);
-	hn_strbuf_addf(&tx, "hashing    %llu hashed, %llu cache hits, %llu failed, %llu queue drops\n",
+	hn_strbuf_addf(&tx, "hashing    %llu hashed, %llu cache hits (%llu known from before),"
+		       " %llu failed, %llu queue drops\n",
 		       (unsigned long long)hs.hashed, (unsigned long long)hs.hits,
+		       (unsigned long long)hs.preloaded,
 		       (unsigned long long)hs.failed, (unsigned long long)hs.queue_dropped);
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
@@ -544,11 +557,16 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		goto out;
 	}
 	hn_store_meta_set(a->store, "host.name", a->host);
-	r = hn_hasher_new(4096, 16384, 0, hash_done, a, &a->hasher);
+	r = hn_hasher_new(4096, HASH_CACHE, 0, hash_done, a, &a->hasher);
 	if (r < 0) {
 		fprintf(stderr, "hinomi agent: cannot start the hasher: %s\n", strerror(-r));
 		goto out;
 	}
+	/* what earlier runs hashed is not hashed again */
+	r = hn_store_file_hashes(a->store, HASH_CACHE, preload_hash, a->hasher);
+	if (r < 0)
+		fprintf(stderr, "hinomi agent: known hashes not read (%s): %s\n",
+			strerror(-r), hn_store_errmsg(a->store));
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

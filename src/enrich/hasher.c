@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -146,6 +147,9 @@ static void *worker(void *p)
 {
 	struct hn_hasher *h = p;
 
+	/* hashing yields to the host's work (best effort: else it runs at
+	 * the agent's priority) */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		struct job j;
@@ -201,6 +205,25 @@ static void *worker(void *p)
 	pthread_cond_broadcast(&h->idle_cv);
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
+}
+
+int hn_hasher_preload(struct hn_hasher *h, const struct hn_file_key *k,
+		      const char *sha256)
+{
+	struct entry *e;
+
+	if (!h || !k || !sha256 || strlen(sha256) != 64 ||
+	    strspn(sha256, "0123456789abcdef") != 64)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	if (!find(h, k)) {
+		e = claim(h, k);
+		e->state = DONE;
+		memcpy(e->hex, sha256, 65);
+		h->st.preloaded++;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return 0;
 }
 
 int hn_hasher_new(unsigned queue_max, unsigned cache_max, uint64_t max_bytes,

@@ -13,6 +13,11 @@
  * Bounds: the queue (queue_max jobs; more are refused and counted), the
  * cache (cache_max entries, power of two, the oldest in a bucket is
  * replaced), the file size (max_bytes; bigger files are not hashed).
+ * The cache can be filled from hashes computed earlier (the store keeps
+ * them: hn_hasher_preload at agent start), so a restart rehashes nothing
+ * unchanged.  The worker runs at nice 10: hashing yields to the host's
+ * work, and the hash reaches the store a little later when the CPUs are
+ * busy.
  * dev is the kernel's encoding (major << 20 | minor), as in events.
  */
 #ifndef HINOMI_ENRICH_HASHER_H
@@ -31,6 +36,7 @@ typedef void (*hn_hash_done_cb)(const struct hn_file_key *k, const char *sha256,
 
 struct hn_hasher_stats {
 	uint64_t hashed, hits, misses, queue_dropped, failed, too_big;
+	uint64_t preloaded;      /* entries filled by hn_hasher_preload */
 	uint64_t bytes;
 };
 
@@ -42,6 +48,10 @@ void hn_hasher_free(struct hn_hasher *h);
 
 /* true and out filled (64 hex + NUL) when the hash is known. */
 bool hn_hasher_lookup(struct hn_hasher *h, const struct hn_file_key *k, char out[65]);
+/* Fill the cache with a hash known from before (64 hex digits); an entry
+ * already there is kept.  0, or -EINVAL for a malformed hash. */
+int hn_hasher_preload(struct hn_hasher *h, const struct hn_file_key *k,
+		      const char *sha256);
 /* Queue a hash of path (pid's /proc/PID/exe as fallback).  0, -EALREADY
  * when that key is already queued, -ENOSPC when the queue is full. */
 int hn_hasher_submit(struct hn_hasher *h, const struct hn_file_key *k, const char *path,

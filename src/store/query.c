@@ -466,6 +466,39 @@ out:
 	return r;
 }
 
+int hn_store_file_hashes(struct hn_store *s, unsigned max, hn_file_hash_cb cb,
+			 void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0, rc;
+
+	if (!s || !cb)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(s->rdb,
+		"SELECT dev, ino, size, mtime, sha256 FROM file_hashes"
+		" ORDER BY seen DESC LIMIT ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		hn_store_set_err(s, "reading file hashes", s->rdb);
+		return hn_store_rc_errno(rc);
+	}
+	sqlite3_bind_int64(st, 1, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 4);
+		if (!h || strlen(h) != 64)
+			continue;
+		n++;
+		if (cb(col_u64(st, 0), col_u64(st, 1), col_u64(st, 2),
+		       col_u64(st, 3), h, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		hn_store_set_err(s, "reading file hashes", s->rdb);
+		n = hn_store_rc_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 int hn_store_entities_by_pid(struct hn_store *s, uint32_t pid,
 			     uint64_t *out, int max)
 {

@@ -28,6 +28,7 @@
 #define RET_CHUNK        20000
 #define RET_MIN_CHUNK    256
 #define RET_MAX_CHUNKS   64
+#define RET_FILE_HASHES  "65536" /* file_hashes rows kept (newest seen) */
 
 /* One integer from a statement with no parameters; -1 on error. */
 static int64_t query_int(sqlite3 *db, const char *sql)
@@ -201,6 +202,27 @@ static int64_t trim_processes(struct hn_store *s)
 	return n;
 }
 
+/* file_hashes keeps the RET_FILE_HASHES newest; rows deleted or -errno. */
+static int64_t trim_file_hashes(struct hn_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+	int rc;
+
+	if (query_int(s->db, "SELECT count(*) > " RET_FILE_HASHES
+		      " FROM file_hashes") != 1)
+		return 0;
+	rc = sqlite3_prepare_v2(s->db,
+		"DELETE FROM file_hashes WHERE seen < (SELECT seen FROM file_hashes"
+		" ORDER BY seen DESC LIMIT 1 OFFSET " RET_FILE_HASHES " - 1)",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return hn_store_rc_errno(rc);
+	n = delete_step(s, st);
+	sqlite3_finalize(st);
+	return n;
+}
+
 int hn_retention_run(struct hn_store *s)
 {
 	uint64_t now = hn_store_now_ns();
@@ -222,6 +244,9 @@ int hn_retention_run(struct hn_store *s)
 		r = (int)n;
 	else
 		deleted += n;
+	n = trim_file_hashes(s);
+	if (n < 0)
+		r = (int)n;
 	if (deleted > 0) {
 		/* event_batches rows before the oldest event left */
 		hn_store_exec(s->db,

@@ -62,6 +62,14 @@ int hn_store_submit(struct hn_store *s, struct hn_event *ev);
 int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,
 			 uint64_t size, uint64_t mtime, const char *sha256);
 
+/* The hashes the store knows (table file_hashes: every one computed, kept
+ * across agent restarts), newest first, at most max: cb for each; a cb
+ * returning non-zero stops.  The count given to cb, or -errno. */
+typedef int (*hn_file_hash_cb)(uint64_t dev, uint64_t ino, uint64_t size,
+			       uint64_t mtime, const char *sha256, void *arg);
+int hn_store_file_hashes(struct hn_store *s, unsigned max, hn_file_hash_cb cb,
+			 void *arg);
+
 /* Block until everything queued before the call is committed. */
 int hn_store_flush(struct hn_store *s);
 

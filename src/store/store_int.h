@@ -113,6 +113,7 @@ enum hn_store_wstmt {
 	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
 	HN_WS_WRITTEN_ID,     /* ... the open's row known by id */
 	HN_WS_BATCH,          /* the batch's event_batches row */
+	HN_WS_FILE_HASH,      /* a computed hash into file_hashes */
 	HN_WS_COUNT,
 };
 

@@ -108,6 +108,11 @@ static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_BATCH] =
 		"INSERT INTO event_batches(first_id, last_id, min_time, max_time)"
 		" VALUES (?1, ?2, ?3, ?4)",
+	[HN_WS_FILE_HASH] =
+		"INSERT INTO file_hashes(dev, ino, size, mtime, sha256, seen)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT DO UPDATE SET sha256 = excluded.sha256,"
+		"  seen = excluded.seen",
 	[HN_WS_HASH_EVENT] =
 		"UPDATE events SET sha256 = ?5"
 		" WHERE type IN (1, 4) AND sha256 IS NULL"
@@ -366,7 +371,8 @@ static int flush_rows(struct hn_store *s);
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
 	static const enum hn_store_wstmt order[] = { HN_WS_HASH_PROC,
-						     HN_WS_HASH_EVENT };
+						     HN_WS_HASH_EVENT,
+						     HN_WS_FILE_HASH };
 	int rc;
 
 	/* the hash reads and changes events and processes: write the
@@ -382,6 +388,14 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 		bind_u64z(st, 3, h->size);
 		bind_u64z(st, 4, h->mtime);
 		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
+		if (order[i] == HN_WS_FILE_HASH) {
+			/* key columns are NOT NULL: 0 stays 0 */
+			for (int k = 0; k < 4; k++) {
+				const uint64_t v[4] = { h->dev, h->ino, h->size, h->mtime };
+				bind_i64(st, k + 1, (int64_t)v[k]);
+			}
+			bind_i64(st, 6, (int64_t)hn_store_now_ns());
+		}
 		rc = hn_store_step(st);
 	}
 	return rc;

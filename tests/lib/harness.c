@@ -59,16 +59,24 @@ int th_reap(pid_t p)
 
 int th_agent_start(struct th_agent *a, const char *const *extra)
 {
-	char ready[320];
-	const char *argv[32];
-	int n = 0;
-
 	memset(a, 0, sizeof(*a));
 	if (th_scratch(a->dir, sizeof(a->dir), "agent") < 0)
 		return -errno;
 	snprintf(a->db, sizeof(a->db), "%s/hinomi.db", a->dir);
 	snprintf(a->log, sizeof(a->log), "%s/agent.log", a->dir);
+	return th_agent_restart(a, extra);
+}
+
+int th_agent_restart(struct th_agent *a, const char *const *extra)
+{
+	char ready[320];
+	const char *argv[32];
+	int n = 0;
+
+	if (a->pid > 0 || !a->dir[0])
+		return -EBUSY;
 	snprintf(ready, sizeof(ready), "%s/ready", a->dir);
+	unlink(ready);
 	argv[n++] = th_bin();
 	argv[n++] = "agent";
 	argv[n++] = "--db";

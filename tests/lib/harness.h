@@ -31,6 +31,8 @@ void th_scratch_remove(const char *dir);
 /* Start `hinomi agent` on a fresh store; waits (bounded) until it records.
  * extra: NULL-terminated extra arguments or NULL. */
 int th_agent_start(struct th_agent *a, const char *const *extra);
+/* Start the agent again on the store of a stopped th_agent_start. */
+int th_agent_restart(struct th_agent *a, const char *const *extra);
 /* SIGTERM, wait (bounded), then SIGKILL. Returns the exit status. */
 int th_agent_stop(struct th_agent *a);
 void th_agent_cleanup(struct th_agent *a);

@@ -953,6 +953,63 @@ static void test_hash_update_fills_process_starts(void **state)
 				 " WHERE sha256 IS NOT NULL"), 2);
 }
 
+struct hashes_got {
+	int n;
+	uint64_t ino[4];
+	char sha[4][65];
+};
+
+static int hashes_cb(uint64_t dev, uint64_t ino, uint64_t size, uint64_t mtime,
+		     const char *sha256, void *arg)
+{
+	struct hashes_got *g = arg;
+
+	assert_int_equal(dev, 2049);
+	assert_int_equal(size, 1000);
+	assert_int_equal(mtime, 1700000000ULL * SEC);
+	assert_true(g->n < 4);
+	g->ino[g->n] = ino;
+	snprintf(g->sha[g->n], 65, "%s", sha256);
+	g->n++;
+	return 0;
+}
+
+/* Every computed hash is kept in file_hashes (one row per identity, the
+ * latest hash of it), whether or not a process start wanted it, and read
+ * back newest first for the next agent's cache; the store reopened keeps
+ * them. */
+static void test_file_hashes_are_kept(void **state)
+{
+	struct fixture *f = *state;
+	static const char sha1[] =
+		"1111111111111111111111111111111111111111111111111111111111111111";
+	static const char sha2[] =
+		"2222222222222222222222222222222222222222222222222222222222222222";
+	struct hashes_got g = { 0 };
+	const uint64_t mt = 1700000000ULL * SEC;
+
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_start(f->s), 0);
+	assert_int_equal(hn_store_submit_hash(f->s, 2049, 10, 1000, mt, sha1), 0);
+	assert_int_equal(hn_store_flush(f->s), 0);
+	assert_int_equal(hn_store_submit_hash(f->s, 2049, 11, 1000, mt, sha1), 0);
+	assert_int_equal(hn_store_flush(f->s), 0);
+	/* the same identity again: one row, the latest hash, seen last */
+	assert_int_equal(hn_store_submit_hash(f->s, 2049, 10, 1000, mt, sha2), 0);
+	assert_int_equal(hn_store_flush(f->s), 0);
+	hn_store_close(f->s);
+	f->s = open_store(f, NULL);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM file_hashes"), 2);
+	assert_int_equal(hn_store_file_hashes(f->s, 10, hashes_cb, &g), 2);
+	assert_int_equal(g.ino[0], 10);
+	assert_string_equal(g.sha[0], sha2);
+	assert_int_equal(g.ino[1], 11);
+	assert_string_equal(g.sha[1], sha1);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(hn_store_file_hashes(f->s, 1, hashes_cb, &g), 1);
+	assert_int_equal(g.ino[0], 10);
+}
+
 static void test_queue_full_drops_are_recorded_as_gap(void **state)
 {
 	struct fixture *f = *state;
@@ -1425,6 +1482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_written_close_flags_its_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_bytes_survive_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash_update_fills_process_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_hashes_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_recorded_as_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_writes_what_is_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_row_costs_only_itself, setup, teardown),
