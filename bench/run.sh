@@ -46,7 +46,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
 die() { echo "bench: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (the agent loads BPF programs)"
-for t in gcc make sqlite3 timeout awk; do
+for t in gcc make timeout awk; do
 	command -v "$t" >/dev/null 2>&1 || die "$t is missing"
 done
 HINOMI=$(cd "$(dirname "$BUILD/hinomi")" 2>/dev/null && pwd -P)/hinomi
@@ -56,8 +56,12 @@ case $PAIRS in ''|*[!0-9]*) die "BENCH_PAIRS wants a number" ;; esac
 
 WL=$(dirname "$HINOMI")/bench/workload
 mkdir -p "$(dirname "$WL")" || die "cannot create $(dirname "$WL")"
-gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$WL" bench/workload.c \
-	-lsqlite3 || die "cannot build bench/workload.c"
+# it reads the store through hinomi's own store code (events is a virtual
+# table over packed blocks, which the sqlite3 shell cannot read)
+OBJ=$(dirname "$HINOMI")/obj
+gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$WL" bench/workload.c \
+	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -lpthread ||
+	die "cannot build bench/workload.c"
 
 TMP=$(mktemp -d /tmp/hinomi-bench.XXXXXX) || die "mktemp failed"
 TMP=$(cd "$TMP" && pwd -P)
@@ -134,8 +138,8 @@ start_agent() {
 		sleep 0.05
 		k=$((k + 1))
 	done
-	ID0=$(sqlite3 -batch -noheader "$AGENT_DB" \
-		"SELECT COALESCE(max(id), 0) FROM events") || die "cannot read $AGENT_DB"
+	ID0=$("$WL" sql "$AGENT_DB" \
+		"SELECT COALESCE(max(last_id), 0) FROM event_blocks") || die "cannot read $AGENT_DB"
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -284,16 +288,16 @@ run_one() {
 	stop_agent "$STOP_S"
 
 	# what the store holds now (complete when the agent stopped cleanly)
-	win=$(sqlite3 -batch -noheader "$AGENT_DB" \
+	win=$("$WL" sql "$AGENT_DB" \
 		"SELECT count(*) FROM events WHERE id > $ID0 AND time >= $rt0" 2>/dev/null || echo 0)
-	gaps=$(sqlite3 -batch -noheader -separator ' ' "$AGENT_DB" \
+	gaps=$("$WL" sql "$AGENT_DB" \
 		"SELECT count(*), CAST(total(gap_dropped) AS INTEGER), CAST(total(gap_queue) AS INTEGER)
 		 FROM events WHERE id > $ID0 AND type = 50" 2>/dev/null || echo "0 0 0")
 	js=$("$HINOMI" status --db "$AGENT_DB" --json 2>/dev/null || true)
 	qdrop=$(printf '%s' "$js" | sed -n 's/.*"store":{[^}]*"dropped":\([0-9]*\).*/\1/p')
 	kdrop=$(printf '%s' "$js" | sed -n 's/.*"kernel":\[\([^]]*\)\].*/\1/p' |
 		grep -o '"dropped":[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }')
-	final=$(sqlite3 -batch -noheader -separator ' ' "$AGENT_DB" "$SQL" 2>/dev/null || echo "")
+	final=$("$WL" sql "$AGENT_DB" "$SQL" 2>/dev/null || echo "")
 
 	got=0; exp=0; k=0
 	for e in $EXPECT; do

@@ -10,6 +10,8 @@
  *   gen DIR NFILES     write NFILES small C files and a Makefile into DIR
  *   run DIR CMD ARG..  run CMD in DIR and time it
  *   count DB TIMEOUT_MS SINCE_MONO SQL EXPECT...
+ *   sql DB SQL          the first row's values (the sqlite3 shell cannot
+ *                       read `events`, a virtual table of hinomi's)
  *                      poll the store read-only until every column of SQL's
  *                      one row reaches its EXPECT, or TIMEOUT_MS pass
  *
@@ -38,6 +40,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "store/store.h"  /* the events table over the store's blocks */
 
 #define LIMIT_S 120        /* any single workload run */
 #define MAX_N 10000000L    /* any count */
@@ -383,7 +387,8 @@ static int cmd_count(int argc, char **argv)
 		since = t0;
 	deadline = since + (uint64_t)timeout_ms * 1000000ULL;
 
-	if (sqlite3_open_v2(argv[0], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(argv[0], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    hn_store_sql_register(db) != SQLITE_OK) {
 		fprintf(stderr, "workload: open %s: %s\n", argv[0], db ? sqlite3_errmsg(db) : "?");
 		goto out;
 	}
@@ -429,6 +434,43 @@ out:
 	return r;
 }
 
+/* sql DB SQL: the first row's values, space-separated (NULL as 0), with
+ * the store's `events` table known.  What the sqlite3 shell would print,
+ * but for the virtual table. */
+static int cmd_sql(int argc, char **argv)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int r = 1, rc;
+
+	if (argc != 2)
+		return 2;
+	if (sqlite3_open_v2(argv[0], &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    hn_store_sql_register(db) != SQLITE_OK) {
+		fprintf(stderr, "workload: open %s: %s\n", argv[0], db ? sqlite3_errmsg(db) : "?");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, argv[1], -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "workload: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			printf("%s%lld", i ? " " : "", (long long)sqlite3_column_int64(st, i));
+		printf("\n");
+	} else if (rc != SQLITE_DONE) {
+		fprintf(stderr, "workload: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -437,7 +479,8 @@ static void usage(void)
 		"       workload tcp N\n"
 		"       workload gen DIR NFILES\n"
 		"       workload run DIR CMD [ARG...]\n"
-		"       workload count DB TIMEOUT_MS SINCE_MONO_NS SQL EXPECT...\n");
+		"       workload count DB TIMEOUT_MS SINCE_MONO_NS SQL EXPECT...\n"
+		"       workload sql DB SQL\n");
 }
 
 int main(int argc, char **argv)
@@ -448,6 +491,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "exec", cmd_exec }, { "files", cmd_files }, { "tcp", cmd_tcp },
 		{ "gen", cmd_gen },   { "run", cmd_run },     { "count", cmd_count },
+		{ "sql", cmd_sql },
 	};
 	int r;
 

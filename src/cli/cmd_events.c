@@ -221,7 +221,7 @@ int cmd_events(int argc, char **argv)
 	hn_strbuf_init(&o.sb);
 	/* Following starts after what exists now, whatever the filters
 	 * showed of it. */
-	if (follow && hn_store_sql(s, "SELECT max(id) FROM events", max_id_cb,
+	if (follow && hn_store_sql(s, "SELECT max(last_id) FROM event_blocks", max_id_cb,
 				   &o.last_id) < 0)
 		goto query_failed;
 

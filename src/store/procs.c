@@ -553,37 +553,65 @@ static void bind_pv(sqlite3_stmt *st, int i, const struct pval *v)
 	}
 }
 
-/* Write r (INSERT when new, else UPDATE). SQLite rc. */
+/* Bind r's columns into st from parameter b + 1 on (entity first). */
+static void bind_row(sqlite3_stmt *st, int b, const struct prow *r)
+{
+	sqlite3_bind_int64(st, b + 1, (sqlite3_int64)r->entity);
+	for (int c = 0; c < PC_COUNT; c++)
+		bind_pv(st, b + c + 2, &r->v[c]);
+}
+
+/* Write r alone (INSERT when new, else UPDATE).  A row SQLite refuses on
+ * its own is skipped, as its upsert was (the next event of that process
+ * tries again).  SQLite rc. */
 static int write_row(struct hn_store *s, const struct prow *r)
 {
 	sqlite3_stmt *st = s->wst[r->in_db ? HN_WS_PROC_UPDATE : HN_WS_PROC_INSERT];
+	int rc;
 
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->entity);
-	for (int c = 0; c < PC_COUNT; c++)
-		bind_pv(st, c + 2, &r->v[c]);
-	return hn_store_step(st);
-}
-
-int hn_procs_flush(struct hn_store *s)
-{
-	struct hn_pmap *m = s->pmap;
-	int rc = SQLITE_OK;
-
-	for (unsigned i = 0; i < m->n; i++) {
-		struct prow *r = &m->row[i];
-		if (!r->dirty)
-			continue;
-		rc = write_row(s, r);
-		if (rc == SQLITE_OK)
-			continue;
-		if (!hn_store_row_error(rc))
-			break;
-		/* refused on its own: skipped, as its upsert was; the next
-		 * event of that process tries again */
+	bind_row(st, 0, r);
+	rc = hn_store_step(st);
+	if (hn_store_row_error(rc)) {
 		rc = SQLITE_OK;
 		if (s->known[r->entity % HN_STORE_KNOWN_SLOTS] == r->entity)
 			s->known[r->entity % HN_STORE_KNOWN_SLOTS] = 0;
 	}
+	return rc;
+}
+
+/* New rows go HN_PROCS_PER_INSERT to a statement; a statement SQLite
+ * refuses because of one row of it sends its rows one by one. */
+int hn_procs_flush(struct hn_store *s)
+{
+	struct hn_pmap *m = s->pmap;
+	const struct prow *batch[HN_PROCS_PER_INSERT];
+	unsigned nb = 0;
+	int rc = SQLITE_OK;
+
+	for (unsigned i = 0; i < m->n && rc == SQLITE_OK; i++) {
+		struct prow *r = &m->row[i];
+		sqlite3_stmt *st = s->wst[HN_WS_PROC_INSERTS];
+		if (!r->dirty)
+			continue;
+		if (r->in_db) {
+			rc = write_row(s, r);
+			continue;
+		}
+		batch[nb++] = r;
+		if (nb < HN_PROCS_PER_INSERT)
+			continue;
+		for (unsigned k = 0; k < nb; k++)
+			bind_row(st, (int)k * (PC_COUNT + 1), batch[k]);
+		rc = hn_store_step(st);
+		if (hn_store_row_error(rc)) {
+			rc = SQLITE_OK;
+			for (unsigned k = 0; k < nb && rc == SQLITE_OK; k++)
+				rc = write_row(s, batch[k]);
+		}
+		nb = 0;
+	}
+	for (unsigned k = 0; k < nb && rc == SQLITE_OK; k++)
+		rc = write_row(s, batch[k]);
 	pmap_clear(m);
 	return rc;
 }

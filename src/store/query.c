@@ -43,20 +43,23 @@ enum {
 /* The parent of the event's process: as the event saw it, else as
  * processes knows it. */
 #define Q_PARENT "COALESCE(e.parent_entity, p.parent_entity)"
-/* The first id that may hold a time >= T, the last that may hold one <= T
- * (SQL scalar subqueries over event_batches; T is a parameter). */
-#define SINCE_ID(T) \
-	"(SELECT COALESCE(min(first_id), 9223372036854775807)" \
-	" FROM event_batches WHERE max_time >= " T ")"
-#define UNTIL_ID(T) \
-	"(SELECT COALESCE(max(last_id), 0)" \
-	" FROM event_batches WHERE min_time <= " T ")"
-
 /* The latest image of entity X at or before the event's time. */
 #define Q_IMAGE_AT(X) \
-	"(SELECT x.path FROM events x WHERE x.entity = " X \
-	" AND x.type IN (1, 4) AND x.time <= e.time" \
-	" ORDER BY x.time DESC LIMIT 1)"
+	"(SELECT x.path FROM execs x WHERE x.entity = " X \
+	" AND x.time <= e.time ORDER BY x.time DESC LIMIT 1)"
+
+/* The events columns, in the order of docs/SCHEMA.md (and of enum qcol). */
+const char hn_store_ev_cols[] =
+	"id, time, type, entity, parent_entity, pid, tid,"
+	" ppid, uid, euid, gid, egid, auid, comm, flags,"
+	" result, path, path2, filename, args, argc, cwd, tty,"
+	" cgroup, cgroup_id, container_id, sessionid, sha256,"
+	" exit_code, exit_signal, dev, ino, size, mtime, mode,"
+	" oflags, owner_uid, owner_gid, cookie, target_pid,"
+	" target_entity, request, cred_arg0, cred_arg1, cred_arg2,"
+	" transport, family, src_addr, src_port, dst_addr,"
+	" dst_port, dns_name, dns_type, name, gap_dropped,"
+	" gap_queue";
 
 static const char q_select[] =
 	"SELECT e.id, e.time, e.type, e.entity, e.parent_entity, e.pid, e.tid,"
@@ -74,8 +77,7 @@ static const char q_select[] =
 	 * its first exec a process runs its parent's image (fork); a process
 	 * with no exec recorded has the image processes knows. */
 	" COALESCE(" Q_IMAGE_AT("e.entity") ","
-	"  CASE WHEN EXISTS (SELECT 1 FROM events y WHERE y.entity = e.entity"
-	"   AND y.type IN (1, 4))"
+	"  CASE WHEN EXISTS (SELECT 1 FROM execs y WHERE y.entity = e.entity)"
 	"  THEN COALESCE(" Q_IMAGE_AT(Q_PARENT) ", pp.executable) END,"
 	"  p.executable),"
 	" COALESCE(" Q_IMAGE_AT(Q_PARENT) ", pp.executable)"
@@ -130,7 +132,7 @@ static void col_addr(sqlite3_stmt *st, int iaddr, int iport, uint16_t fam,
 	}
 }
 
-static struct hn_event *row_event(sqlite3_stmt *st)
+struct hn_event *hn_store_row_event(sqlite3_stmt *st)
 {
 	static const int strcols[] = {
 		QC_PATH, QC_PATH2, QC_FILENAME, QC_ARGS, QC_CWD, QC_TTY,
@@ -257,14 +259,13 @@ static int query_sql(const struct hn_query *q, char *buf, size_t n)
 		    " (SELECT entity FROM processes WHERE pid = ?2)", and);
 		and = " AND ";
 	}
-	/* Time bounds become id bounds through event_batches (ids grow
-	 * with arrival, and each batch row holds its rows' time range). */
+	/* the events table finds time bounds through its blocks' ranges */
 	if (q->since) {
-		ADD("%se.time >= ?3 AND e.id >= " SINCE_ID("?3"), and);
+		ADD("%se.time >= ?3", and);
 		and = " AND ";
 	}
 	if (q->until) {
-		ADD("%se.time <= ?4 AND e.id <= " UNTIL_ID("?4"), and);
+		ADD("%se.time <= ?4", and);
 		and = " AND ";
 	}
 	if (q->after_id) {
@@ -327,7 +328,7 @@ int hn_store_query(struct hn_store *s, const struct hn_query *q,
 	bind_query(st, q);
 	r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct hn_event *ev = row_event(st);
+		struct hn_event *ev = hn_store_row_event(st);
 		if (!ev) {
 			hn_store_set_errf(s, "no memory for an event");
 			r = -ENOMEM;

@@ -9,24 +9,27 @@
  *  - Called with wmu held, outside any batch transaction; each chunk
  *    deleted is its own transaction, so the writer never holds the write
  *    lock for long and a crash mid-run leaves a consistent store.
- *  - One run does bounded work (RET_MAX_CHUNKS chunks of at most
- *    RET_CHUNK rows per rule); what is left is done by the next run.
+ *  - Events go by whole blocks (writer.c, block.h), oldest first.  One run
+ *    does bounded work (RET_MAX_CHUNKS chunks of at most RET_CHUNK_BLOCKS
+ *    blocks per rule); what is left is done by the next run.
  *  - Size is measured as content pages ((page_count - freelist_count) *
  *    page_size, which sees the WAL's newest pages) against max_bytes minus
  *    the WAL's allowance (max_bytes / 8, at most 64 MiB: the writer
  *    checkpoints and truncates the WAL at that size), so main file + WAL
  *    stays near max_bytes.  A run that trims goes down to 90% of the
  *    bound so that it does not trim again at the next batch.
- *  - Every row deleted is counted in stats.retention_deleted.
+ *  - Every event and processes row deleted is counted in
+ *    stats.retention_deleted.
  */
 #include "store/store_int.h"
+#include "store/block.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define RET_CHUNK        20000
-#define RET_MIN_CHUNK    256
+#define RET_CHUNK_BLOCKS 100     /* ~25,000 events a transaction */
 #define RET_MAX_CHUNKS   64
 #define RET_FILE_HASHES  "65536" /* file_hashes rows kept (newest seen) */
 
@@ -73,69 +76,153 @@ static int64_t delete_step(struct hn_store *s, sqlite3_stmt *st)
 	return n;
 }
 
-/* After rows older than cutoff went: the event_batches rows of those
- * times lose their emptied batches and get their new lowest time, so the
- * next runs and the queries' time bounds do not look there again. */
-static void fix_batches(struct hn_store *s, uint64_t cutoff)
+/* The postings of the block on st (first_id, data): each key its events
+ * name, and the hash of a process start known only after the block was
+ * written (its execs row).  SQLite rc. */
+static int delete_postings(struct hn_store *s, sqlite3_stmt *st,
+			   sqlite3_stmt *del, sqlite3_stmt *hash,
+			   struct hn_event **ev)
 {
-	static const char *const sql[] = {
-		"DELETE FROM event_batches WHERE min_time < ?1 AND NOT EXISTS"
-		" (SELECT 1 FROM events WHERE id BETWEEN first_id AND last_id)",
-		"UPDATE event_batches SET min_time ="
-		" (SELECT min(time) FROM events WHERE id BETWEEN first_id AND last_id)"
-		" WHERE min_time < ?1",
-	};
+	int64_t first = sqlite3_column_int64(st, 0);
+	struct hn_block_dec d;
+	char abuf[HN_BLOCK_MAX_EVENTS][64];
+	struct hn_event *evs[HN_BLOCK_MAX_EVENTS];
+	unsigned n = 0;
+	int r = 0, rc = SQLITE_OK;
 
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)cutoff);
-			if (delete_step(s, st) < 0)
-				i = sizeof(sql) / sizeof(sql[0]);
-		}
-		sqlite3_finalize(st);
+	if (hn_block_dec_init(&d, sqlite3_column_blob(st, 1),
+			      (size_t)sqlite3_column_bytes(st, 1)) < 0)
+		return SQLITE_OK; /* a block we cannot read names nothing */
+	hn_keyset_clear(s->rkeys);
+	while (n < HN_BLOCK_MAX_EVENTS && (r = hn_block_dec_next(&d, &ev[n])) == 1) {
+		evs[n] = ev[n];
+		hn_keyset_add_event(s->rkeys, evs[n], abuf[n]);
+		n++;
 	}
+	for (unsigned k = 0; k < HN_KEYSET_SLOTS && rc == SQLITE_OK; k++) {
+		const struct hn_key *key = hn_keyset_at(s->rkeys, k);
+		if (!key)
+			continue;
+		sqlite3_bind_int(del, 1, key->kind);
+		if (key->s)
+			sqlite3_bind_text(del, 2, key->s, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(del, 2, key->i);
+		sqlite3_bind_int64(del, 3, first);
+		rc = hn_store_step(del);
+	}
+	for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
+		const struct hn_event *e = evs[i];
+		if (e->sha256[0] || (e->type != HN_EV_PROCESS_START &&
+				     e->type != HN_EV_PROCESS_SNAPSHOT))
+			continue;
+		sqlite3_bind_int64(hash, 1, (sqlite3_int64)e->proc.entity);
+		sqlite3_bind_int64(hash, 2, (sqlite3_int64)e->time);
+		sqlite3_bind_int64(hash, 3, e->id);
+		if (sqlite3_step(hash) == SQLITE_ROW) {
+			char h[65];
+			const unsigned char *t = sqlite3_column_text(hash, 0);
+			snprintf(h, sizeof(h), "%s", t ? (const char *)t : "");
+			sqlite3_reset(hash);
+			sqlite3_bind_int(del, 1, HN_KEY_SHA256);
+			sqlite3_bind_text(del, 2, h, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(del, 3, first);
+			rc = hn_store_step(del);
+		}
+		sqlite3_reset(hash);
+	}
+	return rc;
 }
 
-static int64_t trim_by_age(struct hn_store *s, uint64_t cutoff)
+/* Delete up to `blocks` of the oldest event blocks that match where_sql
+ * (?1 = v) with their postings, as one transaction; the events they held,
+ * or -errno. */
+static int64_t delete_blocks(struct hn_store *s, const char *where_sql,
+			     int64_t v, int64_t blocks)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t total = 0, n = 0;
+	char sql[2][384];
+	sqlite3_stmt *st[2] = { NULL, NULL }, *del = NULL, *hash = NULL;
+	struct hn_event **ev = NULL;
+	int64_t events = 0;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db,
-		/* the rows older than the cutoff, looked for only in the
-		 * batches that hold some */
-		"DELETE FROM events WHERE id IN"
-		" (SELECT e.id FROM event_batches b JOIN events e"
-		"   ON e.id BETWEEN b.first_id AND b.last_id"
-		"  WHERE b.min_time < ?1 AND e.time < ?1"
-		"  ORDER BY e.id LIMIT ?2)",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return hn_store_rc_errno(rc);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)cutoff);
-	sqlite3_bind_int(st, 2, RET_CHUNK);
+	snprintf(sql[0], sizeof(sql[0]), "SELECT first_id, data, n FROM"
+		 " event_blocks WHERE %s ORDER BY first_id LIMIT ?2", where_sql);
+	snprintf(sql[1], sizeof(sql[1]), "DELETE FROM event_blocks WHERE"
+		 " first_id IN (SELECT first_id FROM event_blocks WHERE %s"
+		 " ORDER BY first_id LIMIT ?2)", where_sql);
+	ev = calloc(HN_BLOCK_MAX_EVENTS, sizeof(*ev));
+	rc = ev ? SQLITE_OK : SQLITE_NOMEM;
+	for (int i = 0; i < 2 && rc == SQLITE_OK; i++) {
+		rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st[i], NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st[i], 1, v);
+			sqlite3_bind_int64(st[i], 2, blocks);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "DELETE FROM event_keys WHERE"
+					" kind = ?1 AND key = ?2 AND first_id = ?3",
+					-1, &del, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "SELECT sha256 FROM execs"
+					" WHERE entity = ?1 AND time = ?2 AND id = ?3"
+					" AND sha256 IS NOT NULL", -1, &hash, NULL);
+	if (rc == SQLITE_OK)
+		rc = hn_store_exec(s->db, "BEGIN IMMEDIATE");
+	/* the writer is the only writer (wmu held): what it reads is what
+	 * it deletes */
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st[0])) == SQLITE_ROW) {
+		events += sqlite3_column_int64(st[0], 2);
+		rc = delete_postings(s, st[0], del, hash, ev);
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_reset(st[0]);
+	if (rc == SQLITE_OK && events > 0)
+		rc = delete_step(s, st[1]) < 0 ? SQLITE_ERROR : SQLITE_OK;
+	if (rc == SQLITE_OK && !sqlite3_get_autocommit(s->db))
+		rc = hn_store_exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(s->db))
+			hn_store_exec(s->db, "ROLLBACK");
+		pthread_mutex_lock(&s->mu);
+		snprintf(s->werr, sizeof(s->werr), "retention: %s",
+			 sqlite3_errmsg(s->db));
+		pthread_mutex_unlock(&s->mu);
+		events = hn_store_rc_errno(rc);
+	}
+	sqlite3_finalize(st[0]);
+	sqlite3_finalize(st[1]);
+	sqlite3_finalize(del);
+	sqlite3_finalize(hash);
+	for (unsigned i = 0; ev && i < HN_BLOCK_MAX_EVENTS; i++)
+		hn_event_free(ev[i]);
+	free(ev);
+	return events;
+}
+
+/* Whole blocks: a block holds events of at most a minute (writer.c), so
+ * an event goes at most that late. */
+static int64_t trim_by_age(struct hn_store *s, uint64_t cutoff)
+{
+	int64_t total = 0, n = 0;
+
 	for (int i = 0; i < RET_MAX_CHUNKS; i++) {
-		n = delete_step(s, st);
+		n = delete_blocks(s, "max_time < ?1", (int64_t)cutoff, RET_CHUNK_BLOCKS);
 		if (n <= 0)
 			break;
 		total += n;
-		if (n < RET_CHUNK)
-			break;
 	}
-	sqlite3_finalize(st);
-	if (total > 0)
-		fix_batches(s, cutoff);
 	return n < 0 && !total ? n : total;
 }
+
+static void trim_block_refs(struct hn_store *s);
 
 static int64_t trim_by_size(struct hn_store *s)
 {
 	uint64_t wal_allow = s->max_bytes / 8;
 	int64_t limit, target, used, total = 0, n = 0;
-	sqlite3_stmt *st = NULL;
-	int rc;
 
 	if (wal_allow > 64ULL << 20)
 		wal_allow = 64ULL << 20;
@@ -146,37 +233,46 @@ static int64_t trim_by_size(struct hn_store *s)
 		return -EIO;
 	if (used <= limit)
 		return 0;
-	rc = sqlite3_prepare_v2(s->db,
-		"DELETE FROM events WHERE id IN"
-		" (SELECT id FROM events ORDER BY id LIMIT ?1)",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return hn_store_rc_errno(rc);
 	for (int i = 0; i < RET_MAX_CHUNKS && used > target; i++) {
-		/* Rows to delete, from the share of the content that is too
-		 * much; ids are dense enough for max - min to estimate. */
-		int64_t rows = query_int(s->db,
-			"SELECT COALESCE(max(id) - min(id) + 1, 0) FROM events");
+		/* Blocks to delete, from the share of the content that is too
+		 * much. */
+		int64_t blocks = query_int(s->db, "SELECT count(*) FROM event_blocks");
 		int64_t chunk;
-		if (rows <= 0)
+		if (blocks <= 0)
 			break;
-		chunk = (int64_t)((double)rows * (double)(used - target) /
+		chunk = (int64_t)((double)blocks * (double)(used - target) /
 				  (double)used) + 1;
-		if (chunk < RET_MIN_CHUNK)
-			chunk = RET_MIN_CHUNK;
-		if (chunk > RET_CHUNK)
-			chunk = RET_CHUNK;
-		sqlite3_bind_int64(st, 1, chunk);
-		n = delete_step(s, st);
+		if (chunk > RET_CHUNK_BLOCKS)
+			chunk = RET_CHUNK_BLOCKS;
+		n = delete_blocks(s, "?1 = ?1", 0, chunk);
 		if (n <= 0)
 			break;
 		total += n;
+		/* their postings take room too */
+		trim_block_refs(s);
 		used = content_bytes(s->db);
 		if (used < 0)
 			break;
 	}
-	sqlite3_finalize(st);
 	return n < 0 && !total ? n : total;
+}
+
+/* What pointed into deleted blocks besides their postings (delete_blocks):
+ * written flags; then (trim_execs, after trim_processes) the execs rows of
+ * processes gone. */
+static void trim_block_refs(struct hn_store *s)
+{
+	hn_store_exec(s->db,
+		"DELETE FROM written WHERE id < (SELECT COALESCE(min(first_id),"
+		" 9223372036854775807) FROM event_blocks)");
+}
+
+static void trim_execs(struct hn_store *s)
+{
+	hn_store_exec(s->db,
+		"DELETE FROM execs WHERE id < (SELECT COALESCE(min(first_id),"
+		" 9223372036854775807) FROM event_blocks)"
+		" AND NOT EXISTS (SELECT 1 FROM processes p WHERE p.entity = execs.entity)");
 }
 
 /* Exited processes with no events left and no children rows: their story
@@ -189,8 +285,8 @@ static int64_t trim_processes(struct hn_store *s)
 
 	rc = sqlite3_prepare_v2(s->db,
 		"DELETE FROM processes WHERE exited = 1"
-		" AND NOT EXISTS (SELECT 1 FROM events e"
-		"  WHERE e.entity = processes.entity)"
+		" AND NOT EXISTS (SELECT 1 FROM event_keys k"
+		"  WHERE k.kind = 1 AND k.key = processes.entity)"
 		" AND NOT EXISTS (SELECT 1 FROM processes c"
 		"  WHERE c.parent_entity = processes.entity"
 		"   AND c.entity != processes.entity)",
@@ -248,12 +344,9 @@ int hn_retention_run(struct hn_store *s)
 	if (n < 0)
 		r = (int)n;
 	if (deleted > 0) {
-		/* event_batches rows before the oldest event left */
-		hn_store_exec(s->db,
-			"DELETE FROM event_batches WHERE last_id <"
-			" (SELECT COALESCE(min(id), 9223372036854775807)"
-			"  FROM events)");
+		trim_block_refs(s);
 		procs = trim_processes(s);
+		trim_execs(s);
 		if (procs < 0) {
 			r = (int)procs;
 			procs = 0;

@@ -46,48 +46,37 @@ static const char schema_sql[] =
 	" key TEXT PRIMARY KEY,"
 	" value TEXT"
 	") WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS events ("
-	" id INTEGER PRIMARY KEY,"
-	" time INTEGER NOT NULL,"
-	" type INTEGER NOT NULL,"
-	" entity INTEGER NOT NULL,"
-	" parent_entity INTEGER,"
-	" pid INTEGER, tid INTEGER, ppid INTEGER,"
-	" uid INTEGER, euid INTEGER, gid INTEGER, egid INTEGER, auid INTEGER,"
-	" comm TEXT,"
-	" flags INTEGER NOT NULL DEFAULT 0,"
-	" result INTEGER,"
-	" path TEXT, path2 TEXT,"
-	" filename TEXT, args BLOB, argc INTEGER, cwd TEXT, tty TEXT,"
-	" cgroup TEXT, cgroup_id INTEGER, container_id TEXT, sessionid INTEGER,"
-	" sha256 TEXT,"
-	" exit_code INTEGER, exit_signal INTEGER,"
-	" dev INTEGER, ino INTEGER, size INTEGER, mtime INTEGER,"
-	" mode INTEGER, oflags INTEGER, owner_uid INTEGER, owner_gid INTEGER,"
-	" cookie INTEGER,"
-	" target_pid INTEGER, target_entity INTEGER, request INTEGER,"
-	" cred_arg0 INTEGER, cred_arg1 INTEGER, cred_arg2 INTEGER,"
-	" transport INTEGER, family INTEGER,"
-	" src_addr TEXT, src_port INTEGER, dst_addr TEXT, dst_port INTEGER,"
-	" dns_name TEXT, dns_type INTEGER,"
-	" name TEXT,"
-	" gap_dropped INTEGER, gap_queue INTEGER"
-	");"
-	"CREATE INDEX IF NOT EXISTS events_entity_time ON events(entity, time);"
-	/* Time ranges are found through event_batches, not an index on
-	 * events(time) (it cost every row ~0.5 us); (type, time) cost ~1 us
-	 * and only spared --type queries a scan: both gone, from stores made
-	 * before too (after migrate_sql has read them). */
-	"DROP INDEX IF EXISTS events_time;"
-	"DROP INDEX IF EXISTS events_type_time;"
-	"CREATE TABLE IF NOT EXISTS event_batches ("
+	/* Events, packed (block.h): one row per block of up to 256 events
+	 * with consecutive ids; readers see them as the virtual table
+	 * `events` (vtab.c).  docs/SCHEMA.md has the why. */
+	"CREATE TABLE IF NOT EXISTS event_blocks ("
 	" first_id INTEGER PRIMARY KEY,"
 	" last_id INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
 	" min_time INTEGER NOT NULL,"
-	" max_time INTEGER NOT NULL"
+	" max_time INTEGER NOT NULL,"
+	" data BLOB NOT NULL"
 	");"
-	"CREATE INDEX IF NOT EXISTS event_batches_max ON event_batches(max_time);"
-	"CREATE INDEX IF NOT EXISTS event_batches_min ON event_batches(min_time);"
+	"CREATE INDEX IF NOT EXISTS event_blocks_max ON event_blocks(max_time);"
+	"CREATE INDEX IF NOT EXISTS event_blocks_min ON event_blocks(min_time);"
+	/* postings: which blocks hold a key (kind: HN_KEY_*); retention
+	 * deletes a block's with the block (keys.c) */
+	"CREATE TABLE IF NOT EXISTS event_keys ("
+	" kind INTEGER NOT NULL,"
+	" key NOT NULL,"
+	" first_id INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, key, first_id)"
+	") WITHOUT ROWID;"
+	/* write-opens flagged written after their block was written */
+	"CREATE TABLE IF NOT EXISTS written (id INTEGER PRIMARY KEY);"
+	/* process starts: the image of a process at a time; hash updates */
+	"CREATE TABLE IF NOT EXISTS execs ("
+	" entity INTEGER NOT NULL, time INTEGER NOT NULL, id INTEGER NOT NULL,"
+	" path TEXT, dev INTEGER, ino INTEGER, size INTEGER, mtime INTEGER,"
+	" sha256 TEXT,"
+	" PRIMARY KEY (entity, time, id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS execs_ino ON execs(ino);"
 	/* the hasher's cache, kept across agent restarts */
 	"CREATE TABLE IF NOT EXISTS file_hashes ("
 	" dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
@@ -96,18 +85,6 @@ static const char schema_sql[] =
 	" seen INTEGER NOT NULL,"
 	" PRIMARY KEY (dev, ino, size, mtime)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS events_path ON events(path)"
-	" WHERE path IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS events_path2 ON events(path2)"
-	" WHERE path2 IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS events_dst ON events(dst_addr, dst_port)"
-	" WHERE dst_addr IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS events_sha256 ON events(sha256)"
-	" WHERE sha256 IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS events_exec ON events(entity, time)"
-	" WHERE type IN (1, 4);"
-	"CREATE INDEX IF NOT EXISTS events_unhashed ON events(ino)"
-	" WHERE type IN (1, 4) AND sha256 IS NULL;"
 	"CREATE TABLE IF NOT EXISTS processes ("
 	" entity INTEGER PRIMARY KEY,"
 	" parent_entity INTEGER,"
@@ -127,15 +104,21 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 
-/* From schema version 1: the time range of the events so far becomes
- * one event_batches row (read while events(time) is still indexed). */
-static const char migrate1_sql[] =
-	"CREATE TABLE IF NOT EXISTS event_batches ("
-	" first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,"
-	" min_time INTEGER NOT NULL, max_time INTEGER NOT NULL);"
-	"INSERT INTO event_batches(first_id, last_id, min_time, max_time)"
-	" SELECT min(id), max(id), min(time), max(time) FROM events"
-	" HAVING count(*) > 0;";
+/* Schema versions 1 and 2 kept one wide row per event in a real table
+ * `events`: it is renamed events_v2 here (its rows are moved into blocks
+ * by hn_writer_prepare, then it is dropped). */
+static const char migrate_rows_sql[] =
+	"DROP TABLE IF EXISTS event_batches;"
+	"DROP INDEX IF EXISTS events_time;"
+	"DROP INDEX IF EXISTS events_type_time;"
+	"DROP INDEX IF EXISTS events_entity_time;"
+	"DROP INDEX IF EXISTS events_path;"
+	"DROP INDEX IF EXISTS events_path2;"
+	"DROP INDEX IF EXISTS events_dst;"
+	"DROP INDEX IF EXISTS events_sha256;"
+	"DROP INDEX IF EXISTS events_exec;"
+	"DROP INDEX IF EXISTS events_unhashed;"
+	"ALTER TABLE events RENAME TO events_v2;";
 
 void hn_store_set_err(struct hn_store *s, const char *what, sqlite3 *db)
 {
@@ -261,10 +244,10 @@ static int create_schema(struct hn_store *s)
 		r = -EPROTONOSUPPORT;
 		goto rollback;
 	}
-	/* Version 1 had no event_batches: one row covers its events. */
-	if (v == 1)
-		rc = hn_store_exec(s->db, migrate1_sql);
-	if (v != 1 || rc == SQLITE_OK)
+	rc = SQLITE_OK;
+	if (v == 1 || v == 2)
+		rc = hn_store_exec(s->db, migrate_rows_sql);
+	if (rc == SQLITE_OK)
 		rc = hn_store_exec(s->db, schema_sql);
 	if (rc != SQLITE_OK) {
 		hn_store_set_err(s, "creating the schema", s->db);
@@ -330,6 +313,7 @@ static int open_rw(struct hn_store *s)
 		return hn_store_rc_errno(rc);
 	}
 	sqlite3_extended_result_codes(s->db, 0);
+	hn_store_vtab_register(s->db);
 	if (s->max_row_bytes)
 		sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, (int)s->max_row_bytes);
 	sqlite3_busy_timeout(s->db, HN_STORE_BUSY_MS);
@@ -399,6 +383,7 @@ static int open_ro(struct hn_store *s)
 		return hn_store_rc_errno(rc);
 	}
 	sqlite3_extended_result_codes(s->rdb, 0);
+	hn_store_vtab_register(s->rdb);
 	sqlite3_busy_timeout(s->rdb, HN_STORE_BUSY_MS);
 	rc = hn_store_exec(s->rdb, "PRAGMA query_only = 1");
 	if (rc != SQLITE_OK) {

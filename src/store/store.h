@@ -70,6 +70,12 @@ typedef int (*hn_file_hash_cb)(uint64_t dev, uint64_t ino, uint64_t size,
 int hn_store_file_hashes(struct hn_store *s, unsigned max, hn_file_hash_cb cb,
 			 void *arg);
 
+/* Make the table `events` (a virtual table over the stored blocks; see
+ * docs/SCHEMA.md) known to a connection of the caller's own, such as a
+ * plain sqlite3_open of the store file.  SQLite rc. */
+struct sqlite3;
+int hn_store_sql_register(struct sqlite3 *db);
+
 /* Block until everything queued before the call is committed. */
 int hn_store_flush(struct hn_store *s);
 

@@ -26,9 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/block.h"
 #include "store/store.h"
 
-#define HN_STORE_SCHEMA_VERSION 2
+#define HN_STORE_SCHEMA_VERSION 3
 
 #define HN_STORE_DEF_MAX_BYTES  (1ULL << 30)
 #define HN_STORE_DEF_MAX_AGE_NS (30ULL * 86400ULL * 1000000000ULL)
@@ -50,19 +51,27 @@
  * search.  Cleared when a batch fails (its ids are reused). */
 #define HN_STORE_OPEN_SLOTS 16384u
 
-/* Events rows are inserted HN_STORE_INSERT_ROWS at a time by one
- * multi-row INSERT: one statement run (cursor opens, index seeks set up)
- * per chunk instead of per row.  The writer gives each row its id, so an
- * open's row id is known before its chunk is written. */
-#define HN_STORE_INSERT_ROWS 32u
-
-/* A row waiting for its chunk (writer.c). */
+/* A row waiting for its block (writer.c): events are written in blocks of
+ * up to HN_BLOCK_MAX_EVENTS (block.h), one event_blocks row each.  The
+ * writer gives each row its id, so an open's id is known before its block
+ * is written. */
 struct hn_store_row {
 	const struct hn_event *ev;
 	uint32_t add_flags;      /* HN_EVF_* on top of the event's */
 	int32_t op;              /* its op in the batch; -1: the GAP row */
 	int64_t id;
-	char abuf[2][64];        /* the addresses' text, bound STATIC */
+};
+
+/* New processes rows go in multi-row INSERTs of this many (procs.c). */
+#define HN_PROCS_PER_INSERT 16u
+
+/* event_keys.kind: what a posting's key is (docs/SCHEMA.md). */
+enum hn_key_kind {
+	HN_KEY_ENTITY = 1,       /* events.entity */
+	HN_KEY_PATH = 2,         /* events.path or events.path2 */
+	HN_KEY_DST = 3,          /* events.dst_addr */
+	HN_KEY_SHA256 = 4,       /* events.sha256 of a process start */
+	HN_KEY_TARGET = 5,       /* events.target_entity */
 };
 
 struct hn_store_open {
@@ -103,17 +112,22 @@ enum hn_store_wstmt {
 	HN_WS_BEGIN,
 	HN_WS_COMMIT,
 	HN_WS_ROLLBACK,
-	HN_WS_INSERT_EVENT,   /* one events row (id bound) */
-	HN_WS_INSERT_EVENTS,  /* HN_STORE_INSERT_ROWS rows in one statement */
+	HN_WS_BLOCK,          /* an event_blocks row */
+	HN_WS_KEY,            /* an event_keys row (a posting) */
+	HN_WS_KEYS,           /* KEYS_PER_INSERT of them (writer.c) */
+	HN_WS_EXEC,           /* an execs row (a process start) */
+	HN_WS_EXECS,          /* EXECS_PER_INSERT of them (writer.c) */
 	HN_WS_PROC_GET,       /* one processes row, for the batch's map */
 	HN_WS_PROC_INSERT,    /* a row the batch made */
+	HN_WS_PROC_INSERTS,   /* HN_PROCS_PER_INSERT of them */
 	HN_WS_PROC_UPDATE,    /* a row the batch changed */
-	HN_WS_HASH_EVENT,     /* hash into process starts of a file identity */
-	HN_WS_HASH_PROC,      /* ... and into processes whose latest it is */
-	HN_WS_WRITTEN,        /* flag an open as written (close saw a change) */
-	HN_WS_WRITTEN_ID,     /* ... the open's row known by id */
-	HN_WS_BATCH,          /* the batch's event_batches row */
+	HN_WS_HASH_PROC,      /* hash into processes whose latest start it is */
+	HN_WS_HASH_KEYS,      /* ... postings to the blocks of its starts */
+	HN_WS_HASH_EXECS,     /* ... and into those starts' execs rows */
+	HN_WS_KNOWN_HASH,     /* the hash of a file identity, if known */
 	HN_WS_FILE_HASH,      /* a computed hash into file_hashes */
+	HN_WS_WRITTEN_ID,     /* flag an open as written, known by id */
+	HN_WS_WRITTEN,        /* ... found by (entity, cookie) */
 	HN_WS_COUNT,
 };
 
@@ -154,10 +168,15 @@ struct hn_store {
 	unsigned wslots_mask;
 	int32_t *wmerge;             /* batch_max: WM_* or the op folded into */
 	uint8_t *wlost;              /* batch_max: 1 when the op's row failed */
-	struct hn_store_row *rows;   /* HN_STORE_INSERT_ROWS pending rows */
+	struct hn_store_row *rows;   /* HN_BLOCK_MAX_EVENTS pending rows */
 	unsigned nrows;
-	int64_t next_id;             /* id of the next events row */
-	uint64_t bmin, bmax;         /* time range of the batch's rows */
+	uint64_t bmin, bmax;         /* time range of the pending rows */
+	struct hn_block_enc enc;     /* the block being encoded */
+	char abuf[HN_BLOCK_MAX_EVENTS][64]; /* address texts, bound STATIC */
+	char hbuf[HN_BLOCK_MAX_EVENTS][65]; /* hashes found for starts */
+	int64_t next_id;             /* id of the next event */
+	struct hn_keyset *keys;      /* the block's postings (keys.c) */
+	struct hn_keyset *rkeys;     /* ... of a block retention deletes */
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */
@@ -178,6 +197,36 @@ int hn_store_rc_errno(int rc);
 int hn_store_step(sqlite3_stmt *st);
 /* Errors that concern one row only (skip the row, keep the batch). */
 bool hn_store_row_error(int rc);
+
+/* keys.c: the distinct posting keys of a block's events (kind, key), for
+ * writing its event_keys rows and for deleting them with the block. */
+#define HN_KEYSET_SLOTS 2048u
+struct hn_key {
+	int kind;                /* enum hn_key_kind */
+	sqlite3_int64 i;         /* entity keys */
+	const char *s;           /* text keys (point into the events, or abuf) */
+};
+struct hn_keyset;
+struct hn_keyset *hn_keyset_new(void);
+void hn_keyset_clear(struct hn_keyset *ks);
+/* Add one key (str kept by the caller until the set is cleared). */
+void hn_keyset_add(struct hn_keyset *ks, int kind, sqlite3_int64 i, const char *str);
+/* Add ev's keys; abuf keeps its destination address text alive. */
+void hn_keyset_add_event(struct hn_keyset *ks, const struct hn_event *ev,
+			 char abuf[64]);
+/* Slot k's key, or NULL when empty (k < HN_KEYSET_SLOTS). */
+const struct hn_key *hn_keyset_at(const struct hn_keyset *ks, unsigned k);
+unsigned hn_keyset_count(const struct hn_keyset *ks);
+
+/* vtab.c: the `events` virtual table over the blocks, on a connection. */
+int hn_store_vtab_register(sqlite3 *db);
+
+/* query.c: an event from a row of the 56 events columns (docs/SCHEMA.md)
+ * followed by four enrichment columns (parent start, parent entity, image,
+ * parent image; NULL when not wanted).  NULL on ENOMEM. */
+struct hn_event *hn_store_row_event(sqlite3_stmt *st);
+/* "id, time, ..., gap_queue": the 56 events columns, in that order. */
+extern const char hn_store_ev_cols[];
 
 /* writer.c */
 int hn_writer_prepare(struct hn_store *s);

@@ -28,6 +28,7 @@
  *    COMMIT.
  */
 #include "store/store_int.h"
+#include "store/block.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,33 +37,44 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* events columns in bind order (?1 = id, ?2 = time ... ?56 = gap_queue);
- * row r of a multi-row INSERT binds ?(r * EV_NCOLS + 1)... */
-static const char *const ev_cols[] = {
-	"id", "time", "type", "entity", "parent_entity", "pid", "tid", "ppid",
-	"uid", "euid", "gid", "egid", "auid", "comm", "flags", "result",
-	"path", "path2", "filename", "args", "argc", "cwd", "tty", "cgroup",
-	"cgroup_id", "container_id", "sessionid", "sha256", "exit_code",
-	"exit_signal", "dev", "ino", "size", "mtime", "mode", "oflags",
-	"owner_uid", "owner_gid", "cookie", "target_pid", "target_entity",
-	"request", "cred_arg0", "cred_arg1", "cred_arg2", "transport",
-	"family", "src_addr", "src_port", "dst_addr", "dst_port", "dns_name",
-	"dns_type", "name", "gap_dropped", "gap_queue",
-};
-#define EV_NCOLS ((int)(sizeof(ev_cols) / sizeof(ev_cols[0])))
-
 /* processes columns; procs.c's enum pcol follows this order after entity. */
 #define PROC_COLS \
 	"parent_entity, pid, ppid, uid, euid, gid, egid, auid, start_time," \
 	" exit_time, exit_code, exit_signal, exited, comm, executable, args," \
 	" argc, cwd, sha256, from_snapshot"
 
+/* The image of a process start: the latest exec of its entity? */
+#define LATEST_EXEC "NOT EXISTS (SELECT 1 FROM execs y" \
+	" WHERE y.entity = x.entity AND y.time > x.time)"
+/* The process starts of one file identity (?1 dev, ?2 ino, ?3 size,
+ * ?4 mtime; 0 stays 0 in execs). */
+#define EXECS_OF "FROM execs x WHERE x.ino = ?2 AND x.dev = ?1" \
+	" AND x.size = ?3 AND x.mtime = ?4"
+
+/* Postings and execs rows go in multi-row INSERTs of this many (one
+ * statement run each). */
+#define KEYS_PER_INSERT 32u
+#define EXECS_PER_INSERT 16u
+
 static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_BEGIN] = "BEGIN IMMEDIATE",
 	[HN_WS_COMMIT] = "COMMIT",
 	[HN_WS_ROLLBACK] = "ROLLBACK",
-	[HN_WS_INSERT_EVENT] = NULL, /* built from ev_cols */
-	[HN_WS_INSERT_EVENTS] = NULL,
+	[HN_WS_BLOCK] =
+		"INSERT INTO event_blocks(first_id, last_id, n, min_time,"
+		" max_time, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[HN_WS_KEY] =
+		"INSERT OR IGNORE INTO event_keys(kind, key, first_id)"
+		" VALUES (?1, ?2, ?3)",
+	/* multi-row forms of KEY, EXEC, PROC_INSERT: built at prepare */
+	[HN_WS_EXEC] =
+		"INSERT OR REPLACE INTO execs(entity, time, id, path, dev, ino,"
+		" size, mtime, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	/* the hash of a file identity, when known (a start written without
+	 * one: the hasher's queue was full, or the hash came first) */
+	[HN_WS_KNOWN_HASH] =
+		"SELECT sha256 FROM file_hashes WHERE dev = ?1 AND ino = ?2"
+		" AND size = ?3 AND mtime = ?4",
 	/* The rules of each event's change are in procs.c (and
 	 * docs/SCHEMA.md); these only read and write whole rows. */
 	[HN_WS_PROC_GET] =
@@ -78,84 +90,216 @@ static const char *const wsql[HN_WS_COUNT] = {
 		" exit_signal = ?13, exited = ?14, comm = ?15, executable = ?16,"
 		" args = ?17, argc = ?18, cwd = ?19, sha256 = ?20,"
 		" from_snapshot = ?21 WHERE entity = ?1",
-	/* Processes first: the events' sha256 IS NULL still marks them.  A
-	 * process row takes the hash only if that start is its latest. */
+	/* A process row takes a computed hash if that start is its latest
+	 * exec; the events show it through file_hashes (vtab.c). */
 	[HN_WS_HASH_PROC] =
 		"UPDATE processes SET sha256 = ?5"
-		" WHERE sha256 IS NULL AND entity IN ("
-		"  SELECT e.entity FROM events e"
-		"  WHERE e.type IN (1, 4) AND e.sha256 IS NULL"
-		"   AND e.ino IS ?2 AND e.dev IS ?1 AND e.size IS ?3"
-		"   AND e.mtime IS ?4"
-		"   AND NOT EXISTS (SELECT 1 FROM events x"
-		"    WHERE x.entity = e.entity AND x.type IN (1, 4)"
-		"     AND x.time > e.time))",
-	/* The sensor reports "this open was written" at close, keyed by the
-	 * open's cookie (its struct file): one event per open, flagged. */
-	[HN_WS_WRITTEN] =
-		"UPDATE events SET flags = flags | 32"
-		" WHERE id = (SELECT id FROM events"
-		"  WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
-		"  ORDER BY id DESC LIMIT 1)",
-	/* The same when the writer knows the open's row: still that open's
-	 * (retention may have deleted it and the id been reused)? */
-	[HN_WS_WRITTEN_ID] =
-		"UPDATE events SET flags = flags | 32"
-		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
-		"  AND type IN (10, 11, 20)",
-	/* Which ids hold which times: time ranges without an index on
-	 * events(time) (see docs/SCHEMA.md). */
-	[HN_WS_BATCH] =
-		"INSERT INTO event_batches(first_id, last_id, min_time, max_time)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		" WHERE sha256 IS NULL AND entity IN (SELECT x.entity "
+		EXECS_OF " AND " LATEST_EXEC ")",
+	/* ... the blocks holding those starts can be found by it ... */
+	[HN_WS_HASH_KEYS] =
+		"INSERT OR IGNORE INTO event_keys(kind, key, first_id)"
+		" SELECT DISTINCT 4, ?5, f FROM (SELECT"
+		"  (SELECT max(b.first_id) FROM event_blocks b"
+		"   WHERE b.first_id <= x.id AND b.last_id >= x.id) AS f "
+		EXECS_OF " AND x.sha256 IS NULL)"
+		" WHERE f IS NOT NULL",
+	/* ... and those starts show it (vtab.c), for as long as they are
+	 * kept (file_hashes is only the hasher's cache). */
+	[HN_WS_HASH_EXECS] =
+		"UPDATE execs SET sha256 = ?5 WHERE ino = ?2 AND dev = ?1"
+		" AND size = ?3 AND mtime = ?4 AND sha256 IS NULL",
 	[HN_WS_FILE_HASH] =
 		"INSERT INTO file_hashes(dev, ino, size, mtime, sha256, seen)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT DO UPDATE SET sha256 = excluded.sha256,"
 		"  seen = excluded.seen",
-	[HN_WS_HASH_EVENT] =
-		"UPDATE events SET sha256 = ?5"
-		" WHERE type IN (1, 4) AND sha256 IS NULL"
-		"  AND ino IS ?2 AND dev IS ?1 AND size IS ?3 AND mtime IS ?4",
+	/* The sensor reports "this open was written" at close, keyed by the
+	 * open's cookie (its struct file): one event per open, flagged.  An
+	 * open already in a block is flagged in `written`: by id when the
+	 * writer knows it (still that open's row?), else the latest open of
+	 * (entity, cookie). */
+	[HN_WS_WRITTEN_ID] =
+		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
+		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
+		" AND type IN (10, 11, 20)",
+	[HN_WS_WRITTEN] =
+		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
+		" WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
+		" ORDER BY id DESC LIMIT 1",
 };
 
-/* "INSERT INTO events(cols) VALUES (?1, ...), ..." for nrows rows. */
-static char *insert_sql(unsigned nrows)
+/* The INSERT `one` (".. VALUES (?1, ..., ?k)") for `rows` rows:
+ * ".. VALUES (?, ...), (?, ...), ..." (anonymous parameters, numbered in
+ * order).  malloc'ed; NULL on ENOMEM. */
+static char *multi_insert(const char *one, unsigned rows)
 {
-	size_t cap = 512 + (size_t)nrows * EV_NCOLS * 8, len = 0;
-	char *sql = malloc(cap);
-	int n, i;
+	const char *values = strstr(one, "VALUES (");
+	unsigned cols = 1;
+	size_t cap, len;
+	char *sql;
 
-#define ADD(...) do { \
-		n = snprintf(sql + len, cap - len, __VA_ARGS__); \
-		if (n < 0 || (size_t)n >= cap - len) \
-			goto fail; \
-		len += (size_t)n; \
-	} while (0)
-
+	if (!values)
+		return NULL;
+	for (const char *p = values; *p && *p != ')'; p++)
+		cols += *p == ',';
+	cap = (size_t)(values - one) + 16 + (size_t)rows * (cols * 3 + 4);
+	sql = malloc(cap);
 	if (!sql)
 		return NULL;
-	ADD("INSERT INTO events(");
-	for (i = 0; i < EV_NCOLS; i++)
-		ADD("%s%s", i ? ", " : "", ev_cols[i]);
-	ADD(") VALUES ");
-	for (unsigned r = 0; r < nrows; r++) {
-		ADD("%s(", r ? ", " : "");
-		for (i = 0; i < EV_NCOLS; i++)
-			ADD("%s?%u", i ? ", " : "", r * EV_NCOLS + i + 1);
-		ADD(")");
+	len = (size_t)(values - one) + 7;
+	memcpy(sql, one, len);
+	for (unsigned r = 0; r < rows; r++) {
+		len += (size_t)snprintf(sql + len, cap - len, "%s(", r ? ", " : "");
+		for (unsigned c = 0; c < cols; c++)
+			len += (size_t)snprintf(sql + len, cap - len, "%s?", c ? ", " : "");
+		len += (size_t)snprintf(sql + len, cap - len, ")");
 	}
-#undef ADD
 	return sql;
+}
+
+/* One integer from a statement without parameters, or dflt. */
+static int64_t query_i64(sqlite3 *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		v = -1;
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A block holds events of at most this time spread, so that retention by
+ * age (whole blocks) is never late by more. */
+#define BLOCK_SPAN_NS (60ULL * 1000000000ULL)
+
+/* May an event of time t join evs[0..n) and keep the block's span? */
+static bool in_span(struct hn_event *const *evs, unsigned n, uint64_t t)
+{
+	uint64_t lo = t, hi = t;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (evs[i]->time < lo)
+			lo = evs[i]->time;
+		if (evs[i]->time > hi)
+			hi = evs[i]->time;
+	}
+	return hi - lo <= BLOCK_SPAN_NS;
+}
+
+/*
+ * A store made before blocks (schema 1 and 2) kept one wide row per event;
+ * store.c renamed that table events_v2.  Move its rows into blocks, in id
+ * order and keeping their ids, MIGRATE_ROWS a transaction (each deletes
+ * what it moved, so a crash resumes where it stopped), then drop it.  The
+ * processes table already has what the rows said.  0 or -errno.
+ */
+#define MIGRATE_ROWS 4096
+
+static int write_block(struct hn_store *s, struct hn_store_row *rows, unsigned n,
+		       bool apply);
+
+static int migrate_rows(struct hn_store *s)
+{
+	struct hn_event **evs = NULL;
+	sqlite3_stmt *sel = NULL, *del = NULL;
+	char sql[1024];
+	int r = 0, rc;
+
+	if (query_i64(s->db, "SELECT count(*) FROM sqlite_schema"
+		      " WHERE type = 'table' AND name = 'events_v2'", 0) != 1)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT %s, NULL, NULL, NULL, NULL"
+		 " FROM events_v2 ORDER BY id LIMIT %d", hn_store_ev_cols,
+		 MIGRATE_ROWS);
+	evs = calloc(MIGRATE_ROWS, sizeof(*evs));
+	if (!evs)
+		return -ENOMEM;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM events_v2 WHERE id <= ?1",
+			       -1, &del, NULL) != SQLITE_OK) {
+		hn_store_set_err(s, "upgrading the store", s->db);
+		r = -EIO;
+		goto out;
+	}
+	for (;;) {
+		unsigned n = 0, start = 0;
+		rc = hn_store_exec(s->db, "BEGIN IMMEDIATE");
+		while (rc == SQLITE_OK && n < MIGRATE_ROWS &&
+		       (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+			evs[n] = hn_store_row_event(sel);
+			if (!evs[n]) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			n++;
+			rc = SQLITE_OK;
+		}
+		sqlite3_reset(sel);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+		if (rc == SQLITE_OK && n == 0) {
+			rc = hn_store_exec(s->db, "DROP TABLE events_v2");
+			if (rc == SQLITE_OK)
+				rc = hn_store_exec(s->db, "COMMIT");
+			if (rc != SQLITE_OK)
+				goto fail;
+			break;
+		}
+		/* blocks of consecutive-enough ids (a block spans fewer than
+		 * HN_BLOCK_MAX_EVENTS ids: readers rely on it) */
+		for (unsigned i = 0; rc == SQLITE_OK && i <= n; i++) {
+			if (i < n && i - start < HN_BLOCK_MAX_EVENTS &&
+			    evs[i]->id - evs[start]->id < (int64_t)HN_BLOCK_MAX_EVENTS &&
+			    in_span(evs + start, i - start, evs[i]->time))
+				continue;
+			if (i > start) {
+				struct hn_store_row *rows = s->rows;
+				for (unsigned k = start; k < i; k++) {
+					rows[k - start].ev = evs[k];
+					rows[k - start].add_flags = 0;
+					rows[k - start].op = -1;
+					rows[k - start].id = evs[k]->id;
+				}
+				rc = write_block(s, rows, i - start, false);
+			}
+			start = i;
+		}
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(del, 1, evs[n - 1]->id);
+			rc = hn_store_step(del);
+		}
+		if (rc == SQLITE_OK) {
+			if (evs[n - 1]->id >= s->next_id)
+				s->next_id = evs[n - 1]->id + 1;
+			rc = hn_store_exec(s->db, "COMMIT");
+		}
+		for (unsigned i = 0; i < n; i++) {
+			hn_event_free(evs[i]);
+			evs[i] = NULL;
+		}
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	goto out;
 fail:
-	free(sql);
-	return NULL;
+	hn_store_set_err(s, "upgrading the store", s->db);
+	if (!sqlite3_get_autocommit(s->db))
+		hn_store_exec(s->db, "ROLLBACK");
+	r = hn_store_rc_errno(rc);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	free(evs);
+	return r;
 }
 
 int hn_writer_prepare(struct hn_store *s)
 {
-	char *ins = insert_sql(1), *insn = insert_sql(HN_STORE_INSERT_ROWS);
-	sqlite3_stmt *st = NULL;
 	int r = -ENOMEM, rc, i;
 
 	s->batch = calloc(s->batch_max, sizeof(*s->batch));
@@ -166,45 +310,49 @@ int hn_writer_prepare(struct hn_store *s)
 	s->wslots = malloc(((size_t)s->wslots_mask + 1) * sizeof(*s->wslots));
 	s->wmerge = calloc(s->batch_max, sizeof(*s->wmerge));
 	s->wlost = calloc(s->batch_max, sizeof(*s->wlost));
-	s->rows = calloc(HN_STORE_INSERT_ROWS, sizeof(*s->rows));
+	s->rows = calloc(HN_BLOCK_MAX_EVENTS, sizeof(*s->rows));
+	s->keys = hn_keyset_new();
+	s->rkeys = hn_keyset_new();
 	s->nrows = 0;
+	memset(&s->enc, 0, sizeof(s->enc));
 	if (s->wslots)
 		for (unsigned i = 0; i <= s->wslots_mask; i++)
 			s->wslots[i].op = -1;
-	if (!ins || !insn || !s->batch || !s->opens || !s->wslots ||
-	    !s->wmerge || !s->wlost || !s->rows || hn_procs_init(s) < 0) {
+	if (!s->batch || !s->opens || !s->wslots || !s->wmerge || !s->wlost ||
+	    !s->rows || !s->keys || !s->rkeys || hn_procs_init(s) < 0) {
 		hn_store_set_errf(s, "no memory for the writer");
 		goto out;
 	}
 	for (i = 0; i < HN_WS_COUNT; i++) {
-		const char *sql = i == HN_WS_INSERT_EVENT ? ins :
-				  i == HN_WS_INSERT_EVENTS ? insn : wsql[i];
-		if (!sql)
-			continue;
-		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-					&s->wst[i], NULL);
+		char *multi = NULL;
+		const char *sql = wsql[i];
+		if (i == HN_WS_KEYS)
+			sql = multi = multi_insert(wsql[HN_WS_KEY], KEYS_PER_INSERT);
+		else if (i == HN_WS_EXECS)
+			sql = multi = multi_insert(wsql[HN_WS_EXEC], EXECS_PER_INSERT);
+		else if (i == HN_WS_PROC_INSERTS)
+			sql = multi = multi_insert(wsql[HN_WS_PROC_INSERT],
+						   HN_PROCS_PER_INSERT);
+		rc = sql ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					      &s->wst[i], NULL) : SQLITE_NOMEM;
+		free(multi);
 		if (rc != SQLITE_OK) {
 			hn_store_set_err(s, "preparing the writer", s->db);
 			r = hn_store_rc_errno(rc);
 			goto out;
 		}
 	}
-	/* The writer numbers the rows; ids only grow (a rolled-back batch
+	/* The writer numbers the events; ids only grow (a rolled-back batch
 	 * leaves its ids unused). */
-	rc = sqlite3_prepare_v2(s->db, "SELECT COALESCE(max(id), 0) + 1 FROM events",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		s->next_id = sqlite3_column_int64(st, 0);
-	} else {
+	s->next_id = query_i64(s->db, "SELECT COALESCE(max(last_id), 0) + 1"
+			       " FROM event_blocks", 1);
+	if (s->next_id < 1) {
 		hn_store_set_err(s, "reading the last event id", s->db);
 		r = -EIO;
 		goto out;
 	}
-	r = 0;
+	r = migrate_rows(s);
 out:
-	sqlite3_finalize(st);
-	free(ins);
-	free(insn);
 	return r;
 }
 
@@ -226,6 +374,11 @@ void hn_writer_finalize(struct hn_store *s)
 	s->wlost = NULL;
 	free(s->rows);
 	s->rows = NULL;
+	hn_block_enc_free(&s->enc);
+	free(s->keys);
+	s->keys = NULL;
+	free(s->rkeys);
+	s->rkeys = NULL;
 	hn_procs_free(s);
 }
 
@@ -247,135 +400,27 @@ static void bind_u64z(sqlite3_stmt *st, int i, uint64_t v)
 		sqlite3_bind_int64(st, i, (sqlite3_int64)v);
 }
 
-static void bind_str(sqlite3_stmt *st, int i, const char *v)
+/* A file identity as ?1..?4 (0 stays 0: execs and file_hashes keep it). */
+static void bind_ident(sqlite3_stmt *st, uint64_t dev, uint64_t ino,
+		       uint64_t size, uint64_t mtime)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	bind_i64(st, 1, (int64_t)dev);
+	bind_i64(st, 2, (int64_t)ino);
+	bind_i64(st, 3, (int64_t)size);
+	bind_i64(st, 4, (int64_t)mtime);
 }
-
-static void bind_comm(sqlite3_stmt *st, int i, const char comm[16])
-{
-	size_t n = strnlen(comm, 16);
-
-	if (n)
-		sqlite3_bind_text(st, i, comm, (int)n, SQLITE_STATIC);
-}
-
-static void bind_args(sqlite3_stmt *st, int i, const struct hn_event *ev)
-{
-	if (ev->args)
-		sqlite3_bind_blob64(st, i, ev->args, ev->args_len, SQLITE_STATIC);
-}
-
-/* buf must outlive the statement's step (bound SQLITE_STATIC). */
-static void bind_addr(sqlite3_stmt *st, int iaddr, int iport,
-		      const struct hn_addr *a, char buf[64])
-{
-	if ((a->family == AF_INET || a->family == AF_INET6) &&
-	    hn_addr_str(a, buf, 64) && buf[0])
-		sqlite3_bind_text(st, iaddr, buf, -1, SQLITE_STATIC);
-	if (a->family)
-		sqlite3_bind_int(st, iport, a->port);
-}
-
-static bool is_image_event(unsigned type)
-{
-	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT ||
-	       type == HN_EV_PROCESS_FORK;
-}
-
-/* Bind row r into st from parameter b + 1 on (its id, then ev_cols'
- * order).  r->abuf holds the addresses' text until the step. */
-static void bind_event(sqlite3_stmt *st, int b, struct hn_store_row *r)
-{
-	const struct hn_event *ev = r->ev;
-	uint32_t add_flags = r->add_flags;
-	char (*abuf)[64] = r->abuf;
-	const struct hn_proc *p = &ev->proc;
-	unsigned t = ev->type;
-	bool is_exit = t == HN_EV_PROCESS_EXIT;
-	bool is_file = hn_event_is_file(t);
-	bool is_gap = t == HN_EV_GAP;
-	uint16_t fam = ev->dst.family ? ev->dst.family : ev->src.family;
-
-	bind_i64(st, b + 1, r->id);
-	bind_i64(st, b + 2, (int64_t)ev->time);
-	bind_i64(st, b + 3, t);
-	bind_i64(st, b + 4, (int64_t)p->entity);
-	bind_u64z(st, b + 5, p->parent_entity);
-	bind_i64(st, b + 6, p->pid);
-	bind_i64(st, b + 7, p->tid);
-	bind_i64(st, b + 8, p->ppid);
-	bind_i64(st, b + 9, p->uid);
-	bind_i64(st, b + 10, p->euid);
-	bind_i64(st, b + 11, p->gid);
-	bind_i64(st, b + 12, p->egid);
-	bind_i64(st, b + 13, p->auid);
-	bind_comm(st, b + 14, p->comm);
-	bind_i64(st, b + 15, ev->flags | add_flags);
-	bind_i64(st, b + 16, ev->result);
-	bind_str(st, b + 17, ev->path);
-	bind_str(st, b + 18, ev->path2);
-	bind_str(st, b + 19, ev->filename);
-	bind_args(st, b + 20, ev);
-	if (ev->args || is_image_event(t))
-		bind_i64(st, b + 21, ev->argc);
-	bind_str(st, b + 22, ev->cwd);
-	bind_str(st, b + 23, ev->tty);
-	bind_str(st, b + 24, ev->cgroup);
-	bind_u64z(st, b + 25, ev->cgroup_id);
-	bind_str(st, b + 26, ev->container_id);
-	bind_u64z(st, b + 27, ev->sessionid);
-	bind_str(st, b + 28, ev->sha256[0] ? ev->sha256 : NULL);
-	if (is_exit || ev->exit_code || ev->exit_signal) {
-		bind_i64(st, b + 29, ev->exit_code);
-		bind_i64(st, b + 30, ev->exit_signal);
-	}
-	bind_u64z(st, b + 31, ev->dev);
-	bind_u64z(st, b + 32, ev->ino);
-	bind_u64z(st, b + 33, ev->size);
-	bind_u64z(st, b + 34, ev->mtime);
-	if (is_file || ev->mode)
-		bind_i64(st, b + 35, ev->mode);
-	bind_u64z(st, b + 36, ev->oflags);
-	if (t == HN_EV_FILE_CHOWN || ev->owner_uid || ev->owner_gid) {
-		bind_i64(st, b + 37, ev->owner_uid);
-		bind_i64(st, b + 38, ev->owner_gid);
-	}
-	bind_u64z(st, b + 39, ev->cookie);
-	bind_u64z(st, b + 40, ev->target_pid);
-	bind_u64z(st, b + 41, ev->target_entity);
-	bind_u64z(st, b + 42, ev->request);
-	bind_u64z(st, b + 43, ev->cred_arg[0]);
-	bind_u64z(st, b + 44, ev->cred_arg[1]);
-	bind_u64z(st, b + 45, ev->cred_arg[2]);
-	bind_u64z(st, b + 46, ev->transport);
-	bind_u64z(st, b + 47, fam);
-	bind_addr(st, b + 48, b + 49, &ev->src, abuf[0]);
-	bind_addr(st, b + 50, b + 51, &ev->dst, abuf[1]);
-	bind_str(st, b + 52, ev->dns_name);
-	bind_u64z(st, b + 53, ev->dns_type);
-	bind_str(st, b + 54, ev->name);
-	if (is_gap) {
-		bind_i64(st, b + 55, (int64_t)ev->gap_dropped);
-		bind_i64(st, b + 56, (int64_t)ev->gap_queue);
-	} else {
-		bind_u64z(st, b + 55, ev->gap_dropped);
-		bind_u64z(st, b + 56, ev->gap_queue);
-	}
-}
-
 
 static int flush_rows(struct hn_store *s);
 
 static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 {
 	static const enum hn_store_wstmt order[] = { HN_WS_HASH_PROC,
-						     HN_WS_HASH_EVENT,
+						     HN_WS_HASH_KEYS,
+						     HN_WS_HASH_EXECS,
 						     HN_WS_FILE_HASH };
 	int rc;
 
-	/* the hash reads and changes events and processes: write the
+	/* the hash reads execs and blocks and changes processes: write the
 	 * batch's rows first */
 	rc = flush_rows(s);
 	if (rc == SQLITE_OK)
@@ -383,19 +428,10 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 	for (size_t i = 0; rc == SQLITE_OK &&
 	     i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_stmt *st = s->wst[order[i]];
-		bind_u64z(st, 1, h->dev);
-		bind_u64z(st, 2, h->ino);
-		bind_u64z(st, 3, h->size);
-		bind_u64z(st, 4, h->mtime);
+		bind_ident(st, h->dev, h->ino, h->size, h->mtime);
 		sqlite3_bind_text(st, 5, h->sha256, -1, SQLITE_STATIC);
-		if (order[i] == HN_WS_FILE_HASH) {
-			/* key columns are NOT NULL: 0 stays 0 */
-			for (int k = 0; k < 4; k++) {
-				const uint64_t v[4] = { h->dev, h->ino, h->size, h->mtime };
-				bind_i64(st, k + 1, (int64_t)v[k]);
-			}
+		if (order[i] == HN_WS_FILE_HASH)
 			bind_i64(st, 6, (int64_t)hn_store_now_ns());
-		}
 		rc = hn_store_step(st);
 	}
 	return rc;
@@ -407,6 +443,11 @@ static bool is_open_event(unsigned type)
 	       type == HN_EV_FILE_READ;
 }
 
+static bool is_exec_event(unsigned type)
+{
+	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT;
+}
+
 static struct hn_store_open *open_slot(struct hn_store *s, uint64_t entity,
 				       uint64_t cookie)
 {
@@ -416,9 +457,9 @@ static struct hn_store_open *open_slot(struct hn_store *s, uint64_t entity,
 	return &s->opens[(h >> 32) % HN_STORE_OPEN_SLOTS];
 }
 
-/* A "written" close: flag the latest row of that open (entity, cookie),
- * by id when this writer inserted it, else by searching.  *done when a
- * row was flagged. SQLite rc. */
+/* A "written" close whose open is in a block already: flag that open in
+ * `written`, by id when this writer inserted it, else by searching.
+ * *done when an open was flagged.  SQLite rc. */
 static int flag_written(struct hn_store *s, const struct hn_event *ev,
 			bool *done)
 {
@@ -474,40 +515,191 @@ static int row_done(struct hn_store *s, const struct hn_store_row *r)
 	return hn_store_row_error(rc) ? SQLITE_OK : rc;
 }
 
+/* ---- blocks ---- */
+
+/* Rows bound into a multi-row INSERT (`many`, `per` rows a statement)
+ * while that many are left, then one by one (`one`).  For each row: bind
+ * from chunker_base() + 1 into st, then chunker_row(). */
+struct chunker {
+	sqlite3_stmt *one, *many, *st;
+	unsigned per, left, m;
+};
+
+static void chunker_init(struct chunker *c, sqlite3_stmt *one, sqlite3_stmt *many,
+			 unsigned per, unsigned rows)
+{
+	c->one = one;
+	c->many = many;
+	c->per = per;
+	c->left = rows;
+	c->m = 0;
+	c->st = rows >= per ? many : one;
+}
+
+/* Parameter offset of the next row, ncols parameters a row. */
+static int chunker_base(const struct chunker *c, int ncols)
+{
+	return (int)c->m * ncols;
+}
+
+/* A row is bound: run the statement when it is full.  SQLite rc. */
+static int chunker_row(struct chunker *c)
+{
+	int rc;
+
+	if (++c->m < (c->st == c->many ? c->per : 1))
+		return SQLITE_OK;
+	rc = hn_store_step(c->st);
+	c->left -= c->m;
+	c->m = 0;
+	c->st = c->left >= c->per ? c->many : c->one;
+	return rc;
+}
+
+/* The hash file_hashes knows for ev's file identity, into out.  true when
+ * found. */
+static bool known_hash(struct hn_store *s, const struct hn_event *ev, char out[65])
+{
+	sqlite3_stmt *st = s->wst[HN_WS_KNOWN_HASH];
+	bool found = false;
+
+	bind_ident(st, ev->dev, ev->ino, ev->size, ev->mtime);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (t && strlen((const char *)t) == 64) {
+			memcpy(out, t, 65);
+			found = true;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return found;
+}
+
 /*
- * Write the pending rows: all in one multi-row INSERT when the chunk is
- * full, else one by one.  When the chunk's statement fails on a row of
- * its own (hn_store_row_error; the statement left no row behind), the
- * rows go one by one and each one SQLite refuses is marked in wlost[] and
- * skipped.  The GAP row (op -1) is never skipped: its failure is the
- * batch's.  SQLite rc.
+ * Write rows[0..n) as one block: the event_blocks row, one event_keys row
+ * per distinct key (entity, target entity, path or path2, destination
+ * address, hash), the execs rows of its process starts; then, when apply,
+ * each row is done (row_done: processes and the opens cache).  SQLite rc.
+ */
+static int write_block(struct hn_store *s, struct hn_store_row *rows, unsigned n,
+		       bool apply)
+{
+	struct hn_keyset *ks = s->keys;
+	struct chunker ch;
+	sqlite3_stmt *st;
+	const void *data;
+	size_t len;
+	uint64_t tmin = UINT64_MAX, tmax = 0;
+	int rc;
+
+	hn_block_enc_reset(&s->enc);
+	hn_keyset_clear(ks);
+	for (unsigned i = 0; i < n; i++) {
+		const struct hn_event *ev = rows[i].ev;
+		rc = hn_block_enc_add(&s->enc, rows[i].id, ev, rows[i].add_flags);
+		if (rc < 0)
+			return rc == -ENOMEM ? SQLITE_NOMEM : SQLITE_MISUSE;
+		if (ev->time < tmin)
+			tmin = ev->time;
+		if (ev->time > tmax)
+			tmax = ev->time;
+		hn_keyset_add_event(ks, ev, s->abuf[i]);
+		/* a start written without its hash, when the hash is known */
+		s->hbuf[i][0] = '\0';
+		if (is_exec_event(ev->type) && !ev->sha256[0] && ev->ino &&
+		    known_hash(s, ev, s->hbuf[i]))
+			hn_keyset_add(ks, HN_KEY_SHA256, 0, s->hbuf[i]);
+	}
+	data = hn_block_enc_data(&s->enc, &len);
+	st = s->wst[HN_WS_BLOCK];
+	bind_i64(st, 1, rows[0].id);
+	bind_i64(st, 2, rows[n - 1].id);
+	bind_i64(st, 3, n);
+	bind_i64(st, 4, (int64_t)tmin);
+	bind_i64(st, 5, (int64_t)tmax);
+	sqlite3_bind_blob64(st, 6, data, len, SQLITE_STATIC);
+	rc = hn_store_step(st);
+	if (rc != SQLITE_OK)
+		return rc;
+	/* postings, KEYS_PER_INSERT a statement (then one by one) */
+	chunker_init(&ch, s->wst[HN_WS_KEY], s->wst[HN_WS_KEYS], KEYS_PER_INSERT,
+		     hn_keyset_count(ks));
+	for (unsigned k = 0; k < HN_KEYSET_SLOTS && rc == SQLITE_OK; k++) {
+		const struct hn_key *key = hn_keyset_at(ks, k);
+		int b = chunker_base(&ch, 3);
+		if (!key)
+			continue;
+		bind_i64(ch.st, b + 1, key->kind);
+		if (key->s)
+			sqlite3_bind_text(ch.st, b + 2, key->s, -1, SQLITE_STATIC);
+		else
+			bind_i64(ch.st, b + 2, key->i);
+		bind_i64(ch.st, b + 3, rows[0].id);
+		rc = chunker_row(&ch);
+	}
+	/* execs rows, EXECS_PER_INSERT a statement (then one by one) */
+	{
+		unsigned execs = 0;
+		for (unsigned i = 0; i < n; i++)
+			execs += is_exec_event(rows[i].ev->type);
+		chunker_init(&ch, s->wst[HN_WS_EXEC], s->wst[HN_WS_EXECS],
+			     EXECS_PER_INSERT, execs);
+	}
+	for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
+		const struct hn_event *ev = rows[i].ev;
+		const char *h = ev->sha256[0] ? ev->sha256 : s->hbuf[i];
+		int b = chunker_base(&ch, 9);
+		if (!is_exec_event(ev->type))
+			continue;
+		bind_i64(ch.st, b + 1, (int64_t)ev->proc.entity);
+		bind_i64(ch.st, b + 2, (int64_t)ev->time);
+		bind_i64(ch.st, b + 3, rows[i].id);
+		if (ev->path)
+			sqlite3_bind_text(ch.st, b + 4, ev->path, -1, SQLITE_STATIC);
+		bind_i64(ch.st, b + 5, (int64_t)ev->dev);
+		bind_i64(ch.st, b + 6, (int64_t)ev->ino);
+		bind_i64(ch.st, b + 7, (int64_t)ev->size);
+		bind_i64(ch.st, b + 8, (int64_t)ev->mtime);
+		if (h[0])
+			sqlite3_bind_text(ch.st, b + 9, h, -1, SQLITE_STATIC);
+		rc = chunker_row(&ch);
+	}
+	for (unsigned i = 0; apply && i < n && rc == SQLITE_OK; i++)
+		rc = row_done(s, &rows[i]);
+	return rc;
+}
+
+/*
+ * Write the pending rows as a block.  When SQLite refuses the block on its
+ * own (hn_store_row_error: bigger than the row limit; the statement left
+ * nothing behind), each row goes as a block of its own, and each one
+ * refused is marked in wlost[] and skipped.  The GAP row (op -1) is never
+ * skipped: its failure is the batch's.  SQLite rc.
  */
 static int flush_rows(struct hn_store *s)
 {
 	unsigned n = s->nrows;
-	int rc = SQLITE_OK;
+	int rc;
 
 	s->nrows = 0;
-	if (n == HN_STORE_INSERT_ROWS) {
-		sqlite3_stmt *st = s->wst[HN_WS_INSERT_EVENTS];
-		for (unsigned i = 0; i < n; i++)
-			bind_event(st, (int)i * EV_NCOLS, &s->rows[i]);
-		rc = hn_store_step(st);
-		if (rc == SQLITE_OK) {
-			for (unsigned i = 0; rc == SQLITE_OK && i < n; i++)
-				rc = row_done(s, &s->rows[i]);
-			return rc;
+	s->bmin = UINT64_MAX;
+	s->bmax = 0;
+	if (!n)
+		return SQLITE_OK;
+	rc = write_block(s, s->rows, n, true);
+	if (rc == SQLITE_OK || !hn_store_row_error(rc) || n == 1) {
+		if (rc != SQLITE_OK && n == 1 && hn_store_row_error(rc) &&
+		    s->rows[0].op >= 0) {
+			s->wlost[s->rows[0].op] = 1;
+			return SQLITE_OK;
 		}
-		if (!hn_store_row_error(rc))
-			return rc;
+		return rc;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct hn_store_row *r = &s->rows[i];
-		bind_event(s->wst[HN_WS_INSERT_EVENT], 0, r);
-		rc = hn_store_step(s->wst[HN_WS_INSERT_EVENT]);
-		if (rc == SQLITE_OK)
-			rc = row_done(s, r);
-		else if (hn_store_row_error(rc) && r->op >= 0) {
+		rc = write_block(s, r, 1, true);
+		if (rc != SQLITE_OK && hn_store_row_error(rc) && r->op >= 0) {
 			s->wlost[r->op] = 1;
 			rc = SQLITE_OK;
 		}
@@ -517,10 +709,14 @@ static int flush_rows(struct hn_store *s)
 	return SQLITE_OK;
 }
 
-/* Queue one event's row (add_flags on top of its flags) for the next
- * chunk; op is its op in the batch (-1: the GAP row, ev on the caller's
+/* wmerge[] values (else: the op of the open a close is folded into) */
+#define WM_NONE  (-1)    /* written as usual */
+#define WM_FLAG  (-2)    /* an open: insert it flagged written */
+
+/* Queue one event's row (add_flags on top of its flags) for the pending
+ * block; op is its op in the batch (-1: the GAP row, ev on the caller's
  * stack, so written at once).  A "written" close flags its open's row
- * instead, when there is one.  ev must live until the chunk is flushed.
+ * instead, when there is one.  ev must live until the block is flushed.
  * SQLite rc. */
 static int write_event(struct hn_store *s, const struct hn_event *ev,
 		       uint32_t add_flags, int32_t op)
@@ -530,16 +726,34 @@ static int write_event(struct hn_store *s, const struct hn_event *ev,
 
 	if (is_written_close(ev)) {
 		bool done;
-		/* the open may be among the pending rows */
-		rc = flush_rows(s);
-		if (rc == SQLITE_OK)
-			rc = flag_written(s, ev, &done);
+		/* the open among the pending rows: flag it there */
+		for (int i = (int)s->nrows - 1; i >= 0; i--) {
+			const struct hn_event *o = s->rows[i].ev;
+			if (o->proc.entity == ev->proc.entity &&
+			    o->cookie == ev->cookie && is_open_event(o->type)) {
+				s->rows[i].add_flags |= HN_EVF_WRITTEN;
+				/* if that row is refused, the close is written
+				 * after all (write_batch) */
+				if (op >= 0 && s->rows[i].op >= 0) {
+					s->wmerge[op] = s->rows[i].op;
+					s->wmerge[s->rows[i].op] = WM_FLAG;
+				}
+				return SQLITE_OK;
+			}
+		}
+		rc = flag_written(s, ev, &done);
 		if (rc != SQLITE_OK)
 			return rc;
 		/* the open was recorded: done; else (opened before the agent
 		 * started) keep the fact as an event of its own */
 		if (done)
 			return SQLITE_OK;
+	}
+	if (s->nrows && (ev->time + BLOCK_SPAN_NS < s->bmax ||
+			 ev->time > s->bmin + BLOCK_SPAN_NS)) {
+		rc = flush_rows(s);
+		if (rc != SQLITE_OK)
+			return rc;
 	}
 	r = &s->rows[s->nrows++];
 	r->ev = ev;
@@ -550,14 +764,11 @@ static int write_event(struct hn_store *s, const struct hn_event *ev,
 		s->bmin = ev->time;
 	if (ev->time > s->bmax)
 		s->bmax = ev->time;
-	if (s->nrows == HN_STORE_INSERT_ROWS || op < 0)
+	if (s->nrows == HN_BLOCK_MAX_EVENTS || op < 0)
 		return flush_rows(s);
 	return SQLITE_OK;
 }
 
-/* wmerge[] values (else: the op of the open a close is folded into) */
-#define WM_NONE  (-1)    /* written as usual */
-#define WM_FLAG  (-2)    /* an open: insert it flagged written */
 
 static struct hn_store_wslot *wslot(struct hn_store *s, uint64_t entity,
 				    uint64_t cookie)
@@ -633,7 +844,6 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 			struct batch_result *res)
 {
 	uint64_t skipped_ev = 0, skipped_ops = 0, written = 0;
-	int64_t first_id = s->next_id;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -694,16 +904,6 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 	rc = hn_procs_flush(s);
 	if (rc != SQLITE_OK)
 		goto fail;
-	if (s->next_id > first_id) {
-		sqlite3_stmt *b = s->wst[HN_WS_BATCH];
-		bind_i64(b, 1, first_id);
-		bind_i64(b, 2, s->next_id - 1);
-		bind_i64(b, 3, (int64_t)s->bmin);
-		bind_i64(b, 4, (int64_t)s->bmax);
-		rc = hn_store_step(b);
-		if (rc != SQLITE_OK)
-			goto fail;
-	}
 	rc = hn_store_step(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
