@@ -76,7 +76,10 @@ static const char schema_sql[] =
 	" sha256 TEXT,"
 	" PRIMARY KEY (entity, time, id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS execs_ino ON execs(ino);"
+	/* the starts a computed hash must reach; rows leave it once hashed
+	 * (most are hashed when written: the hasher's cache) */
+	"CREATE INDEX IF NOT EXISTS execs_unhashed ON execs(ino)"
+	" WHERE sha256 IS NULL;"
 	/* the hasher's cache, kept across agent restarts */
 	"CREATE TABLE IF NOT EXISTS file_hashes ("
 	" dev INTEGER NOT NULL, ino INTEGER NOT NULL,"

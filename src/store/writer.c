@@ -46,10 +46,11 @@
 /* The image of a process start: the latest exec of its entity? */
 #define LATEST_EXEC "NOT EXISTS (SELECT 1 FROM execs y" \
 	" WHERE y.entity = x.entity AND y.time > x.time)"
-/* The process starts of one file identity (?1 dev, ?2 ino, ?3 size,
- * ?4 mtime; 0 stays 0 in execs). */
+/* The process starts of one file identity still without a hash (?1 dev,
+ * ?2 ino, ?3 size, ?4 mtime; 0 stays 0 in execs): the partial index
+ * execs_unhashed. */
 #define EXECS_OF "FROM execs x WHERE x.ino = ?2 AND x.dev = ?1" \
-	" AND x.size = ?3 AND x.mtime = ?4"
+	" AND x.size = ?3 AND x.mtime = ?4 AND x.sha256 IS NULL"
 
 /* Postings and execs rows go in multi-row INSERTs of this many (one
  * statement run each). */
@@ -68,7 +69,7 @@ static const char *const wsql[HN_WS_COUNT] = {
 		" VALUES (?1, ?2, ?3)",
 	/* multi-row forms of KEY, EXEC, PROC_INSERT: built at prepare */
 	[HN_WS_EXEC] =
-		"INSERT OR REPLACE INTO execs(entity, time, id, path, dev, ino,"
+		"INSERT OR IGNORE INTO execs(entity, time, id, path, dev, ino,"
 		" size, mtime, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	/* the hash of a file identity, when known (a start written without
 	 * one: the hasher's queue was full, or the hash came first) */
@@ -102,7 +103,7 @@ static const char *const wsql[HN_WS_COUNT] = {
 		" SELECT DISTINCT 4, ?5, f FROM (SELECT"
 		"  (SELECT max(b.first_id) FROM event_blocks b"
 		"   WHERE b.first_id <= x.id AND b.last_id >= x.id) AS f "
-		EXECS_OF " AND x.sha256 IS NULL)"
+		EXECS_OF ")"
 		" WHERE f IS NOT NULL",
 	/* ... and those starts show it (vtab.c), for as long as they are
 	 * kept (file_hashes is only the hasher's cache). */
