@@ -32,7 +32,7 @@ struct hn_store_opts {
 	uint64_t max_bytes;      /* retention by size; 0 = default (1 GiB) */
 	uint64_t max_age_ns;     /* retention by age; 0 = default (30 days) */
 	unsigned batch_max;      /* events per transaction; 0 = 4096 */
-	unsigned batch_ms;       /* longest wait before a batch commits; 0 = 200 */
+	unsigned batch_ms;       /* longest wait before a batch commits; 0 = 1000 */
 	unsigned queue_max;      /* writer queue bound; 0 = 65536 */
 	unsigned max_row_bytes;  /* largest events row kept (SQLite's length
 	                          * limit); a bigger row is skipped and counted

@@ -98,12 +98,12 @@ static long long hash_stat(struct hn_store *s, const char *key)
 	return v;
 }
 
-/* Wait (up to 5 s) until the published status shows key >= min. */
+/* Wait (up to 10 s) until the published status shows key >= min. */
 static long long wait_hash_stat(struct hn_store *s, const char *key, long long min)
 {
 	long long v = -1;
 
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 100; i++) {
 		v = hash_stat(s, key);
 		if (v >= min)
 			break;
