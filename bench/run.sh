@@ -63,6 +63,15 @@ gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$WL" bench/worklo
 	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -lpthread ||
 	die "cannot build bench/workload.c"
 
+# Another agent recording meanwhile would double the sensor's cost in
+# every "with" run (and show in the "without" ones): refuse.
+for c in /proc/[0-9]*/cmdline; do
+	if tr '\0' ' ' <"$c" 2>/dev/null | grep -q '^[^ ]*hinomi agent'; then
+		p=${c#/proc/}; p=${p%/cmdline}
+		die "another hinomi agent is running (pid $p): stop it first"
+	fi
+done
+
 TMP=$(mktemp -d /tmp/hinomi-bench.XXXXXX) || die "mktemp failed"
 TMP=$(cd "$TMP" && pwd -P)
 RES=$TMP/results

@@ -112,12 +112,25 @@ static long long wait_hash_stat(struct hn_store *s, const char *key, long long m
 	return v;
 }
 
+/* The test's agent, store and scratch directory: stopped and removed by
+ * teardown whatever the test did (a failed assertion returns early). */
+static struct th_agent a;
+static struct hn_store *s;
+static char dir[256];
+
+static int teardown(void **state)
+{
+	(void)state;
+	th_group_stop(&a, s, dir);
+	s = NULL;
+	dir[0] = '\0';
+	return 0;
+}
+
 static void hashes_survive_a_restart(void **state)
 {
-	struct th_agent a;
-	struct hn_store *s;
 	struct hn_event *ev;
-	char dir[256], exe[320], want[65];
+	char exe[320], want[65];
 	pid_t p;
 
 	(void)state;
@@ -138,6 +151,7 @@ static void hashes_survive_a_restart(void **state)
 	hn_event_free(ev);
 	assert_true(wait_hash_stat(s, "hashed", 1) >= 1);
 	hn_store_close(s);
+	s = NULL;
 	assert_int_equal(th_agent_stop(&a), 0);
 
 	/* the same store, a new agent: the hash is known before the exec */
@@ -167,14 +181,12 @@ static void hashes_survive_a_restart(void **state)
 	assert_string_equal(ev->sha256, want);
 	hn_event_free(ev);
 	assert_true(wait_hash_stat(s, "hashed", 1) >= 1);
-
-	th_group_stop(&a, s, dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hashes_survive_a_restart),
+		cmocka_unit_test_teardown(hashes_survive_a_restart, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
