@@ -6,6 +6,7 @@
 #include "event/entity.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,7 +70,18 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 uint64_t hn_entity_id(const uint8_t boot_id[16], uint32_t pid, uint64_t start_ns)
 {
 	const uint64_t slot_mask = (1ULL << SLOT_BITS) - 1;
-	uint64_t base = fnv1a(0xcbf29ce484222325ULL, boot_id, 16) & slot_mask;
+	/* two ids an event, one boot id: its hash once (per thread) */
+	static _Thread_local uint8_t last_boot[16];
+	static _Thread_local uint64_t last_base;
+	static _Thread_local bool have;
+	uint64_t base;
+
+	if (!have || memcmp(boot_id, last_boot, 16) != 0) {
+		memcpy(last_boot, boot_id, 16);
+		last_base = fnv1a(0xcbf29ce484222325ULL, boot_id, 16) & slot_mask;
+		have = true;
+	}
+	base = last_base;
 	uint64_t slot = (base + (start_ns >> SLOT_SHIFT)) & slot_mask;
 	uint64_t id = slot << PID_BITS | (pid & ((1u << PID_BITS) - 1));
 

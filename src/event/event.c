@@ -30,9 +30,12 @@ struct hn_event *hn_event_new(size_t space)
 
 	if (space > SIZE_MAX - sizeof(*ev))
 		return NULL;
-	ev = calloc(1, sizeof(*ev) + space);
+	/* the string space is written before it is read (hn_event_put):
+	 * only the fields need zeroing, not the ~1 KB behind them */
+	ev = malloc(sizeof(*ev) + space);
 	if (!ev)
 		return NULL;
+	memset(ev, 0, sizeof(*ev));
 	ev->space = space;
 	return ev;
 }
