@@ -18,21 +18,72 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-/* ---- allocation and strings ---- */
+/* ---- allocation and strings ----
+ *
+ * The agent makes events on its reading thread and the store frees them on
+ * its writer thread: through malloc alone that is a cross-thread free for
+ * every event (the freeing thread's cache fills, then the making thread's
+ * arena is locked).  So events of the usual sizes are kept, when freed, in
+ * a small shared stack per size class (string space of 1, 2, 4 or 8 KiB,
+ * at most POOL_BYTES of each) for the next hn_event_new.  A pooled event's
+ * `space` is its class's size. */
+#define POOL_CLASSES 4
+#define POOL_MIN     1024u
+/* Under AddressSanitizer every free is a real free, so that a use after
+ * free is still caught. */
+#ifdef __SANITIZE_ADDRESS__
+#define POOL_BYTES   0u
+#else
+#define POOL_BYTES   (4u << 20)
+#endif
+
+static struct pool {
+	pthread_mutex_t mu;
+	struct hn_event *top;    /* linked through the first bytes of buf */
+	unsigned n;
+} pool[POOL_CLASSES] = {
+	{ PTHREAD_MUTEX_INITIALIZER, NULL, 0 }, { PTHREAD_MUTEX_INITIALIZER, NULL, 0 },
+	{ PTHREAD_MUTEX_INITIALIZER, NULL, 0 }, { PTHREAD_MUTEX_INITIALIZER, NULL, 0 },
+};
+
+/* The class of a string space, or -1 when it is too big to pool. */
+static int pool_class(size_t space)
+{
+	size_t size = POOL_MIN;
+
+	for (int c = 0; c < POOL_CLASSES; c++, size *= 2)
+		if (space <= size)
+			return c;
+	return -1;
+}
 
 struct hn_event *hn_event_new(size_t space)
 {
-	struct hn_event *ev;
+	struct hn_event *ev = NULL;
+	int c = pool_class(space);
 
 	if (space > SIZE_MAX - sizeof(*ev))
 		return NULL;
+	if (c >= 0) {
+		struct pool *p = &pool[c];
+		space = (size_t)POOL_MIN << c;
+		pthread_mutex_lock(&p->mu);
+		ev = p->top;
+		if (ev) {
+			memcpy(&p->top, ev->buf, sizeof(p->top));
+			p->n--;
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
 	/* the string space is written before it is read (hn_event_put):
-	 * only the fields need zeroing, not the ~1 KB behind them */
-	ev = malloc(sizeof(*ev) + space);
+	 * only the fields need zeroing */
+	if (!ev)
+		ev = malloc(sizeof(*ev) + space);
 	if (!ev)
 		return NULL;
 	memset(ev, 0, sizeof(*ev));
@@ -42,6 +93,22 @@ struct hn_event *hn_event_new(size_t space)
 
 void hn_event_free(struct hn_event *ev)
 {
+	int c;
+
+	if (!ev)
+		return;
+	c = pool_class(ev->space);
+	if (c >= 0 && ev->space == (size_t)POOL_MIN << c) {
+		struct pool *p = &pool[c];
+		pthread_mutex_lock(&p->mu);
+		if (p->n < POOL_BYTES / ev->space) {
+			memcpy(ev->buf, &p->top, sizeof(p->top));
+			p->top = ev;
+			p->n++;
+			ev = NULL;
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
 	free(ev);
 }
 

@@ -158,7 +158,9 @@ struct hn_event {
 	char buf[];
 };
 
-/* Allocate an event with `space` bytes for strings.  NULL on ENOMEM. */
+/* Allocate an event with at least `space` bytes for strings (ev->space
+ * says how many: the usual sizes come rounded up from a pool of freed
+ * events).  Thread-safe, as is hn_event_free.  NULL on ENOMEM. */
 struct hn_event *hn_event_new(size_t space);
 void hn_event_free(struct hn_event *ev);
 

@@ -743,7 +743,7 @@ static void test_decoder_reuses_and_grows_the_event(void **state)
 	/* fits: the caller's event, filled in place */
 	assert_int_equal(hn_block_dec_next(&d, &got), 1);
 	assert_ptr_equal(got, mine);
-	assert_int_equal(got->space, 300);
+	assert_true(got->space >= 300);
 	assert_event_kept(evs[0], 1, 0, got);
 
 	/* 4 KiB of argv does not: a bigger one replaces it (the old one was

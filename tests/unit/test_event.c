@@ -54,7 +54,7 @@ static void test_new_is_zeroed_with_space(void **state)
 	(void)state;
 	struct hn_event *ev = hn_event_new(100);
 	assert_non_null(ev);
-	assert_int_equal(ev->space, 100);
+	assert_true(ev->space >= 100);
 	assert_int_equal(ev->used, 0);
 	assert_int_equal(ev->type, 0);
 	assert_null(ev->path);
@@ -91,20 +91,49 @@ static void test_put_refuses_what_does_not_fit(void **state)
 {
 	(void)state;
 	struct hn_event *ev = hn_event_new(10);
+	size_t sp;
+	char *big;
 
-	/* 9 bytes + NUL fill the space exactly */
-	assert_null(hn_event_put(ev, "0123456789", 10));
+	assert_non_null(ev);
+	sp = ev->space;
+	big = malloc(sp + 1);
+	assert_non_null(big);
+	memset(big, 'x', sp);
+	big[sp] = '\0';
+	/* sp - 1 bytes + NUL fill the space exactly; sp bytes do not fit */
+	assert_null(hn_event_put(ev, big, sp));
 	assert_int_equal(ev->used, 0);
-	assert_string_equal(hn_event_put(ev, "012345678", 9), "012345678");
-	assert_int_equal(ev->used, 10);
+	assert_non_null(hn_event_put(ev, big, sp - 1));
+	assert_int_equal(ev->used, sp);
 	assert_null(hn_event_put(ev, "", 0));  /* not even the NUL fits */
 	assert_null(hn_event_put(ev, "x", SIZE_MAX));
-	assert_int_equal(ev->used, 10);
+	assert_int_equal(ev->used, sp);
 	hn_event_free(ev);
+	free(big);
+}
 
-	ev = hn_event_new(0);
-	assert_null(hn_event_puts(ev, ""));
-	hn_event_free(ev);
+/* Freed events of the usual sizes are reused, zeroed, from any thread's
+ * free; a big one is not pooled. */
+static void test_freed_events_are_reused_clean(void **state)
+{
+	(void)state;
+	struct hn_event *a = hn_event_new(600), *b;
+
+	assert_non_null(a);
+	a->type = 7;
+	a->path = hn_event_puts(a, "/x");
+	hn_event_free(a);
+	b = hn_event_new(500);
+	assert_non_null(b);
+	assert_true(b->space >= 600);
+	assert_int_equal(b->type, 0);
+	assert_null(b->path);
+	assert_int_equal(b->used, 0);
+	hn_event_free(b);
+	b = hn_event_new(64 * 1024);
+	assert_non_null(b);
+	assert_int_equal(b->space, 64 * 1024);
+	hn_event_free(b);
 }
 
 static void test_put_keeps_embedded_nuls(void **state)
@@ -505,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_new_is_zeroed_with_space),
 		cmocka_unit_test(test_put_copies_and_terminates),
 		cmocka_unit_test(test_put_refuses_what_does_not_fit),
+		cmocka_unit_test(test_freed_events_are_reused_clean),
 		cmocka_unit_test(test_put_keeps_embedded_nuls),
 		cmocka_unit_test(test_dup_repoints_every_string_field),
 		cmocka_unit_test(test_dup_of_dup_and_nulls),
