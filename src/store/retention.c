@@ -134,6 +134,21 @@ static int delete_postings(struct hn_store *s, sqlite3_stmt *st,
 	return rc;
 }
 
+/* Run one DELETE without parameters as its own transaction; the rows it
+ * deleted, or -errno. */
+static int64_t delete_sql(struct hn_store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return hn_store_rc_errno(rc);
+	n = delete_step(s, st);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* Delete up to `blocks` of the oldest event blocks that match where_sql
  * (?1 = v) with their postings, as one transaction; the events they held,
  * or -errno. */
@@ -279,44 +294,24 @@ static void trim_execs(struct hn_store *s)
  * is gone.  Ancestors of live processes stay, so trees keep their roots. */
 static int64_t trim_processes(struct hn_store *s)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-	int rc;
-
-	rc = sqlite3_prepare_v2(s->db,
+	return delete_sql(s,
 		"DELETE FROM processes WHERE exited = 1"
 		" AND NOT EXISTS (SELECT 1 FROM event_keys k"
 		"  WHERE k.kind = 1 AND k.key = processes.entity)"
 		" AND NOT EXISTS (SELECT 1 FROM processes c"
 		"  WHERE c.parent_entity = processes.entity"
-		"   AND c.entity != processes.entity)",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return hn_store_rc_errno(rc);
-	n = delete_step(s, st);
-	sqlite3_finalize(st);
-	return n;
+		"   AND c.entity != processes.entity)");
 }
 
 /* file_hashes keeps the RET_FILE_HASHES newest; rows deleted or -errno. */
 static int64_t trim_file_hashes(struct hn_store *s)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-	int rc;
-
 	if (query_int(s->db, "SELECT count(*) > " RET_FILE_HASHES
 		      " FROM file_hashes") != 1)
 		return 0;
-	rc = sqlite3_prepare_v2(s->db,
+	return delete_sql(s,
 		"DELETE FROM file_hashes WHERE seen < (SELECT seen FROM file_hashes"
-		" ORDER BY seen DESC LIMIT 1 OFFSET " RET_FILE_HASHES " - 1)",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return hn_store_rc_errno(rc);
-	n = delete_step(s, st);
-	sqlite3_finalize(st);
-	return n;
+		" ORDER BY seen DESC LIMIT 1 OFFSET " RET_FILE_HASHES " - 1)");
 }
 
 int hn_retention_run(struct hn_store *s)

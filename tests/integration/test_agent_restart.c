@@ -127,11 +127,19 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Run exe; its process start reaches the store with the hash want. */
+static void run_has_hash(const char *exe, const char *want)
+{
+	struct hn_event *ev = exec_with_hash(s, run(exe), exe);
+
+	assert_non_null(ev);
+	assert_string_equal(ev->sha256, want);
+	hn_event_free(ev);
+}
+
 static void hashes_survive_a_restart(void **state)
 {
-	struct hn_event *ev;
 	char exe[320], want[65];
-	pid_t p;
 
 	(void)state;
 	if (geteuid() != 0)
@@ -144,11 +152,7 @@ static void hashes_survive_a_restart(void **state)
 
 	if (th_group_start(&a, &s, NULL) < 0)
 		fail_msg("the agent did not start");
-	p = run(exe);
-	ev = exec_with_hash(s, p, exe);
-	assert_non_null(ev);
-	assert_string_equal(ev->sha256, want);
-	hn_event_free(ev);
+	run_has_hash(exe, want);
 	assert_true(wait_hash_stat(s, "hashed", 1) >= 1);
 	hn_store_close(s);
 	s = NULL;
@@ -159,11 +163,7 @@ static void hashes_survive_a_restart(void **state)
 	s = th_store(&a);
 	assert_non_null(s);
 	assert_true(wait_hash_stat(s, "preloaded", 1) >= 1);
-	p = run(exe);
-	ev = exec_with_hash(s, p, exe);
-	assert_non_null(ev);
-	assert_string_equal(ev->sha256, want);
-	hn_event_free(ev);
+	run_has_hash(exe, want);
 	assert_true(wait_hash_stat(s, "cache_hits", 1) >= 1);
 	assert_int_equal(hash_stat(s, "hashed"), 0);
 
@@ -175,11 +175,7 @@ static void hashes_survive_a_restart(void **state)
 		close(fd);
 	}
 	assert_int_equal(hn_sha256_file(exe, 1 << 30, want), 0);
-	p = run(exe);
-	ev = exec_with_hash(s, p, exe);
-	assert_non_null(ev);
-	assert_string_equal(ev->sha256, want);
-	hn_event_free(ev);
+	run_has_hash(exe, want);
 	assert_true(wait_hash_stat(s, "hashed", 1) >= 1);
 }
 
