@@ -71,8 +71,19 @@ static const struct pval PV_NULL = { .type = SQLITE_NULL };
 
 int hn_procs_init(struct hn_store *s)
 {
+	sqlite3_stmt *st = NULL;
+
 	s->pmap = calloc(1, sizeof(*s->pmap));
-	return s->pmap ? 0 : -1;
+	if (!s->pmap)
+		return -1;
+	s->max_entity = UINT64_MAX;
+	if (sqlite3_prepare_v2(s->db, "SELECT max(entity) FROM processes", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		s->max_entity = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 :
+				(uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return 0;
 }
 
 static void pmap_clear(struct hn_pmap *m)
@@ -228,6 +239,12 @@ static int load_row(struct hn_store *s, struct prow *r, uint64_t e)
 	size_t bytes = 0, off = 0;
 	int rc;
 
+	/* Above every entity the table has had: no row, no look-up.  Entity
+	 * ids grow with start time, so a new process's always is; max_entity
+	 * is never below the table's true maximum (it only grows), so this
+	 * never skips a row that exists. */
+	if (e > s->max_entity)
+		return SQLITE_OK;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)e);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -593,6 +610,10 @@ int hn_procs_flush(struct hn_store *s)
 		sqlite3_stmt *st = s->wst[HN_WS_PROC_INSERTS];
 		if (!r->dirty)
 			continue;
+		/* before writing: a batch rolled back leaves it too high,
+		 * which only costs look-ups */
+		if (r->entity > s->max_entity)
+			s->max_entity = r->entity;
 		if (r->in_db) {
 			rc = write_row(s, r);
 			continue;

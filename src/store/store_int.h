@@ -163,6 +163,7 @@ struct hn_store {
 	/* writer-only state (under wmu) */
 	uint64_t known[HN_STORE_KNOWN_SLOTS];
 	struct hn_pmap *pmap;        /* the batch's processes rows (procs.c) */
+	uint64_t max_entity;         /* >= every entity processes has had */
 	struct hn_store_open *opens; /* HN_STORE_OPEN_SLOTS */
 	struct hn_store_wslot *wslots;
 	unsigned wslots_mask;

@@ -756,6 +756,35 @@ static char *processes_dump(const char *path)
 
 /* The writer applies a batch's processes changes in memory and writes each
  * row once: the rows must be those of one event per transaction. */
+/* A process whose entity is below the newest one the table has still
+ * finds its row (the writer skips the look-up only above every entity it
+ * has written), across batches and a reopen of the store. */
+static void test_processes_older_entity_finds_its_row(void **state)
+{
+	struct fixture *f = *state;
+	struct hn_process *p = NULL;
+
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_start(f->s), 0);
+	submit(f->s, mk_exec(ENT_A, 0, 100, f->t0, "/bin/a", "a", 2, 1));
+	submit(f->s, mk_exec(ENT_D, 0, 400, f->t0 + SEC, "/bin/d", "d", 2, 1));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	hn_store_close(f->s);
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_start(f->s), 0);
+	submit(f->s, mk(HN_EV_PROCESS_EXIT, ENT_A, 0, 100, f->t0 + 2 * SEC, "a"));
+	submit(f->s, mk(HN_EV_PROCESS_EXIT, ENT_E, 0, 500, f->t0 + 3 * SEC, "e"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	assert_int_equal(hn_store_process(f->s, ENT_A, &p), 0);
+	assert_int_equal(p->exited, 1);
+	assert_string_equal(p->executable, "/bin/a");
+	hn_process_free(p);
+	assert_int_equal(hn_store_process(f->s, ENT_E, &p), 0);
+	assert_int_equal(p->exited, 1);
+	hn_process_free(p);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM processes"), 3);
+}
+
 static void test_processes_same_in_one_batch_or_many(void **state)
 {
 	struct fixture *f = *state;
@@ -1659,6 +1688,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_fields_and_enrichment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_children_and_roots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes_older_entity_finds_its_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes_same_in_one_batch_or_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_written_close_flags_its_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_args_bytes_survive_exactly, setup, teardown),
