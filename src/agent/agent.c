@@ -508,11 +508,12 @@ static void publish_status(struct agent *a, bool final)
 			       (unsigned long long)a->counts[t].filtered,
 			       (unsigned long long)a->counts[t].submitted);
 	}
-	/* never stall the ring-buffer reader behind a batch: a status the
-	 * writer is too busy to take now is published next second */
+	/* never stall the ring-buffer reader behind a batch, nor commit for
+	 * the status alone: it goes with the writer's next batch (the last
+	 * one, at stop, is written at once) */
 	if (!js.oom && js.buf && !tx.oom && tx.buf) {
 		int (*set)(struct hn_store *, const char *, const char *) =
-			final ? hn_store_meta_set : hn_store_meta_try_set;
+			final ? hn_store_meta_set : hn_store_submit_meta;
 		if (set(a->store, "status.json", js.buf) == 0)
 			set(a->store, "status.text", tx.buf);
 	}

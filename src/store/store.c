@@ -420,6 +420,10 @@ static void store_free(struct hn_store *s)
 {
 	if (!s)
 		return;
+	for (unsigned i = 0; i < s->nmeta; i++) {
+		free(s->meta[i].key);
+		free(s->meta[i].value);
+	}
 	hn_writer_finalize(s);
 	if (s->rdb)
 		sqlite3_close_v2(s->rdb);

@@ -103,6 +103,11 @@ int hn_store_meta_set(struct hn_store *s, const char *key, const char *value);
 /* The same, but -EBUSY instead of waiting while the writer holds the
  * database (a batch in progress): for callers that must not stall. */
 int hn_store_meta_try_set(struct hn_store *s, const char *key, const char *value);
+/* Queue a meta value for the writer's next batch (the same key queued
+ * again replaces it): no commit of its own, never waits for the database.
+ * Without a running writer it is written at the next flush or close.
+ * 0, -ENOSPC (too many keys queued) or -ENOMEM. */
+int hn_store_submit_meta(struct hn_store *s, const char *key, const char *value);
 /* *out is malloc'd; -ENOENT when missing. */
 int hn_store_meta_get(struct hn_store *s, const char *key, char **out);
 

@@ -51,6 +51,12 @@
  * search.  Cleared when a batch fails (its ids are reused). */
 #define HN_STORE_OPEN_SLOTS 16384u
 
+/* Meta values queued for the next batch (hn_store_submit_meta). */
+#define HN_STORE_META_SLOTS 4u
+struct hn_store_meta {
+	char *key, *value;
+};
+
 /* A row waiting for its block (writer.c): events are written in blocks of
  * up to HN_BLOCK_MAX_EVENTS (block.h), one event_blocks row each.  The
  * writer gives each row its id, so an open's id is known before its block
@@ -128,6 +134,7 @@ enum hn_store_wstmt {
 	HN_WS_FILE_HASH,      /* a computed hash into file_hashes */
 	HN_WS_WRITTEN_ID,     /* flag an open as written, known by id */
 	HN_WS_WRITTEN,        /* ... found by (entity, cookie) */
+	HN_WS_META,           /* a queued meta value */
 	HN_WS_COUNT,
 };
 
@@ -156,6 +163,8 @@ struct hn_store {
 	pthread_t thread;
 	uint64_t gap_pending;        /* events lost since the last GAP row */
 	uint64_t gap_time;           /* time of the first of them */
+	struct hn_store_meta meta[HN_STORE_META_SLOTS]; /* queued */
+	unsigned nmeta;
 	struct hn_store_stats st;    /* counters; backlog/db_bytes computed */
 	uint64_t hash_dropped;
 	char werr[256];              /* last writer-side error */
@@ -178,6 +187,8 @@ struct hn_store {
 	int64_t next_id;             /* id of the next event */
 	struct hn_keyset *keys;      /* the block's postings (keys.c) */
 	struct hn_keyset *rkeys;     /* ... of a block retention deletes */
+	struct hn_store_meta *wmeta; /* the batch's meta values */
+	unsigned wnmeta;
 	uint64_t last_retain_mono;
 
 	/* caller-side error (hn_store_errmsg) */

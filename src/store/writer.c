@@ -124,6 +124,9 @@ static const char *const wsql[HN_WS_COUNT] = {
 		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
 		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
 		" AND type IN (10, 11, 20)",
+	[HN_WS_META] =
+		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
+		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[HN_WS_WRITTEN] =
 		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
 		" WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
@@ -905,6 +908,14 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 	rc = hn_procs_flush(s);
 	if (rc != SQLITE_OK)
 		goto fail;
+	for (unsigned i = 0; i < s->wnmeta && rc == SQLITE_OK; i++) {
+		sqlite3_stmt *st = s->wst[HN_WS_META];
+		sqlite3_bind_text(st, 1, s->wmeta[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s->wmeta[i].value, -1, SQLITE_STATIC);
+		rc = hn_store_step(st);
+	}
+	if (rc != SQLITE_OK)
+		goto fail;
 	rc = hn_store_step(s->wst[HN_WS_COMMIT]);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -958,8 +969,9 @@ static int drain_once(struct hn_store *s)
 {
 	struct hn_store_op *ops = s->batch;
 	struct batch_result res;
-	unsigned n, i;
+	unsigned n, i, nmeta;
 	uint64_t gap, gap_time;
+	struct hn_store_meta meta[HN_STORE_META_SLOTS];
 
 	pthread_mutex_lock(&s->wmu);
 	pthread_mutex_lock(&s->mu);
@@ -973,15 +985,25 @@ static int drain_once(struct hn_store *s)
 	gap_time = s->gap_time;
 	s->gap_pending = 0;
 	s->gap_time = 0;
+	nmeta = s->nmeta;
+	memcpy(meta, s->meta, sizeof(meta));
+	s->nmeta = 0;
 	pthread_mutex_unlock(&s->mu);
 
-	if (!n && !gap) {
+	if (!n && !gap && !nmeta) {
 		pthread_mutex_unlock(&s->wmu);
 		return 0;
 	}
+	s->wmeta = meta;
+	s->wnmeta = nmeta;
 	write_batch(s, ops, n, gap, gap_time, &res);
 	for (i = 0; i < n; i++)
 		op_free(&ops[i]);
+	/* a status lost with a failed batch is published again soon */
+	for (i = 0; i < nmeta; i++) {
+		free(meta[i].key);
+		free(meta[i].value);
+	}
 
 	pthread_mutex_lock(&s->mu);
 	s->seq_done += n;
@@ -1050,7 +1072,8 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->count && !(s->gap_pending && !failed) && !s->stopping) {
+		while (!s->count && !(s->gap_pending && !failed) && !s->nmeta &&
+		       !s->stopping) {
 			uint64_t now = hn_store_mono_ns();
 			if (now >= next_retain) {
 				pthread_mutex_unlock(&s->mu);
@@ -1061,7 +1084,8 @@ static void *writer_main(void *arg)
 			deadline_after(&ts, next_retain - now);
 			pthread_cond_timedwait(&s->cv_work, &s->mu, &ts);
 		}
-		if (s->stopping && !s->count && (!s->gap_pending || failed))
+		if (s->stopping && !s->count && !s->nmeta &&
+		    (!s->gap_pending || failed))
 			break;
 		if (!s->stopping && !s->flush_waiters && s->count < s->batch_max) {
 			deadline_after(&ts, (uint64_t)s->batch_ms * 1000000ULL);
@@ -1157,6 +1181,44 @@ int hn_store_submit(struct hn_store *s, struct hn_event *ev)
 		return 0;
 	hn_event_free(ev);
 	return -ENOSPC;
+}
+
+int hn_store_submit_meta(struct hn_store *s, const char *key, const char *value)
+{
+	char *k, *v;
+	unsigned i;
+	int r = 0;
+
+	if (!s || !key || !value)
+		return -EINVAL;
+	if (s->readonly || !s->ring)
+		return -EROFS;
+	k = strdup(key);
+	v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->nmeta && strcmp(s->meta[i].key, key) != 0; i++)
+		;
+	if (i < s->nmeta) {
+		free(s->meta[i].value);
+		free(k);
+		s->meta[i].value = v;
+	} else if (s->nmeta < HN_STORE_META_SLOTS) {
+		s->meta[s->nmeta].key = k;
+		s->meta[s->nmeta].value = v;
+		s->nmeta++;
+		pthread_cond_signal(&s->cv_work);
+	} else {
+		free(k);
+		free(v);
+		r = -ENOSPC;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
 }
 
 int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,

@@ -1112,6 +1112,38 @@ static void test_close_writes_what_is_queued(void **state)
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 1000);
 }
 
+/* Meta values queued for the writer go with its next batch (the same key
+ * queued again: the last value), with the writer running or, without it,
+ * at close; a few keys at most are queued. */
+static void test_queued_meta_values(void **state)
+{
+	struct fixture *f = *state;
+	char *v = NULL;
+
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_submit_meta(f->s, "k1", "a"), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k1", "b"), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k2", "c"), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k3", "d"), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k4", "e"), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k5", "f"), -ENOSPC);
+	hn_store_close(f->s);
+	f->s = open_store(f, NULL);
+	assert_int_equal(hn_store_meta_get(f->s, "k1", &v), 0);
+	assert_string_equal(v, "b");
+	free(v);
+	v = NULL;
+	assert_int_equal(hn_store_meta_get(f->s, "k5", &v), -ENOENT);
+	/* running: written with the next batch */
+	assert_int_equal(hn_store_start(f->s), 0);
+	assert_int_equal(hn_store_submit_meta(f->s, "k2", "g"), 0);
+	submit(f->s, mk(HN_EV_FILE_DELETE, ENT_A, 0, 100, f->t0, "w"));
+	assert_int_equal(hn_store_flush(f->s), 0);
+	assert_int_equal(hn_store_meta_get(f->s, "k2", &v), 0);
+	assert_string_equal(v, "g");
+	free(v);
+}
+
 /* Rows go in chunks of many rows per statement.  A row SQLite refuses on
  * its own (bigger than max_row_bytes) costs only itself: the rest of its
  * chunk is written, in order, a "written" close whose open was refused
@@ -1696,6 +1728,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_hashes_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_recorded_as_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_writes_what_is_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queued_meta_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_row_costs_only_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_table_answers_like_a_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_bounds_across_batches, setup, teardown),
