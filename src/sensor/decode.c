@@ -113,10 +113,12 @@ static size_t dcomp_to_path(const struct part *p, char *dst, size_t cap)
 static const char *path_value(struct hn_event *ev, const struct part *parts, int n,
 			      uint8_t slot, uint32_t *fl)
 {
+	/* one path is built at a time per thread: a buffer of its own, not a
+	 * 16 KiB malloc and free per path (malloc's slow path) */
+	static _Thread_local char tmp[2 * HN_VAR_MASK + 64];
 	const struct part *raw = NULL, *dc = NULL;
-	char *tmp;
-	const char *res;
-	size_t cap = 2 * HN_VAR_MASK + 64, len = 0;
+	const size_t cap = sizeof(tmp);
+	size_t len = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (parts[i].slot != slot)
@@ -127,9 +129,6 @@ static const char *path_value(struct hn_event *ev, const struct part *parts, int
 			dc = &parts[i];
 	}
 	if (!raw && !dc)
-		return NULL;
-	tmp = malloc(cap);
-	if (!tmp)
 		return NULL;
 	tmp[0] = '\0';
 	if (raw && raw->len > 0 && raw->data[0] == '/') {
@@ -160,9 +159,7 @@ static const char *path_value(struct hn_event *ev, const struct part *parts, int
 		*fl |= HN_EVF_PATH_TRUNC;
 	if (tmp[0] == '/')
 		hn_path_normalize(tmp);
-	res = hn_event_puts(ev, tmp);
-	free(tmp);
-	return res;
+	return hn_event_puts(ev, tmp);
 }
 
 static const struct part *find(const struct part *parts, int n, uint8_t slot)
