@@ -339,13 +339,15 @@ echo "agent: $HINOMI"
 echo
 
 # The agent's cost when nothing happens, for reading the rest.
+# (after its first seconds: at start it hashes the running executables)
 start_agent idle
+sleep 3
 i0=$(cpu_ns "$AGENT_PID")
-sleep 2
+sleep 5
 i1=$(cpu_ns "$AGENT_PID")
 IDLE_RSS=$(hwm_kb "$AGENT_PID")
 stop_agent "$STOP_S"
-IDLE_MS=$(awk -v a="$i0" -v b="$i1" 'BEGIN { printf "%.1f", (b - a) / 1e6 / 2 }')
+IDLE_MS=$(awk -v a="$i0" -v b="$i1" 'BEGIN { printf "%.1f", (b - a) / 1e6 / 5 }')
 echo "idle agent: $IDLE_MS ms CPU per second, peak RSS $((IDLE_RSS / 1024)) MB, stop $STOP_HOW ($STOP_MS ms)"
 echo "IDLE cpu_ms_per_s=$IDLE_MS rss_kb=$IDLE_RSS" >>"$RES"
 
