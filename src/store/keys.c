@@ -75,8 +75,7 @@ void hn_keyset_add_event(struct hn_keyset *ks, const struct hn_event *ev,
 		hn_keyset_add(ks, HN_KEY_PATH, 0, ev->path);
 	if (ev->path2)
 		hn_keyset_add(ks, HN_KEY_PATH, 0, ev->path2);
-	if (ev->sha256[0] && (ev->type == HN_EV_PROCESS_START ||
-			      ev->type == HN_EV_PROCESS_SNAPSHOT))
+	if (ev->sha256[0] && hn_store_is_exec(ev->type))
 		hn_keyset_add(ks, HN_KEY_SHA256, 0, ev->sha256);
 	if ((ev->dst.family == AF_INET || ev->dst.family == AF_INET6) &&
 	    hn_addr_str(&ev->dst, abuf, 64) && abuf[0])

@@ -33,24 +33,11 @@
 #define RET_MAX_CHUNKS   64
 #define RET_FILE_HASHES  "65536" /* file_hashes rows kept (newest seen) */
 
-/* One integer from a statement with no parameters; -1 on error. */
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 static int64_t content_bytes(sqlite3 *db)
 {
-	int64_t pages = query_int(db, "PRAGMA page_count");
-	int64_t freep = query_int(db, "PRAGMA freelist_count");
-	int64_t psize = query_int(db, "PRAGMA page_size");
+	int64_t pages = hn_store_query_int(db, "PRAGMA page_count");
+	int64_t freep = hn_store_query_int(db, "PRAGMA freelist_count");
+	int64_t psize = hn_store_query_int(db, "PRAGMA page_size");
 
 	if (pages < 0 || freep < 0 || psize <= 0)
 		return -1;
@@ -86,17 +73,16 @@ static int delete_postings(struct hn_store *s, sqlite3_stmt *st,
 	int64_t first = sqlite3_column_int64(st, 0);
 	struct hn_block_dec d;
 	char abuf[HN_BLOCK_MAX_EVENTS][64];
-	struct hn_event *evs[HN_BLOCK_MAX_EVENTS];
 	unsigned n = 0;
-	int r = 0, rc = SQLITE_OK;
+	int rc = SQLITE_OK;
 
 	if (hn_block_dec_init(&d, sqlite3_column_blob(st, 1),
 			      (size_t)sqlite3_column_bytes(st, 1)) < 0)
 		return SQLITE_OK; /* a block we cannot read names nothing */
 	hn_keyset_clear(s->rkeys);
-	while (n < HN_BLOCK_MAX_EVENTS && (r = hn_block_dec_next(&d, &ev[n])) == 1) {
-		evs[n] = ev[n];
-		hn_keyset_add_event(s->rkeys, evs[n], abuf[n]);
+	/* a block that stops decoding halfway names what it decoded */
+	while (n < HN_BLOCK_MAX_EVENTS && hn_block_dec_next(&d, &ev[n]) == 1) {
+		hn_keyset_add_event(s->rkeys, ev[n], abuf[n]);
 		n++;
 	}
 	for (unsigned k = 0; k < HN_KEYSET_SLOTS && rc == SQLITE_OK; k++) {
@@ -112,9 +98,8 @@ static int delete_postings(struct hn_store *s, sqlite3_stmt *st,
 		rc = hn_store_step(del);
 	}
 	for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
-		const struct hn_event *e = evs[i];
-		if (e->sha256[0] || (e->type != HN_EV_PROCESS_START &&
-				     e->type != HN_EV_PROCESS_SNAPSHOT))
+		const struct hn_event *e = ev[i];
+		if (e->sha256[0] || !hn_store_is_exec(e->type))
 			continue;
 		sqlite3_bind_int64(hash, 1, (sqlite3_int64)e->proc.entity);
 		sqlite3_bind_int64(hash, 2, (sqlite3_int64)e->time);
@@ -251,7 +236,7 @@ static int64_t trim_by_size(struct hn_store *s)
 	for (int i = 0; i < RET_MAX_CHUNKS && used > target; i++) {
 		/* Blocks to delete, from the share of the content that is too
 		 * much. */
-		int64_t blocks = query_int(s->db, "SELECT count(*) FROM event_blocks");
+		int64_t blocks = hn_store_query_int(s->db, "SELECT count(*) FROM event_blocks");
 		int64_t chunk;
 		if (blocks <= 0)
 			break;
@@ -306,7 +291,7 @@ static int64_t trim_processes(struct hn_store *s)
 /* file_hashes keeps the RET_FILE_HASHES newest; rows deleted or -errno. */
 static int64_t trim_file_hashes(struct hn_store *s)
 {
-	if (query_int(s->db, "SELECT count(*) > " RET_FILE_HASHES
+	if (hn_store_query_int(s->db, "SELECT count(*) > " RET_FILE_HASHES
 		      " FROM file_hashes") != 1)
 		return 0;
 	return delete_sql(s,

@@ -123,6 +123,18 @@ static const char migrate_rows_sql[] =
 	"DROP INDEX IF EXISTS events_unhashed;"
 	"ALTER TABLE events RENAME TO events_v2;";
 
+int64_t hn_store_query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 void hn_store_set_err(struct hn_store *s, const char *what, sqlite3 *db)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what,

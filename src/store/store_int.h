@@ -71,6 +71,19 @@ struct hn_store_row {
 /* New processes rows go in multi-row INSERTs of this many (procs.c). */
 #define HN_PROCS_PER_INSERT 16u
 
+/* A process start (its image: execs, hashes). */
+static inline bool hn_store_is_exec(unsigned type)
+{
+	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT;
+}
+
+/* An open whose row a "written" close flags (types 10, 11, 20). */
+static inline bool hn_store_is_open(unsigned type)
+{
+	return type == HN_EV_FILE_CREATE || type == HN_EV_FILE_OPEN_WRITE ||
+	       type == HN_EV_FILE_READ;
+}
+
 /* event_keys.kind: what a posting's key is (docs/SCHEMA.md). */
 enum hn_key_kind {
 	HN_KEY_ENTITY = 1,       /* events.entity */
@@ -200,6 +213,8 @@ void hn_store_set_err(struct hn_store *s, const char *what, sqlite3 *db);
 void hn_store_set_errf(struct hn_store *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int hn_store_exec(sqlite3 *db, const char *sql);
+/* One integer from a statement without parameters; -1 on error. */
+int64_t hn_store_query_int(sqlite3 *db, const char *sql);
 uint64_t hn_store_now_ns(void);
 uint64_t hn_store_mono_ns(void);
 /* sqlite result code -> -errno */

@@ -111,17 +111,6 @@ static bool is_image_event(unsigned type)
 	       type == HN_EV_PROCESS_FORK;
 }
 
-static bool is_exec_row(unsigned type)
-{
-	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT;
-}
-
-static bool is_open_row(unsigned type)
-{
-	return type == HN_EV_FILE_CREATE || type == HN_EV_FILE_OPEN_WRITE ||
-	       type == HN_EV_FILE_READ;
-}
-
 static void result_u64z(sqlite3_context *c, uint64_t v)
 {
 	if (v)
@@ -366,7 +355,7 @@ static bool row_wanted(const struct vcur *c, const struct hn_event *ev)
 		       (ev->path2 && strcmp(ev->path2, c->key_s) == 0);
 	case HN_KEY_SHA256:
 		/* the hash may come from file_hashes: checked by SQLite */
-		return is_exec_row(ev->type);
+		return hn_store_is_exec(ev->type);
 	case HN_KEY_DST: {
 		char buf[64];
 		return ev->dst.family &&
@@ -742,7 +731,7 @@ static int v_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		break;
 	case V_FLAGS: {
 		uint32_t f = ev->flags;
-		if (is_open_row(t) && ev->cookie && !(f & HN_EVF_WRITTEN) &&
+		if (hn_store_is_open(t) && ev->cookie && !(f & HN_EVF_WRITTEN) &&
 		    written_later(c, ev))
 			f |= HN_EVF_WRITTEN;
 		sqlite3_result_int64(ctx, f);
@@ -770,7 +759,7 @@ static int v_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	case V_SHA256:
 		if (ev->sha256[0])
 			sqlite3_result_text(ctx, ev->sha256, -1, SQLITE_TRANSIENT);
-		else if (is_exec_row(t))
+		else if (hn_store_is_exec(t))
 			result_str(ctx, later_hash(c, ev));
 		break;
 	case V_EXIT_CODE:

@@ -162,21 +162,6 @@ static char *multi_insert(const char *one, unsigned rows)
 	return sql;
 }
 
-/* One integer from a statement without parameters, or dflt. */
-static int64_t query_i64(sqlite3 *db, const char *sql, int64_t dflt)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = dflt;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else
-		v = -1;
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* A block holds events of at most this time spread, so that retention by
  * age (whole blocks) is never late by more. */
 #define BLOCK_SPAN_NS (60ULL * 1000000000ULL)
@@ -214,8 +199,8 @@ static int migrate_rows(struct hn_store *s)
 	char sql[1024];
 	int r = 0, rc;
 
-	if (query_i64(s->db, "SELECT count(*) FROM sqlite_schema"
-		      " WHERE type = 'table' AND name = 'events_v2'", 0) != 1)
+	if (hn_store_query_int(s->db, "SELECT count(*) FROM sqlite_schema"
+		      " WHERE type = 'table' AND name = 'events_v2'") != 1)
 		return 0;
 	snprintf(sql, sizeof(sql), "SELECT %s, NULL, NULL, NULL, NULL"
 		 " FROM events_v2 ORDER BY id LIMIT %d", hn_store_ev_cols,
@@ -348,8 +333,8 @@ int hn_writer_prepare(struct hn_store *s)
 	}
 	/* The writer numbers the events; ids only grow (a rolled-back batch
 	 * leaves its ids unused). */
-	s->next_id = query_i64(s->db, "SELECT COALESCE(max(last_id), 0) + 1"
-			       " FROM event_blocks", 1);
+	s->next_id = hn_store_query_int(s->db, "SELECT COALESCE(max(last_id), 0) + 1"
+			       " FROM event_blocks");
 	if (s->next_id < 1) {
 		hn_store_set_err(s, "reading the last event id", s->db);
 		r = -EIO;
@@ -441,17 +426,6 @@ static int hash_update(struct hn_store *s, const struct hn_store_hash *h)
 	return rc;
 }
 
-static bool is_open_event(unsigned type)
-{
-	return type == HN_EV_FILE_CREATE || type == HN_EV_FILE_OPEN_WRITE ||
-	       type == HN_EV_FILE_READ;
-}
-
-static bool is_exec_event(unsigned type)
-{
-	return type == HN_EV_PROCESS_START || type == HN_EV_PROCESS_SNAPSHOT;
-}
-
 static struct hn_store_open *open_slot(struct hn_store *s, uint64_t entity,
 				       uint64_t cookie)
 {
@@ -507,7 +481,7 @@ static int row_done(struct hn_store *s, const struct hn_store_row *r)
 	const struct hn_event *ev = r->ev;
 	int rc;
 
-	if (ev->cookie && ev->proc.entity && is_open_event(ev->type)) {
+	if (ev->cookie && ev->proc.entity && hn_store_is_open(ev->type)) {
 		struct hn_store_open *o = open_slot(s, ev->proc.entity, ev->cookie);
 		o->entity = ev->proc.entity;
 		o->cookie = ev->cookie;
@@ -611,7 +585,7 @@ static int write_block(struct hn_store *s, struct hn_store_row *rows, unsigned n
 		hn_keyset_add_event(ks, ev, s->abuf[i]);
 		/* a start written without its hash, when the hash is known */
 		s->hbuf[i][0] = '\0';
-		if (is_exec_event(ev->type) && !ev->sha256[0] && ev->ino &&
+		if (hn_store_is_exec(ev->type) && !ev->sha256[0] && ev->ino &&
 		    known_hash(s, ev, s->hbuf[i]))
 			hn_keyset_add(ks, HN_KEY_SHA256, 0, s->hbuf[i]);
 	}
@@ -646,7 +620,7 @@ static int write_block(struct hn_store *s, struct hn_store_row *rows, unsigned n
 	{
 		unsigned execs = 0;
 		for (unsigned i = 0; i < n; i++)
-			execs += is_exec_event(rows[i].ev->type);
+			execs += hn_store_is_exec(rows[i].ev->type);
 		chunker_init(&ch, s->wst[HN_WS_EXEC], s->wst[HN_WS_EXECS],
 			     EXECS_PER_INSERT, execs);
 	}
@@ -654,7 +628,7 @@ static int write_block(struct hn_store *s, struct hn_store_row *rows, unsigned n
 		const struct hn_event *ev = rows[i].ev;
 		const char *h = ev->sha256[0] ? ev->sha256 : s->hbuf[i];
 		int b = chunker_base(&ch, 9);
-		if (!is_exec_event(ev->type))
+		if (!hn_store_is_exec(ev->type))
 			continue;
 		bind_i64(ch.st, b + 1, (int64_t)ev->proc.entity);
 		bind_i64(ch.st, b + 2, (int64_t)ev->time);
@@ -734,7 +708,7 @@ static int write_event(struct hn_store *s, const struct hn_event *ev,
 		for (int i = (int)s->nrows - 1; i >= 0; i--) {
 			const struct hn_event *o = s->rows[i].ev;
 			if (o->proc.entity == ev->proc.entity &&
-			    o->cookie == ev->cookie && is_open_event(o->type)) {
+			    o->cookie == ev->cookie && hn_store_is_open(o->type)) {
 				s->rows[i].add_flags |= HN_EVF_WRITTEN;
 				/* if that row is refused, the close is written
 				 * after all (write_batch) */
@@ -812,7 +786,7 @@ static void fold_written(struct hn_store *s, struct hn_store_op *ops,
 			continue;
 		ev = ops[i].u.ev;
 		/* entity 0 is bound NULL in the search: it never matches */
-		if (!ev->cookie || !ev->proc.entity || !is_open_event(ev->type))
+		if (!ev->cookie || !ev->proc.entity || !hn_store_is_open(ev->type))
 			continue;
 		close = is_written_close(ev);
 		w = wslot(s, ev->proc.entity, ev->cookie);
