@@ -117,13 +117,11 @@ static const char *const wsql[HN_WS_COUNT] = {
 		"  seen = excluded.seen",
 	/* The sensor reports "this open was written" at close, keyed by the
 	 * open's cookie (its struct file): one event per open, flagged.  An
-	 * open already in a block is flagged in `written`: by id when the
-	 * writer knows it (still that open's row?), else the latest open of
-	 * (entity, cookie). */
+	 * open already in a block is flagged in `written`: by id when this
+	 * writer wrote that open (its opens cache), else the latest open of
+	 * (entity, cookie) found through the events table. */
 	[HN_WS_WRITTEN_ID] =
-		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
-		" WHERE id = ?3 AND entity = ?1 AND cookie = ?2"
-		" AND type IN (10, 11, 20)",
+		"INSERT OR IGNORE INTO written(id) VALUES (?1)",
 	[HN_WS_META] =
 		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -448,17 +446,14 @@ static int flag_written(struct hn_store *s, const struct hn_event *ev,
 	*done = false;
 	if (ev->proc.entity && o->entity == ev->proc.entity &&
 	    o->cookie == ev->cookie) {
+		/* the slot is this writer's latest open of (entity, cookie),
+		 * in a committed block (a rollback empties the slots) */
 		w = s->wst[HN_WS_WRITTEN_ID];
-		bind_u64z(w, 1, ev->proc.entity);
-		bind_u64z(w, 2, ev->cookie);
-		bind_i64(w, 3, o->id);
+		bind_i64(w, 1, o->id);
 		rc = hn_store_step(w);
-		if (rc != SQLITE_OK)
-			return rc;
-		if (sqlite3_changes(s->db) > 0) {
+		if (rc == SQLITE_OK)
 			*done = true;
-			return SQLITE_OK;
-		}
+		return rc;
 	}
 	w = s->wst[HN_WS_WRITTEN];
 	bind_u64z(w, 1, ev->proc.entity);
