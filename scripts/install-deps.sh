@@ -17,6 +17,8 @@ libsqlite3-dev
 sqlite3
 libssl-dev
 libcmocka-dev
+libyaml-dev
+libpcre2-dev
 pkg-config
 libclang-rt-14-dev
 python3

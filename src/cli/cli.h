@@ -45,5 +45,6 @@ int cmd_events(int argc, char **argv);
 int cmd_tree(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "event/entity.h"
 #include "sensor/wire.h"
+#include "util/path.h"
 
 int hn_decode_ctx_init(struct hn_decode_ctx *c)
 {
@@ -33,40 +34,6 @@ int hn_decode_ctx_init(struct hn_decode_ctx *c)
 	c->boot_to_wall = ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL +
 			  ((int64_t)rt.tv_nsec - bt.tv_nsec);
 	return 0;
-}
-
-void hn_path_normalize(char *path)
-{
-	char *out = path, *p = path;
-
-	if (*p != '/')
-		return;
-	while (*p) {
-		char *seg;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		seg = p;
-		while (*p && *p != '/')
-			p++;
-		len = (size_t)(p - seg);
-		if (len == 1 && seg[0] == '.')
-			continue;
-		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
-			while (out > path && *--out != '/')
-				;
-			continue;
-		}
-		*out++ = '/';
-		memmove(out, seg, len);
-		out += len;
-	}
-	if (out == path)
-		*out++ = '/';
-	*out = '\0';
 }
 
 /* One string of a record. */

@@ -77,9 +77,6 @@ int hn_decode_ctx_init(struct hn_decode_ctx *c);
 int hn_decode(const struct hn_decode_ctx *c, const void *data, size_t size,
 	      struct hn_event **out);
 
-/* Lexically normalise an absolute path in place ("//a/./b/../c" -> "/a/c"). */
-void hn_path_normalize(char *path);
-
 /* ---- /proc snapshot ---- */
 
 /* A running process's start time (CLOCK_BOOTTIME ns), and its parent's. */

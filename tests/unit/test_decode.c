@@ -36,6 +36,7 @@
 #include "event/event.h"
 #include "sensor/sensor.h"
 #include "sensor/wire.h"
+#include "util/path.h"
 
 #define VAR_OFF 192  /* emit.bpf.h: strings start here */
 

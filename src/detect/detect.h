@@ -1,0 +1,139 @@
+/*
+ * detect.h - Sigma rules over hinomi's events.
+ *
+ * A ruleset is loaded from Sigma YAML files (a file or a directory, read
+ * recursively) and then matched against events, live (the agent) or
+ * offline.  Loading never stops at a bad rule: each file that cannot be
+ * used is reported once, with its path, the line and why, as invalid (not
+ * a Sigma rule we can read: YAML errors, missing detection, a condition
+ * that does not parse, a regular expression that does not compile, ...) or
+ * unsupported (valid Sigma that hinomi cannot evaluate: a log source it
+ * does not record, a field it does not have for that log source, a
+ * modifier it does not implement).
+ *
+ * Log sources (logsource: product linux, or no product) are routed to the
+ * events that can satisfy them (fields.c has the table):
+ *
+ *   category process_creation   process starts (exec)
+ *   category file_event         file creates and write-opens
+ *   category file_rename        renames            category file_delete  unlinks
+ *   category file_change        write-opens of existing files, chmod, chown
+ *   category network_connection connects and accepts (Initiated true/false)
+ *   category dns_query          DNS queries
+ *   service auditd              an auditd-style view of the same events
+ *
+ * and the field names are Sysmon for Linux's (Image, CommandLine,
+ * ParentImage, TargetFilename, DestinationIp, ...) or auditd's (type,
+ * SYSCALL, a0..., exe, comm, name, key, ...), mapped onto the event.
+ *
+ * Thread-safety: loading is single-threaded; a loaded ruleset is
+ * read-only and may be matched from several threads at once.
+ */
+#ifndef HINOMI_DETECT_H
+#define HINOMI_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+
+/* Where a rule's events come from (fields.c). */
+enum hn_det_source {
+	HN_DS_NONE = 0,
+	HN_DS_PROCESS_CREATION,
+	HN_DS_FILE_EVENT,
+	HN_DS_FILE_RENAME,
+	HN_DS_FILE_DELETE,
+	HN_DS_FILE_CHANGE,
+	HN_DS_NETWORK_CONNECTION,
+	HN_DS_DNS_QUERY,
+	HN_DS_AUDITD,
+	HN_DS_COUNT,
+};
+
+/* What a loaded rule says about itself (strings owned by the ruleset). */
+struct hn_rule_info {
+	const char *path;        /* file it came from */
+	int line;                /* line of its first key (1-based) */
+	const char *id;          /* may be "" */
+	const char *title;
+	const char *status;      /* "" when absent */
+	const char *level;       /* informational, low, medium, high, critical */
+	const char *author;      /* "" when absent (DRL: kept with alerts) */
+	const char *description;
+	const char *const *tags; /* ntags of them ("attack.t1059.004") */
+	unsigned ntags;
+	enum hn_det_source source;
+};
+
+enum hn_rule_problem_kind {
+	HN_RULE_INVALID,
+	HN_RULE_UNSUPPORTED,
+};
+
+/* One file (or one document of a multi-document file) not loaded. */
+struct hn_rule_problem {
+	const char *path;
+	int line;                /* 1-based; 0 when it is the file as a whole */
+	enum hn_rule_problem_kind kind;
+	const char *title;       /* the rule's title when known, else NULL */
+	const char *why;         /* one line */
+};
+
+typedef void (*hn_rule_problem_fn)(const struct hn_rule_problem *p, void *arg);
+
+struct hn_ruleset;
+
+struct hn_ruleset *hn_ruleset_new(void);
+void hn_ruleset_free(struct hn_ruleset *rs);
+
+/*
+ * Load every Sigma rule of a file or, recursively, of a directory (files
+ * ending in .yml or .yaml, in name order).  Each problem is passed to
+ * problem (may be NULL).  Returns the number of rules loaded from path, or
+ * -errno when path itself cannot be read.
+ */
+int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
+		    hn_rule_problem_fn problem, void *arg);
+
+/* Counts since the ruleset was made. */
+struct hn_ruleset_stats {
+	unsigned files;          /* rule files read */
+	unsigned loaded;
+	unsigned invalid;
+	unsigned unsupported;
+	unsigned per_source[HN_DS_COUNT];
+};
+void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st);
+
+unsigned hn_ruleset_count(const struct hn_ruleset *rs);
+const struct hn_rule_info *hn_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
+
+/* The name of a source ("process_creation", "auditd"). */
+const char *hn_det_source_name(enum hn_det_source s);
+
+/*
+ * What the event's process's parent looked like, when the caller knows it
+ * (the agent keeps it; the store has it): for ParentImage and
+ * ParentCommandLine.  Any member may be NULL / 0.
+ */
+struct hn_det_parent {
+	const char *image;
+	const char *args;        /* NUL-separated argv */
+	size_t args_len;
+};
+
+typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
+				 const struct hn_event *ev, void *arg);
+
+/*
+ * Match one event against every rule whose log source it can satisfy;
+ * match is called once per rule that fires (in load order).  Returns the
+ * number of rules that fired.
+ */
+int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
+		     const struct hn_det_parent *parent, hn_rule_match_fn match,
+		     void *arg);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * detect_int.h - what the files of detect/ share (nothing outside it
+ * includes this).
+ *
+ *   rules.c    reading YAML files into rules (libyaml), the ruleset
+ *   cond.c     Sigma conditions: text -> tree of nodes
+ *   fields.c   field names, log sources, and the values of an event's
+ *              fields as a rule sees them (struct det_rec)
+ *   match.c    values and modifiers (match.h)
+ *   engine.c   a rule against a record, the ruleset against an event
+ */
+#ifndef HINOMI_DETECT_INT_H
+#define HINOMI_DETECT_INT_H
+
+#include "detect/detect.h"
+#include "detect/match.h"
+
+/* ---- fields (fields.c) ---- */
+
+/* Every field a rule can name.  The Sysmon-for-Linux names first, then
+ * the auditd view's. */
+enum det_field {
+	/* process_creation, and the acting process of every other event */
+	DF_IMAGE,
+	DF_COMMANDLINE,
+	DF_CURRENTDIRECTORY,
+	DF_USER,
+	DF_LOGONID,
+	DF_PROCESSID,
+	DF_PROCESSGUID,
+	DF_PARENTIMAGE,
+	DF_PARENTCOMMANDLINE,
+	DF_PARENTPROCESSID,
+	DF_PARENTPROCESSGUID,
+	DF_TERMINALSESSIONID,
+	DF_HASHES,
+	/* files */
+	DF_TARGETFILENAME,
+	DF_SOURCEFILENAME,
+	/* network */
+	DF_INITIATED,
+	DF_PROTOCOL,
+	DF_SOURCEIP,
+	DF_SOURCEPORT,
+	DF_SOURCEISIPV6,
+	DF_DESTINATIONIP,
+	DF_DESTINATIONPORT,
+	DF_DESTINATIONISIPV6,
+	DF_DESTINATIONHOSTNAME,
+	DF_QUERYNAME,
+	/* auditd view */
+	DF_A_TYPE,
+	DF_A_SYSCALL,
+	DF_A_ARGC,
+	DF_A_A0, DF_A_A1, DF_A_A2, DF_A_A3, DF_A_A4, DF_A_A5, DF_A_A6, DF_A_A7,
+	DF_A_A8, DF_A_A9,
+	DF_A_EXE,
+	DF_A_COMM,
+	DF_A_NAME,
+	DF_A_NAMETYPE,
+	DF_A_KEY,
+	DF_A_UID,
+	DF_A_EUID,
+	DF_A_AUID,
+	DF_A_PID,
+	DF_A_PPID,
+	DF_A_CWD,
+	DF_A_SUCCESS,
+	DF_A_UNIT,
+	/* not nameable: the second value of Image (the path passed to
+	 * execve, made absolute), tried by the engine with Image's */
+	DF_IMAGE_ALT,
+	DF_COUNT,
+};
+
+/* Field id of a name for a source ("Image", "a0"; case-insensitive), or -1
+ * when that source has no such field. */
+int det_field_lookup(enum hn_det_source src, const char *name);
+
+/* Source of a logsource (product, category, service; NULL when absent),
+ * or HN_DS_NONE with the reason in *why. */
+enum hn_det_source det_source_of(const char *product, const char *category,
+				 const char *service, const char **why);
+
+/* The record of one event for one source: field values computed when a
+ * rule first asks, into buf.  An auditd source sees an event as several
+ * records (SYSCALL, EXECVE, PATH...): rec_kind says which. */
+#define DET_BUF 16384
+struct det_rec {
+	const struct hn_event *ev;
+	const struct hn_det_parent *parent;
+	enum hn_det_source src;
+	int audit_kind;                    /* DET_AUDIT_* when src is auditd */
+	uint64_t done[(DF_COUNT + 63) / 64];
+	struct hn_sm_str val[DF_COUNT];
+	size_t used;
+	char buf[DET_BUF];
+};
+
+enum {
+	DET_AUDIT_SYSCALL,
+	DET_AUDIT_EXECVE,
+	DET_AUDIT_PATH,          /* name: path */
+	DET_AUDIT_PATH2,         /* name: path2 (a rename's new name) */
+	DET_AUDIT_COUNT,
+};
+
+/* Sources an event type can satisfy, as a bit set of 1 << source. */
+unsigned det_sources_of_event(const struct hn_event *ev);
+/* Audit records an event is seen as, as a bit set of 1 << DET_AUDIT_*. */
+unsigned det_audit_kinds(const struct hn_event *ev);
+
+void det_rec_init(struct det_rec *r, const struct hn_event *ev,
+		  const struct hn_det_parent *parent, enum hn_det_source src,
+		  int audit_kind);
+/* The value of field f (present false when the event has none). */
+const struct hn_sm_str *det_rec_get(struct det_rec *r, int f);
+/* Fields a field-less (keyword) search looks in, for r's source: ids into
+ * out (at most max), count returned. */
+unsigned det_keyword_fields(const struct det_rec *r, int *out, unsigned max);
+
+/* ---- rules (rules.c, engine.c) ---- */
+
+/* "Field|mods: values": all of a field's values against one field. */
+struct det_item {
+	int field;               /* DF_*, or -1: keywords (any keyword field) */
+	struct hn_sm_list vals;
+};
+
+/* A named selection: one of its alternatives (OR), each an AND of items. */
+struct det_sel {
+	char *name;
+	unsigned *alt_end;       /* alternative i is items [alt_end[i-1], alt_end[i]) */
+	unsigned nalt;
+	struct det_item *items;
+	unsigned nitems;
+};
+
+enum det_op {
+	DN_SEL,                  /* selection a */
+	DN_AND,                  /* children a..b-1 of kids[] */
+	DN_OR,
+	DN_NOT,                  /* child kids[a] */
+	DN_TRUE,
+	DN_FALSE,
+};
+
+struct det_node {
+	enum det_op op;
+	unsigned a, b;
+};
+
+/* A condition: nodes[root]; kids holds the child lists of AND/OR/NOT. */
+struct det_cond {
+	struct det_node *nodes;
+	unsigned nnodes, cap_nodes;
+	unsigned *kids;
+	unsigned nkids, cap_kids;
+	unsigned root;
+};
+
+/*
+ * Parse a condition over the selections sels[0..nsel) into c.  0, or
+ * -EINVAL with the reason in err (and the offending word); -ENOTSUP for
+ * Sigma 1 aggregations ("| count() > 5") and "near".
+ */
+int det_cond_parse(struct det_cond *c, const char *text, const struct det_sel *sels,
+		   unsigned nsel, char *err, size_t errlen);
+/* Several conditions of one rule (a YAML list) parsed into the same c,
+ * each leaving its root in c->root: one root that ORs them.  0 or
+ * -errno. */
+int det_cond_join(struct det_cond *c, const unsigned *roots, unsigned n);
+void det_cond_release(struct det_cond *c);
+
+struct det_rule {
+	struct hn_rule_info info;
+	struct det_sel *sels;
+	unsigned nsel;
+	struct det_cond cond;    /* several conditions: OR'ed in one tree */
+};
+
+/* The ruleset's rules of a source (indexes, load order), and a rule. */
+const unsigned *det_ruleset_by_source(const struct hn_ruleset *rs,
+				      enum hn_det_source s, unsigned *n);
+const struct det_rule *det_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
+
+/* Does the rule match the record? */
+bool det_rule_eval(const struct det_rule *rule, struct det_rec *r);
+
+void det_rule_release(struct det_rule *rule);
+
+#endif
