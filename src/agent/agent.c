@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "util/json.h"
 #include "util/strbuf.h"
+#include "logsrc/logsrc.h"
 
 #define PT_BUCKETS 16384
 #define PT_MAX 65536
@@ -72,6 +73,12 @@ struct agent {
 	 * cookie: remember the cookies of filtered opens so their close is
 	 * filtered too (direct-mapped; a collision only lets one through). */
 	uint64_t filtered_opens[FILTERED_OPENS];
+	/* the system log files followed (logsrc.h), and their positions as
+	 * last saved in meta */
+	struct hn_logsrc *logs;
+	unsigned nlogs;
+	uint64_t *log_saved;
+	uint64_t last_log_poll;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -372,6 +379,76 @@ static void check_drops(struct agent *a)
 	}
 }
 
+/* ---- the system log ---- */
+
+#define LOG_POLL_NS (500ULL * 1000000ULL)
+#define LOG_META "logsrc:"     /* meta key prefix: "logsrc:/var/log/auth.log" */
+
+static void submit(struct agent *a, struct hn_event *ev);
+
+static void log_event(struct hn_event *ev, void *arg)
+{
+	struct agent *a = arg;
+
+	a->counts[HN_EV_LOG].seen++;
+	submit(a, ev);
+}
+
+/* Follow the config's log files, from where the last run stopped. */
+static void logs_open(struct agent *a)
+{
+	int n;
+	const char *const *paths = hn_agent_config_logs(a->cfg, &n);
+
+	if (n <= 0)
+		return;
+	a->logs = hn_logsrc_new(paths, (unsigned)n);
+	a->nlogs = (unsigned)n;
+	a->log_saved = calloc((size_t)n, sizeof(*a->log_saved));
+	if (!a->logs || !a->log_saved) {
+		fprintf(stderr, "hinomi agent: log files not followed: out of memory\n");
+		hn_logsrc_free(a->logs);
+		a->logs = NULL;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char key[4200], *v = NULL;
+		unsigned long long dev, ino, off;
+		snprintf(key, sizeof(key), LOG_META "%s", paths[i]);
+		if (hn_store_meta_get(a->store, key, &v) == 0 && v &&
+		    sscanf(v, "%llu %llu %llu", &dev, &ino, &off) == 3)
+			hn_logsrc_set_pos(a->logs, paths[i], dev, ino, off);
+		free(v);
+	}
+}
+
+static void logs_poll(struct agent *a, uint64_t t, bool force)
+{
+	if (!a->logs || (!force && t - a->last_log_poll < LOG_POLL_NS))
+		return;
+	a->last_log_poll = t;
+	hn_logsrc_poll(a->logs, log_event, a);
+}
+
+/* Positions that moved, into meta (with the writer's next batch). */
+static void logs_save(struct agent *a)
+{
+	const char *path;
+	uint64_t dev, ino, off;
+
+	for (unsigned i = 0; a->logs && i < a->nlogs; i++) {
+		char key[4200], val[96];
+		if (!hn_logsrc_get_pos(a->logs, i, &path, &dev, &ino, &off) ||
+		    off == a->log_saved[i])
+			continue;
+		snprintf(key, sizeof(key), LOG_META "%s", path);
+		snprintf(val, sizeof(val), "%llu %llu %llu", (unsigned long long)dev,
+			 (unsigned long long)ino, (unsigned long long)off);
+		if (hn_store_submit_meta(a->store, key, val) == 0)
+			a->log_saved[i] = off;
+	}
+}
+
 /* ---- status ---- */
 
 /* Changes when anything the status shows moves on: events, rows written,
@@ -624,6 +701,8 @@ int hn_agent_run(const struct hn_agent_opts *o)
 			hn_proc_snapshot(&dc, starts, nstarts, (uint32_t)getpid(), snapshot_cb, a);
 		free(starts);
 	}
+	logs_open(a);
+	logs_poll(a, now_ns(CLOCK_MONOTONIC), true);
 	publish_status(a, false);
 	if (o->ready_file) {
 		int fd;
@@ -652,6 +731,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 			break;
 		}
 		t = now_ns(CLOCK_MONOTONIC);
+		logs_poll(a, t, false);
 		/* every STATUS_BUSY_S while events come, every STATUS_IDLE_S
 		 * when none do (readers call an agent alive for 10 s) */
 		if (t - last_tick >= STATUS_BUSY_S * 1000000000ULL &&
@@ -661,6 +741,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 			last_publish = t;
 			published = status_mark(a);
 			check_drops(a);
+			logs_save(a);
 			publish_status(a, false);
 			if (o->live)
 				fflush(o->live);
@@ -670,6 +751,8 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	}
 	/* drain what the kernel still holds, then close in order */
 	hn_sensor_poll(a->sensor, 0);
+	logs_poll(a, now_ns(CLOCK_MONOTONIC), true);
+	logs_save(a);
 	check_drops(a);
 	agent_event(a, HN_EV_AGENT_STOP);
 	hn_hasher_drain(a->hasher);
@@ -681,6 +764,8 @@ out:
 	hn_hasher_free(a->hasher);
 	hn_store_close(a->store);
 	hn_agent_config_free(a->cfg);
+	hn_logsrc_free(a->logs);
+	free(a->log_saved);
 	pt_clear(a);
 	free(a);
 	return r;

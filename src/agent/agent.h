@@ -10,6 +10,11 @@
  *     kernel side drops it), and the noise filter of the config file drops
  *     events by process executable or file path (counted as filtered);
  *   - stored (store/store.h), and printed as a short live line when notable.
+ * The system log files the config names (log-file; by default auth.log,
+ * syslog, secure, messages where they exist) are followed too: each new
+ * line is a HN_EV_LOG event (logsrc/logsrc.h), and the read positions are
+ * kept in meta so that a restarted agent goes on where the last one
+ * stopped.
  * Every second it publishes its status (meta "status.json"/"status.text")
  * for `hinomi status`, and turns kernel drop counters into HN_EV_GAP events:
  * nothing is lost silently.
@@ -49,5 +54,7 @@ bool hn_agent_config_ignore_process(const struct hn_agent_config *c, const char 
 bool hn_agent_config_ignore_path(const struct hn_agent_config *c, const char *path);
 /* Paths whose reads are reported; count via *n. */
 const char *const *hn_agent_config_watch(const struct hn_agent_config *c, int *n);
+/* Log files whose new lines are recorded (logsrc.h); count via *n. */
+const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n);
 
 #endif

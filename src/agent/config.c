@@ -5,6 +5,9 @@
  *   ignore-process GLOB   drop events of processes whose executable matches
  *   ignore-path GLOB      drop file events whose path matches
  *   watch-read PATH       report reads of this file (besides the defaults)
+ *   log-file PATH         record the lines appended to this log file; the
+ *                         first log-file line replaces the default list
+ *                         (DEFAULT_LOGS); "log-file none" records none
  *
  * Globs are fnmatch(3) patterns without FNM_PATHNAME ('*' crosses '/').
  * A malformed line is reported with its number and skipped; the rest of
@@ -27,6 +30,15 @@ struct hn_agent_config {
 	int n_path;
 	char *watch[MAX_RULES];
 	int n_watch;
+	char *logs[MAX_RULES];
+	int n_logs;
+	bool logs_set;           /* a log-file line replaced the defaults */
+};
+
+/* System logs followed by default (those that exist; rsyslog on Debian
+ * writes the first two, RHEL-likes the last two). */
+static const char *const default_logs[] = {
+	"/var/log/auth.log", "/var/log/syslog", "/var/log/secure", "/var/log/messages",
 };
 
 /* Files whose reads matter (credential access), watched by default. */
@@ -45,6 +57,8 @@ struct hn_agent_config *hn_agent_config_default(void)
 		return NULL;
 	for (size_t i = 0; i < sizeof(default_watch) / sizeof(default_watch[0]); i++)
 		c->watch[c->n_watch++] = strdup(default_watch[i]);
+	for (size_t i = 0; i < sizeof(default_logs) / sizeof(default_logs[0]); i++)
+		c->logs[c->n_logs++] = strdup(default_logs[i]);
 	return c;
 }
 
@@ -58,6 +72,8 @@ void hn_agent_config_free(struct hn_agent_config *c)
 		free(c->ignore_path[i]);
 	for (int i = 0; i < c->n_watch; i++)
 		free(c->watch[i]);
+	for (int i = 0; i < c->n_logs; i++)
+		free(c->logs[i]);
 	free(c);
 }
 
@@ -129,6 +145,15 @@ int hn_agent_config_load(const char *path, struct hn_agent_config **out, char *m
 			e = add(c->ignore_path, &c->n_path, val);
 		} else if (!strcmp(key, "watch-read")) {
 			e = add(c->watch, &c->n_watch, val);
+		} else if (!strcmp(key, "log-file")) {
+			if (!c->logs_set) {
+				for (int i = 0; i < c->n_logs; i++)
+					free(c->logs[i]);
+				c->n_logs = 0;
+				c->logs_set = true;
+			}
+			e = strcmp(val, "none") == 0 ? 0 :
+			    val[0] != '/' ? -EINVAL : add(c->logs, &c->n_logs, val);
 		} else {
 			e = -EINVAL;
 		}
@@ -174,4 +199,10 @@ const char *const *hn_agent_config_watch(const struct hn_agent_config *c, int *n
 {
 	*n = c ? c->n_watch : 0;
 	return c ? (const char *const *)c->watch : NULL;
+}
+
+const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n)
+{
+	*n = c ? c->n_logs : 0;
+	return c ? (const char *const *)c->logs : NULL;
 }

@@ -433,6 +433,16 @@ void cli_event_detail(struct hn_strbuf *sb, const struct hn_event *ev)
 	case HN_EV_AGENT_STOP:
 		escs(sb, ev->name);
 		return;
+	case HN_EV_LOG:
+		escs(sb, ev->name ? ev->name : "?");
+		hn_strbuf_adds(sb, ": ");
+		if (ev->args) {
+			size_t n = ev->args_len;
+			while (n && ev->args[n - 1] == '\0')
+				n--;
+			cli_escape(sb, ev->args, n);
+		}
+		return;
 	default:
 		break;
 	}

@@ -21,6 +21,11 @@
  *   category network_connection connects and accepts (Initiated true/false)
  *   category dns_query          DNS queries
  *   service auditd              an auditd-style view of the same events
+ *   service syslog, or product   every line of the system log files
+ *     linux alone (keywords)
+ *   service auth                lines of the auth facilities (or auth.log)
+ *   service sshd, sudo, cron,   lines logged by that program
+ *     vsftpd, guacamole, clamav
  *
  * and the field names are Sysmon for Linux's (Image, CommandLine,
  * ParentImage, TargetFilename, DestinationIp, ...) or auditd's (type,
@@ -49,6 +54,15 @@ enum hn_det_source {
 	HN_DS_NETWORK_CONNECTION,
 	HN_DS_DNS_QUERY,
 	HN_DS_AUDITD,
+	/* the system log (logsrc.h): every line, then by facility/program */
+	HN_DS_SYSLOG,
+	HN_DS_AUTH,
+	HN_DS_SSHD,
+	HN_DS_SUDO,
+	HN_DS_CRON,
+	HN_DS_VSFTPD,
+	HN_DS_GUACAMOLE,
+	HN_DS_CLAMAV,
 	HN_DS_COUNT,
 };
 

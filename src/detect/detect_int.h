@@ -67,6 +67,13 @@ enum det_field {
 	DF_A_CWD,
 	DF_A_SUCCESS,
 	DF_A_UNIT,
+	/* system log lines */
+	DF_MESSAGE,
+	DF_PROGRAM,
+	DF_SUDO_USER,
+	DF_SUDO_COMMAND,
+	DF_SUDO_PWD,
+	DF_SUDO_TTY,
 	/* not nameable: the second value of Image (the path passed to
 	 * execve, made absolute), tried by the engine with Image's */
 	DF_IMAGE_ALT,

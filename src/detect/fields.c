@@ -47,6 +47,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "logsrc/logsrc.h"
 #include "util/path.h"
 
 #define S(x) (1u << (x))
@@ -57,6 +58,8 @@
 #define S_DNS S(HN_DS_DNS_QUERY)
 #define S_ACTOR (S_PROC | S_FILE | S_NET | S_DNS)
 #define S_AUD S(HN_DS_AUDITD)
+#define S_LOG (S(HN_DS_SYSLOG) | S(HN_DS_AUTH) | S(HN_DS_SSHD) | S(HN_DS_SUDO) | \
+	       S(HN_DS_CRON) | S(HN_DS_VSFTPD) | S(HN_DS_GUACAMOLE) | S(HN_DS_CLAMAV))
 
 static const struct {
 	const char *name;
@@ -106,6 +109,12 @@ static const struct {
 	{ "ppid", DF_A_PPID, S_AUD },
 	{ "cwd", DF_A_CWD, S_AUD },
 	{ "success", DF_A_SUCCESS, S_AUD },
+	{ "MESSAGE", DF_MESSAGE, S_LOG },
+	{ "SYSLOG_IDENTIFIER", DF_PROGRAM, S_LOG },
+	{ "USER", DF_SUDO_USER, S_LOG },
+	{ "COMMAND", DF_SUDO_COMMAND, S_LOG },
+	{ "PWD", DF_SUDO_PWD, S_LOG },
+	{ "TTY", DF_SUDO_TTY, S_LOG },
 };
 
 int det_field_lookup(enum hn_det_source src, const char *name)
@@ -126,6 +135,14 @@ static const char *const source_names[HN_DS_COUNT] = {
 	[HN_DS_NETWORK_CONNECTION] = "network_connection",
 	[HN_DS_DNS_QUERY] = "dns_query",
 	[HN_DS_AUDITD] = "auditd",
+	[HN_DS_SYSLOG] = "syslog",
+	[HN_DS_AUTH] = "auth",
+	[HN_DS_SSHD] = "sshd",
+	[HN_DS_SUDO] = "sudo",
+	[HN_DS_CRON] = "cron",
+	[HN_DS_VSFTPD] = "vsftpd",
+	[HN_DS_GUACAMOLE] = "guacamole",
+	[HN_DS_CLAMAV] = "clamav",
 };
 
 const char *hn_det_source_name(enum hn_det_source s)
@@ -148,24 +165,69 @@ enum hn_det_source det_source_of(const char *product, const char *category,
 		return HN_DS_NONE;
 	}
 	if (service) {
-		if (!strcasecmp(service, "auditd"))
-			return HN_DS_AUDITD;
-		snprintf(buf, sizeof(buf), "logsource service '%s' is not recorded"
-			 " (system log sources are not read yet)", service);
+		for (int s = HN_DS_AUDITD; s < HN_DS_COUNT; s++)
+			if (!strcasecmp(service, source_names[s]))
+				return (enum hn_det_source)s;
+		snprintf(buf, sizeof(buf), "logsource service '%s' is not recorded", service);
 		*why = buf;
 		return HN_DS_NONE;
 	}
-	if (!category) {
-		*why = "logsource has neither category nor service"
-		       " (system log keyword rules: the system log is not read yet)";
-		return HN_DS_NONE;
-	}
-	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_COUNT; s++)
-		if (s != HN_DS_AUDITD && !strcasecmp(category, source_names[s]))
+	if (!category)
+		return HN_DS_SYSLOG;    /* "product: linux": any line of the log */
+	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_AUDITD; s++)
+		if (!strcasecmp(category, source_names[s]))
 			return (enum hn_det_source)s;
 	snprintf(buf, sizeof(buf), "logsource category '%s' is not recorded", category);
 	*why = buf;
 	return HN_DS_NONE;
+}
+
+static bool prog_is(const struct hn_event *ev, const char *const *names)
+{
+	if (!ev->name)
+		return false;
+	for (; *names; names++)
+		if (!strcasecmp(ev->name, *names))
+			return true;
+	return false;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = s ? strlen(s) : 0, k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* A log line: syslog always; auth by facility (auth 4, authpriv 10) or
+ * file; the program's own service by the program name. */
+static unsigned log_sources(const struct hn_event *ev)
+{
+	static const char *const sshd[] = { "sshd", NULL };
+	static const char *const sudo[] = { "sudo", NULL };
+	static const char *const cron[] = { "cron", "crond", "anacron", NULL };
+	static const char *const vsftpd[] = { "vsftpd", NULL };
+	static const char *const guac[] = { "guacd", "guacamole", NULL };
+	static const char *const clam[] = { "clamd", "freshclam", "clamav", "clamonacc", NULL };
+	unsigned s = S(HN_DS_SYSLOG);
+	bool pri = ev->oflags & 1u;
+
+	if ((pri && (ev->mode / 8 == 4 || ev->mode / 8 == 10)) ||
+	    ends_with(ev->filename, "/auth.log") || ends_with(ev->filename, "/secure"))
+		s |= S(HN_DS_AUTH);
+	if (prog_is(ev, sshd))
+		s |= S(HN_DS_SSHD);
+	if (prog_is(ev, sudo))
+		s |= S(HN_DS_SUDO);
+	if (prog_is(ev, cron))
+		s |= S(HN_DS_CRON);
+	if (prog_is(ev, vsftpd))
+		s |= S(HN_DS_VSFTPD);
+	if (prog_is(ev, guac))
+		s |= S(HN_DS_GUACAMOLE);
+	if (prog_is(ev, clam))
+		s |= S(HN_DS_CLAMAV);
+	return s;
 }
 
 unsigned det_sources_of_event(const struct hn_event *ev)
@@ -194,6 +256,8 @@ unsigned det_sources_of_event(const struct hn_event *ev)
 		return S_NET | S_AUD;
 	case HN_EV_DNS_QUERY:
 		return S_DNS | S_AUD;
+	case HN_EV_LOG:
+		return log_sources(ev);
 	case HN_EV_PROCESS_FORK:
 	case HN_EV_PROCESS_EXIT:
 	case HN_EV_PROCESS_SNAPSHOT:
@@ -590,6 +654,31 @@ static void compute(struct det_rec *r, int f)
 		set_str(r, f, r->audit_kind != DET_AUDIT_SYSCALL ? NULL :
 			      (ev->flags & HN_EVF_FAILED) ? "no" : "yes");
 		break;
+	case DF_MESSAGE:
+		if (ev->type == HN_EV_LOG && ev->args) {
+			n = ev->args_len;
+			while (n && ev->args[n - 1] == '\0')
+				n--;
+			set(r, f, ev->args, n);
+		} else {
+			set(r, f, NULL, 0);
+		}
+		break;
+	case DF_PROGRAM:
+		set_str(r, f, ev->type == HN_EV_LOG ? ev->name : NULL);
+		break;
+	case DF_SUDO_USER:
+	case DF_SUDO_COMMAND:
+	case DF_SUDO_PWD:
+	case DF_SUDO_TTY: {
+		static const char *const keys[] = { "USER", "COMMAND", "PWD", "TTY" };
+		const struct hn_sm_str *m = det_rec_get(r, DF_MESSAGE);
+		if (m->present && hn_logsrc_sudo_field(m->s, m->n, keys[f - DF_SUDO_USER], &s, &n))
+			set(r, f, s, n);
+		else
+			set(r, f, NULL, 0);
+		break;
+	}
 	case DF_A_KEY:
 	case DF_A_UNIT:
 	default:
@@ -620,6 +709,7 @@ unsigned det_keyword_fields(const struct det_rec *r, int *out, unsigned max)
 	static const int aud[] = { DF_A_TYPE, DF_A_SYSCALL, DF_A_A0, DF_A_A1, DF_A_A2,
 				   DF_A_A3, DF_A_A4, DF_A_A5, DF_A_A6, DF_A_A7, DF_A_A8,
 				   DF_A_A9, DF_A_EXE, DF_A_COMM, DF_A_NAME, DF_A_CWD };
+	static const int logl[] = { DF_MESSAGE };
 	const int *l;
 	unsigned n;
 
@@ -632,6 +722,9 @@ unsigned det_keyword_fields(const struct det_rec *r, int *out, unsigned max)
 	case HN_DS_NETWORK_CONNECTION: l = net; n = sizeof(net) / sizeof(*net); break;
 	case HN_DS_DNS_QUERY: l = dns; n = sizeof(dns) / sizeof(*dns); break;
 	case HN_DS_AUDITD: l = aud; n = sizeof(aud) / sizeof(*aud); break;
+	case HN_DS_SYSLOG: case HN_DS_AUTH: case HN_DS_SSHD: case HN_DS_SUDO:
+	case HN_DS_CRON: case HN_DS_VSFTPD: case HN_DS_GUACAMOLE: case HN_DS_CLAMAV:
+		l = logl; n = sizeof(logl) / sizeof(*logl); break;
 	default: return 0;
 	}
 	if (n > max)

@@ -206,6 +206,12 @@ static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *k
 			"'%s': %s", key, err);
 		return r;
 	}
+	/* keywords are searched in the text ("applied to the full log
+	 * message"): a plain keyword may appear anywhere */
+	if (!field[0] && !(m & (HN_SM_CONTAINS | HN_SM_STARTSWITH | HN_SM_ENDSWITH |
+				 HN_SM_RE | HN_SM_CIDR | HN_SM_EXISTS | HN_SM_GT |
+				 HN_SM_GTE | HN_SM_LT | HN_SM_LTE)))
+		m |= HN_SM_CONTAINS;
 	it = realloc(sel->items, (sel->nitems + 1) * sizeof(*it));
 	if (!it) {
 		problem(rd, HN_RULE_INVALID, keyn, "out of memory");

@@ -435,6 +435,34 @@ static void put_network(struct hn_json *j, const struct hn_event *ev)
 	hn_json_obj_close(j);
 }
 
+/* A system log line: message, log.file.path, log.syslog.* (ECS). */
+static void put_log(struct hn_json *j, const struct hn_event *ev)
+{
+	size_t n = ev->args_len;
+
+	while (n && ev->args[n - 1] == '\0')
+		n--;
+	if (ev->args)
+		hn_json_kv_strn(j, "message", ev->args, n);
+	hn_json_obj_open(j, "log");
+	hn_json_obj_open_opt(j, "file");
+	put_str(j, "path", ev->filename);
+	hn_json_obj_close(j);
+	hn_json_obj_open_opt(j, "syslog");
+	put_str(j, "appname", ev->name);
+	if (ev->oflags & 1u) {
+		hn_json_kv_u64(j, "priority", ev->mode);
+		hn_json_obj_open(j, "facility");
+		hn_json_kv_u64(j, "code", ev->mode / 8);
+		hn_json_obj_close(j);
+		hn_json_obj_open(j, "severity");
+		hn_json_kv_u64(j, "code", ev->mode % 8);
+		hn_json_obj_close(j);
+	}
+	hn_json_obj_close(j);
+	hn_json_obj_close(j);
+}
+
 static void put_hinomi(struct hn_json *j, const struct hn_event *ev)
 {
 	const struct hn_event_kind *k = hn_event_kind(ev->type);
@@ -607,6 +635,8 @@ int hn_ecs_render(const struct hn_event *ev, const char *host_name,
 		put_file(&j, ev);
 	if (hn_event_is_network(t))
 		put_network(&j, ev);
+	if (t == HN_EV_LOG)
+		put_log(&j, ev);
 
 	put_hinomi(&j, ev);
 	hn_json_obj_close(&j);

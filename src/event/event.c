@@ -233,6 +233,7 @@ enum family {
 	FAM_NETWORK,
 	FAM_KERNEL,
 	FAM_AGENT,
+	FAM_LOG,
 };
 
 static const char *const family_names[] = {
@@ -241,6 +242,7 @@ static const char *const family_names[] = {
 	[FAM_NETWORK] = "network",
 	[FAM_KERNEL] = "kernel",
 	[FAM_AGENT] = "agent",
+	[FAM_LOG] = "log",
 };
 
 struct kind_row {
@@ -293,6 +295,8 @@ static const struct kind_row kinds[HN_EV_TYPE_MAX] = {
 	K(HN_EV_GAP, "gap", "host", "info", "events_lost", FAM_AGENT),
 	K(HN_EV_AGENT_START, "agent_start", "host", "start", "agent_start", FAM_AGENT),
 	K(HN_EV_AGENT_STOP, "agent_stop", "host", "end", "agent_stop", FAM_AGENT),
+
+	K(HN_EV_LOG, "log", "host", "info", "log", FAM_LOG),
 };
 #undef K
 

@@ -62,7 +62,9 @@ enum hn_event_type {
 	HN_EV_GAP = 50,             /* events were lost; counts in gap_* */
 	HN_EV_AGENT_START = 51,
 	HN_EV_AGENT_STOP = 52,
-	HN_EV_TYPE_MAX = 53,
+	/* the system log (logsrc.h): one line of a log file */
+	HN_EV_LOG = 60,
+	HN_EV_TYPE_MAX = 61,
 };
 
 /* hn_event.flags */
@@ -146,7 +148,9 @@ struct hn_event {
 	uint16_t dns_type;
 
 	/* name: memfd name, xattr name, bpf prog name, module name/path,
-	 * mount fstype; path2 holds the mount source */
+	 * mount fstype; path2 holds the mount source.  A log line: name is
+	 * the program that logged, args (one part) the message, filename the
+	 * log file, mode the syslog priority (see logsrc.h) */
 	const char *name;
 
 	/* gap */

@@ -30,6 +30,7 @@ static const unsigned all_types[] = {
 	HN_EV_NET_UDP_SEND, HN_EV_DNS_QUERY,
 	HN_EV_MODULE_LOAD, HN_EV_BPF_LOAD, HN_EV_MOUNT,
 	HN_EV_GAP, HN_EV_AGENT_START, HN_EV_AGENT_STOP,
+	HN_EV_LOG,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -377,6 +378,7 @@ static void test_types_by_family(void **state)
 		{ "network", 6, hn_event_is_network },
 		{ "kernel", 3, NULL },
 		{ "agent", 3, NULL },
+		{ "log", 1, NULL },
 	};
 	uint16_t t[64];
 	int total = 0;
