@@ -29,9 +29,13 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 #include "logsrc/logsrc.h"
+#include "detect/detect.h"
+#include "event/ecs.h"
 
 #define PT_BUCKETS 16384
 #define PT_MAX 65536
+#define PT_ARGS 512          /* argv kept per process (ParentCommandLine) */
+#define ALERT_SEEN 4096      /* alert groups already printed (direct-mapped) */
 #define FILTERED_OPENS 4096   /* cookies of write-opens the filter dropped */
 #define HASH_CACHE 16384      /* executables' hashes kept in memory */
 /* The ring buffer is read when it wakes the agent (wake_bytes waiting) or
@@ -45,7 +49,9 @@
 
 struct pt_entry {
 	uint64_t entity;
-	char *exe;
+	char *exe;               /* one allocation: exe, then args */
+	const char *args;        /* argv, NUL-separated, at most PT_ARGS */
+	size_t args_len;
 	struct pt_entry *next;
 };
 
@@ -77,6 +83,10 @@ struct agent {
 	 * last saved in meta */
 	struct hn_logsrc *logs;
 	unsigned nlogs;
+	/* detection: the rules, what they found, the groups already shown */
+	struct hn_ruleset *rules;
+	uint64_t alerts, alerts_dropped;
+	uint64_t alert_seen[ALERT_SEEN];
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
 };
@@ -112,19 +122,29 @@ static const char *pt_get(struct agent *a, uint64_t entity)
 	return e ? e->exe : NULL;
 }
 
-static void pt_set(struct agent *a, uint64_t entity, const char *exe)
+/* The image and argv a process runs (exe NULL: nothing recorded). */
+static void pt_set(struct agent *a, uint64_t entity, const char *exe,
+		   const char *args, size_t args_len)
 {
 	struct pt_entry **pp = pt_slot(a, entity), *e = *pp;
+	size_t n, al = args ? (args_len < PT_ARGS ? args_len : PT_ARGS) : 0;
 	char *copy;
 
 	if (!exe)
 		return;
-	copy = strdup(exe);
+	n = strlen(exe) + 1;
+	copy = malloc(n + al + 1);
 	if (!copy)
 		return;
+	memcpy(copy, exe, n);
+	if (al)
+		memcpy(copy + n, args, al);
+	copy[n + al] = '\0';
 	if (e) {
 		free(e->exe);
 		e->exe = copy;
+		e->args = al ? copy + n : NULL;
+		e->args_len = al;
 		return;
 	}
 	if (a->pt_count >= PT_MAX) {
@@ -139,6 +159,8 @@ static void pt_set(struct agent *a, uint64_t entity, const char *exe)
 	}
 	e->entity = entity;
 	e->exe = copy;
+	e->args = al ? copy + n : NULL;
+	e->args_len = al;
 	*pp = e;
 	a->pt_count++;
 }
@@ -283,6 +305,154 @@ static void submit(struct agent *a, struct hn_event *ev)
 		a->store_refused++;
 }
 
+/* ---- detection ---- */
+
+static const char *const shipped_rules[] = {
+	"/etc/hinomi/rules", "/usr/share/hinomi/rules",
+};
+
+static void rule_problem(const struct hn_rule_problem *p, void *arg)
+{
+	(void)p;
+	(void)arg;   /* counted by the ruleset; `hinomi rules check` shows them */
+}
+
+/* Load the rules of o->rules, or of the default places: $HINOMI_RULES,
+ * /etc/hinomi/rules, /usr/share/hinomi/rules and the rules/ folder next
+ * to the binary's (a build tree: build/hinomi -> rules/). */
+static void rules_open(struct agent *a)
+{
+	const struct hn_agent_opts *o = a->o;
+	struct hn_ruleset_stats st;
+	char self[4096], near[4200];
+	ssize_t n;
+
+	if (o->no_rules)
+		return;
+	a->rules = hn_ruleset_new();
+	if (!a->rules) {
+		fprintf(stderr, "hinomi agent: no rules: out of memory\n");
+		return;
+	}
+	if (o->nrules) {
+		for (int i = 0; i < o->nrules; i++)
+			if (hn_ruleset_load(a->rules, o->rules[i], rule_problem, a) < 0)
+				fprintf(stderr, "hinomi agent: cannot read rules %s\n", o->rules[i]);
+	} else {
+		const char *env = getenv("HINOMI_RULES");
+		if (env && *env)
+			hn_ruleset_load(a->rules, env, rule_problem, a);
+		for (size_t i = 0; i < sizeof(shipped_rules) / sizeof(shipped_rules[0]); i++)
+			if (access(shipped_rules[i], R_OK) == 0)
+				hn_ruleset_load(a->rules, shipped_rules[i], rule_problem, a);
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0) {
+			char *slash;
+			self[n] = '\0';
+			slash = strrchr(self, '/');
+			if (slash) {
+				*slash = '\0';
+				snprintf(near, sizeof(near), "%s/../rules", self);
+				if (access(near, R_OK) == 0)
+					hn_ruleset_load(a->rules, near, rule_problem, a);
+			}
+		}
+	}
+	hn_ruleset_stats(a->rules, &st);
+	if (st.invalid || st.unsupported)
+		fprintf(stderr, "hinomi agent: %u rules loaded, %u unsupported, %u invalid"
+			" (`hinomi rules check PATH` says why)\n", st.loaded, st.unsupported,
+			st.invalid);
+}
+
+struct match_ctx {
+	struct agent *a;
+	const struct hn_event *ev;
+};
+
+static uint64_t hash_str(const char *s, uint64_t h)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A rule matched: an alert for its group (the process tree: a process
+ * start's parent, else the acting process; a log line: the hour), and a
+ * live line the first time the agent sees that group. */
+static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev, void *arg)
+{
+	struct match_ctx *m = arg;
+	struct agent *a = m->a;
+	struct hn_alert al = { 0 };
+	struct hn_strbuf js, tags;
+	char key[512];
+	uint64_t group, h;
+	bool shown;
+
+	if (ev->type == HN_EV_PROCESS_START && ev->proc.parent_entity)
+		group = ev->proc.parent_entity;
+	else if (ev->proc.entity)
+		group = ev->proc.entity;
+	else
+		group = ev->time / 3600000000000ULL;
+	if (rule->id[0])
+		snprintf(key, sizeof(key), "%s/%016llx", rule->id, (unsigned long long)group);
+	else
+		snprintf(key, sizeof(key), "%s:%d/%016llx", rule->path, rule->line,
+			 (unsigned long long)group);
+	hn_strbuf_init(&js);
+	hn_strbuf_init(&tags);
+	hn_ecs_render(ev, a->host, &js);
+	for (unsigned i = 0; i < rule->ntags; i++) {
+		if (i)
+			hn_strbuf_addc(&tags, ',');
+		hn_strbuf_adds(&tags, rule->tags[i]);
+	}
+	al.group_key = key;
+	al.time = al.last_time = ev->time;
+	al.rule_id = rule->id[0] ? rule->id : NULL;
+	al.rule_title = rule->title;
+	al.rule_level = rule->level;
+	al.rule_author = rule->author[0] ? rule->author : NULL;
+	al.rule_tags = tags.len ? tags.buf : NULL;
+	al.rule_path = rule->path;
+	al.entity = ev->proc.entity;
+	al.pid = ev->proc.pid;
+	al.executable = ev->type == HN_EV_PROCESS_START && ev->path ? ev->path :
+			ev->proc.executable;
+	al.event_type = ev->type;
+	al.event_json = js.oom ? NULL : js.buf;
+	a->alerts++;
+	if (hn_store_submit_alert(a->store, &al) < 0)
+		a->alerts_dropped++;
+	h = hash_str(key, 0xcbf29ce484222325ULL) | 1;
+	shown = a->alert_seen[h % ALERT_SEEN] == h;
+	a->alert_seen[h % ALERT_SEEN] = h;
+	if (!shown && a->o->live && !a->o->quiet) {
+		fprintf(a->o->live, "ALERT %-8s %s  (pid %u %s)\n", rule->level, rule->title,
+			ev->proc.pid, al.executable ? al.executable : "?");
+	}
+	hn_strbuf_release(&js);
+	hn_strbuf_release(&tags);
+}
+
+static void detect(struct agent *a, const struct hn_event *ev)
+{
+	struct hn_det_parent par = { 0 };
+	struct match_ctx m = { a, ev };
+	struct pt_entry *p;
+
+	if (!a->rules || !hn_ruleset_count(a->rules))
+		return;
+	if (ev->proc.parent_entity && (p = *pt_slot(a, ev->proc.parent_entity))) {
+		par.image = p->exe;
+		par.args = p->args;
+		par.args_len = p->args_len;
+	}
+	hn_ruleset_match(a->rules, ev, &par, on_match, &m);
+}
+
 static void on_event(struct hn_event *ev, void *arg)
 {
 	struct agent *a = arg;
@@ -294,12 +464,12 @@ static void on_event(struct hn_event *ev, void *arg)
 	switch (ev->type) {
 	case HN_EV_PROCESS_START:
 	case HN_EV_PROCESS_SNAPSHOT:
-		pt_set(a, ev->proc.entity, ev->path);
+		pt_set(a, ev->proc.entity, ev->path, ev->args, ev->args_len);
 		break;
 	case HN_EV_PROCESS_FORK: {
-		const char *pexe = pt_get(a, ev->proc.parent_entity);
-		if (pexe)
-			pt_set(a, ev->proc.entity, pexe);
+		struct pt_entry *p = *pt_slot(a, ev->proc.parent_entity);
+		if (p)
+			pt_set(a, ev->proc.entity, p->exe, p->args, p->args_len);
 		break;
 	}
 	default:
@@ -325,6 +495,7 @@ static void on_event(struct hn_event *ev, void *arg)
 		if (!hn_hasher_lookup(a->hasher, &k, ev->sha256))
 			hn_hasher_submit(a->hasher, &k, ev->path, ev->proc.pid);
 	}
+	detect(a, ev);
 	if (ev->type == HN_EV_PROCESS_EXIT)
 		pt_del(a, ev->proc.entity);
 	submit(a, ev);
@@ -385,12 +556,14 @@ static void check_drops(struct agent *a)
 #define LOG_META "logsrc:"     /* meta key prefix: "logsrc:/var/log/auth.log" */
 
 static void submit(struct agent *a, struct hn_event *ev);
+static void detect(struct agent *a, const struct hn_event *ev);
 
 static void log_event(struct hn_event *ev, void *arg)
 {
 	struct agent *a = arg;
 
 	a->counts[HN_EV_LOG].seen++;
+	detect(a, ev);
 	submit(a, ev);
 }
 
@@ -550,6 +723,12 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "queue_dropped", hs.queue_dropped);
 	hn_json_kv_u64(&j, "failed", hs.failed);
 	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "detect");
+	hn_json_kv_u64(&j, "rules", hn_ruleset_count(a->rules));
+	hn_json_kv_u64(&j, "alerts", a->alerts);
+	hn_json_kv_u64(&j, "alerts_dropped", a->alerts_dropped + ss.alerts_dropped);
+	hn_json_obj_close(&j);
+	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
 	hn_json_kv_u64(&j, "untracked_processes", a->pt_full);
 	hn_json_obj_close(&j);
@@ -574,6 +753,9 @@ static void publish_status(struct agent *a, bool final)
 		       (unsigned long long)hs.hashed, (unsigned long long)hs.hits,
 		       (unsigned long long)hs.preloaded,
 		       (unsigned long long)hs.failed, (unsigned long long)hs.queue_dropped);
+	hn_strbuf_addf(&tx, "detection  %u rules, %llu matches, %llu alerts dropped\n",
+		       hn_ruleset_count(a->rules), (unsigned long long)a->alerts,
+		       (unsigned long long)(a->alerts_dropped + ss.alerts_dropped));
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
 		hn_strbuf_addf(&tx, "%-12s %12llu %10llu %10llu\n", c[i].family,
@@ -640,6 +822,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	}
 	if (!a->cfg)
 		a->cfg = hn_agent_config_default();
+	rules_open(a);
 
 	so.path = o->db_path;
 	so.max_bytes = o->max_bytes;
@@ -766,6 +949,7 @@ out:
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);
 	free(a->log_saved);
+	hn_ruleset_free(a->rules);
 	pt_clear(a);
 	free(a);
 	return r;

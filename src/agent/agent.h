@@ -15,6 +15,9 @@
  * line is a HN_EV_LOG event (logsrc/logsrc.h), and the read positions are
  * kept in meta so that a restarted agent goes on where the last one
  * stopped.
+ * Events are matched against the Sigma rules (detect/detect.h) on their
+ * way; a match is an alert in the store (grouped by rule and process tree)
+ * and a live line the first time.
  * Every second it publishes its status (meta "status.json"/"status.text")
  * for `hinomi status`, and turns kernel drop counters into HN_EV_GAP events:
  * nothing is lost silently.
@@ -37,7 +40,14 @@ struct hn_agent_opts {
 	uint64_t max_bytes, max_age_ns;  /* store retention; 0 = defaults */
 	uint32_t ringbuf_bytes;
 	FILE *live;                /* live lines and the summary; stdout */
+	/* Sigma rules (detect/detect.h): files or directories; none given:
+	 * the default places (agent.c: rule_paths) */
+	const char *const *rules;
+	int nrules;
+	bool no_rules;
 };
+
+#define HN_AGENT_MAX_RULE_PATHS 16
 
 /* Runs until stopped. 0, or -errno with the reason printed to stderr. */
 int hn_agent_run(const struct hn_agent_opts *o);

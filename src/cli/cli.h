@@ -46,5 +46,6 @@ int cmd_tree(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hinomi agent [--db PATH] [--config FILE] [--quiet] [--duration SECS]\n"
 		"                    [--max-size MB] [--max-age DUR] [--no-snapshot]\n"
+		"                    [--rules PATH]... [--no-rules]\n"
 		"\n"
 		"Load the kernel sensor and record what this host does into the store,\n"
 		"in the foreground, until Ctrl-C (or SIGTERM).  Prints a short line for\n"
@@ -28,6 +29,11 @@ static void usage(FILE *f)
 		"  --max-size MB    retention: keep the store under this size (default 1024)\n"
 		"  --max-age DUR    retention: drop events older than this (default 30d)\n"
 		"  --no-snapshot    do not record the processes already running\n"
+		"  --rules PATH     Sigma rules (a file or a directory) to match events\n"
+		"                   against, alerts into the store; may be repeated.\n"
+		"                   Default: $HINOMI_RULES, /etc/hinomi/rules and the\n"
+		"                   rules shipped with hinomi, where they exist\n"
+		"  --no-rules       match no rules\n"
 		"  --ready-file F   create F once recording, with the running processes\n"
 		"                   in the store (for scripts)\n",
 		cli_default_db());
@@ -44,16 +50,31 @@ int cmd_agent(int argc, char **argv)
 		{ "max-age", required_argument, NULL, 'a' },
 		{ "no-snapshot", no_argument, NULL, 'n' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "no-rules", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hn_agent_opts o = { .db_path = cli_default_db(), .live = stdout };
+	const char *rules[HN_AGENT_MAX_RULE_PATHS];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:h", opts, NULL)) != -1) {
+	o.rules = rules;
+	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:Nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.db_path = optarg;
+			break;
+		case 'R':
+			if (o.nrules == HN_AGENT_MAX_RULE_PATHS) {
+				fprintf(stderr, "hinomi agent: at most %d --rules\n",
+					HN_AGENT_MAX_RULE_PATHS);
+				return 2;
+			}
+			rules[o.nrules++] = optarg;
+			break;
+		case 'N':
+			o.no_rules = true;
 			break;
 		case 'c':
 			o.config_path = optarg;

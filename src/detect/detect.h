@@ -138,6 +138,16 @@ struct hn_det_parent {
 	size_t args_len;
 };
 
+/* A rule's ATT&CK tag read: 1 a technique ("attack.t1059.004" ->
+ * "T1059.004"), 2 a tactic ("attack.stealth" -> "Stealth"; id NULL when
+ * not known), 0 neither. */
+struct hn_attack {
+	char technique[16];
+	const char *tactic_name;
+	const char *tactic_id;
+};
+int hn_attack_tag(const char *tag, struct hn_attack *out);
+
 typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
 				 const struct hn_event *ev, void *arg);
 

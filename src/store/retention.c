@@ -309,11 +309,16 @@ int hn_retention_run(struct hn_store *s)
 		return -EROFS;
 	s->last_retain_mono = hn_store_mono_ns();
 	if (now > s->max_age_ns) {
+		char sql[96];
 		n = trim_by_age(s, now - s->max_age_ns);
 		if (n < 0)
 			r = (int)n;
 		else
 			deleted += n;
+		/* alerts go with the age of their last match */
+		snprintf(sql, sizeof(sql), "DELETE FROM alerts WHERE last_time < %llu",
+			 (unsigned long long)(now - s->max_age_ns));
+		(void)delete_sql(s, sql);
 	}
 	n = trim_by_size(s);
 	if (n < 0)

@@ -104,6 +104,18 @@ static const char schema_sql[] =
 	" sha256 TEXT,"
 	" from_snapshot INTEGER NOT NULL DEFAULT 0"
 	");"
+	/* alerts: one row per (rule, group), with a count (alerts.c) */
+	"CREATE TABLE IF NOT EXISTS alerts ("
+	" id INTEGER PRIMARY KEY,"
+	" group_key TEXT NOT NULL UNIQUE,"
+	" time INTEGER NOT NULL, last_time INTEGER NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" rule_id TEXT, rule_title TEXT NOT NULL, rule_level TEXT,"
+	" rule_author TEXT, rule_tags TEXT, rule_path TEXT,"
+	" entity INTEGER, pid INTEGER, executable TEXT,"
+	" event_type INTEGER, event_json TEXT"
+	");"
+	"CREATE INDEX IF NOT EXISTS alerts_last ON alerts(last_time);"
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 
@@ -568,6 +580,7 @@ void hn_store_stats(struct hn_store *s, struct hn_store_stats *st)
 	pthread_mutex_lock(&s->mu);
 	*st = s->st;
 	st->backlog = s->count;
+	st->alerts_dropped = s->alerts_dropped;
 	pthread_mutex_unlock(&s->mu);
 	if (stat(s->path, &sb) == 0)
 		bytes += (uint64_t)sb.st_size;

@@ -57,6 +57,36 @@ int hn_store_start(struct hn_store *s);
  * dropped; the next write records an HN_EV_GAP event for it). */
 int hn_store_submit(struct hn_store *s, struct hn_event *ev);
 
+/* An alert: a rule matched an event.  Alerts of one rule on one group (the
+ * caller's choice: a process tree) are one row with a count (group_key
+ * says which); strings may be NULL. */
+struct hn_alert {
+	int64_t id;              /* row id (when read) */
+	const char *group_key;   /* required: rows are grouped by it */
+	uint64_t time;           /* first match (ns since the epoch) */
+	uint64_t last_time;      /* latest match */
+	uint64_t count;          /* matches grouped here (when read) */
+	const char *rule_id, *rule_title, *rule_level, *rule_author;
+	const char *rule_tags;   /* comma-separated */
+	const char *rule_path;
+	uint64_t entity;         /* the process that acted */
+	uint32_t pid;
+	const char *executable;
+	uint16_t event_type;
+	const char *event_json;  /* the (first) matching event, ECS JSON */
+};
+
+/* Queue an alert (copied): a new row, or one more match of the row of its
+ * group_key.  0, -EINVAL (no group_key or title), -ENOSPC (queue full:
+ * counted in the store's dropped alerts), -ENOMEM. */
+int hn_store_submit_alert(struct hn_store *s, const struct hn_alert *a);
+
+/* Alerts whose last match is at or after since_ns, oldest first; cb's
+ * non-zero return stops and is returned.  -ENOENT when the store has no
+ * alerts table (written by an older agent). */
+typedef int (*hn_alert_cb)(const struct hn_alert *a, void *arg);
+int hn_store_alerts(struct hn_store *s, uint64_t since_ns, hn_alert_cb cb, void *arg);
+
 /* An executable's SHA-256 became known: fill it into the process starts of
  * that file identity that lack it (and into processes). Queued like events. */
 int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,
@@ -88,6 +118,7 @@ struct hn_store_stats {
 	uint64_t retention_deleted;
 	uint64_t db_bytes;       /* main file + WAL */
 	uint64_t write_errors;
+	uint64_t alerts_dropped; /* alerts refused: queue full */
 };
 void hn_store_stats(struct hn_store *s, struct hn_store_stats *st);
 /* Hash updates refused because the queue was full (not events: they are

@@ -111,6 +111,7 @@ struct hn_store_wslot {
 enum hn_store_op_kind {
 	HN_OP_EVENT = 1,
 	HN_OP_HASH = 2,
+	HN_OP_ALERT = 3,
 };
 
 struct hn_store_hash {
@@ -123,8 +124,16 @@ struct hn_store_op {
 	union {
 		struct hn_event *ev;
 		struct hn_store_hash *hash;
+		struct hn_alert *alert;   /* one block with its strings */
 	} u;
 };
+
+/* alerts.c: write one queued alert (writer thread, in its batch).  SQLite
+ * rc. */
+int hn_alert_write(struct hn_store *s, const struct hn_alert *a);
+
+/* writer.c: put op on the ring (mu held); false when full or stopping. */
+bool hn_store_ring_push(struct hn_store *s, const struct hn_store_op *op);
 
 /* Writer's prepared statements, indexes into hn_store.wst[]. */
 enum hn_store_wstmt {
@@ -148,6 +157,7 @@ enum hn_store_wstmt {
 	HN_WS_WRITTEN_ID,     /* flag an open as written, known by id */
 	HN_WS_WRITTEN,        /* ... found by (entity, cookie) */
 	HN_WS_META,           /* a queued meta value */
+	HN_WS_ALERT,          /* an alert: a new row, or one more match */
 	HN_WS_COUNT,
 };
 
@@ -180,6 +190,7 @@ struct hn_store {
 	unsigned nmeta;
 	struct hn_store_stats st;    /* counters; backlog/db_bytes computed */
 	uint64_t hash_dropped;
+	uint64_t alerts_dropped;     /* hn_store_submit_alert: queue full */
 	char werr[256];              /* last writer-side error */
 
 	/* writer-only state (under wmu) */

@@ -125,6 +125,13 @@ static const char *const wsql[HN_WS_COUNT] = {
 	[HN_WS_META] =
 		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[HN_WS_ALERT] =
+		"INSERT INTO alerts(group_key, time, last_time, count, rule_id,"
+		" rule_title, rule_level, rule_author, rule_tags, rule_path, entity,"
+		" pid, executable, event_type, event_json)"
+		" VALUES (?1, ?2, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+		" ON CONFLICT(group_key) DO UPDATE SET count = count + 1,"
+		"  last_time = max(last_time, excluded.last_time)",
 	[HN_WS_WRITTEN] =
 		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
 		" WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
@@ -845,6 +852,8 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 		if (ops[i].kind == HN_OP_EVENT)
 			rc = write_event(s, ops[i].u.ev, s->wmerge[i] == WM_FLAG ?
 					 HN_EVF_WRITTEN : 0, (int32_t)i);
+		else if (ops[i].kind == HN_OP_ALERT)
+			rc = hn_alert_write(s, ops[i].u.alert);
 		else
 			rc = hash_update(s, ops[i].u.hash);
 		if (rc == SQLITE_OK)
@@ -926,6 +935,8 @@ static void op_free(struct hn_store_op *op)
 {
 	if (op->kind == HN_OP_EVENT)
 		hn_event_free(op->u.ev);
+	else if (op->kind == HN_OP_ALERT)
+		free(op->u.alert);
 	else
 		free(op->u.hash);
 }
@@ -1110,8 +1121,7 @@ int hn_store_start(struct hn_store *s)
 	return r;
 }
 
-/* Put op on the ring; false when full.  mu held. */
-static bool ring_push(struct hn_store *s, const struct hn_store_op *op)
+bool hn_store_ring_push(struct hn_store *s, const struct hn_store_op *op)
 {
 	if (s->count >= s->queue_max || s->stopping)
 		return false;
@@ -1136,7 +1146,7 @@ int hn_store_submit(struct hn_store *s, struct hn_event *ev)
 	}
 	op.u.ev = ev;
 	pthread_mutex_lock(&s->mu);
-	ok = ring_push(s, &op);
+	ok = hn_store_ring_push(s, &op);
 	if (ok) {
 		s->st.queued++;
 	} else {
@@ -1211,7 +1221,7 @@ int hn_store_submit_hash(struct hn_store *s, uint64_t dev, uint64_t ino,
 	memcpy(h->sha256, sha256, 64);
 	op.u.hash = h;
 	pthread_mutex_lock(&s->mu);
-	ok = ring_push(s, &op);
+	ok = hn_store_ring_push(s, &op);
 	if (!ok)
 		s->hash_dropped++;
 	pthread_mutex_unlock(&s->mu);

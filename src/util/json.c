@@ -305,3 +305,59 @@ void hn_json_arr_u64(struct hn_json *j, uint64_t v)
 {
 	hn_json_kv_u64(j, NULL, v);
 }
+
+/* Is s one JSON object or array as far as structure goes: brackets
+ * balanced and matched outside strings, strings closed, no raw control
+ * characters in them, nothing after the value? */
+static bool shape_ok(const char *s)
+{
+	char stack[HN_JSON_MAX_DEPTH * 4];
+	int depth = 0;
+	bool in_str = false, esc = false, done = false;
+
+	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+		s++;
+	if (*s != '{' && *s != '[')
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			else if (c < 0x20)
+				return false;
+			continue;
+		}
+		if (done) {
+			if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+				return false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			if (depth == (int)sizeof(stack))
+				return false;
+			stack[depth++] = c == '{' ? '}' : ']';
+		} else if (c == '}' || c == ']') {
+			if (!depth || stack[--depth] != c)
+				return false;
+			done = depth == 0;
+		}
+	}
+	return done && !in_str;
+}
+
+void hn_json_kv_raw(struct hn_json *j, const char *key, const char *json)
+{
+	if (!json || !shape_ok(json)) {
+		hn_json_kv_str(j, key, json);
+		return;
+	}
+	if (member(j, key))
+		hn_strbuf_adds(j->b, json);
+}

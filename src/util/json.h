@@ -78,6 +78,10 @@ void hn_json_arr_close(struct hn_json *j);
 void hn_json_kv_str(struct hn_json *j, const char *key, const char *s);
 void hn_json_kv_strn(struct hn_json *j, const char *key, const char *s, size_t n);
 void hn_json_kv_u64(struct hn_json *j, const char *key, uint64_t v);
+/* A value that is JSON text already (an object or array rendered before):
+ * written as it is when its structure is sound (brackets and strings
+ * closed, nothing after it), else as a string holding it. */
+void hn_json_kv_raw(struct hn_json *j, const char *key, const char *json);
 void hn_json_kv_i64(struct hn_json *j, const char *key, int64_t v);
 void hn_json_kv_bool(struct hn_json *j, const char *key, bool v);
 void hn_json_kv_null(struct hn_json *j, const char *key);

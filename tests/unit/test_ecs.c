@@ -1069,6 +1069,40 @@ static void test_json_str_matches_python_replace(void **state)
 	hn_strbuf_release(&out);
 }
 
+/* Pre-rendered JSON goes in as it is when its structure is sound, else
+ * as a string (never broken JSON). */
+static void test_json_raw_values(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "{\"a\":[1,{\"b\":\"}\"}]}", "{\"r\":{\"a\":[1,{\"b\":\"}\"}]}}" },
+		{ " [1, 2] ", "{\"r\": [1, 2] }" },
+		{ "{\"a\":1", "{\"r\":\"{\\\"a\\\":1\"}" },
+		{ "{\"a\":1}}", "{\"r\":\"{\\\"a\\\":1}}\"}" },
+		{ "{\"a\":\"x}", "{\"r\":\"{\\\"a\\\":\\\"x}\"}" },
+		{ "[}", "{\"r\":\"[}\"}" },
+		{ "42", "{\"r\":\"42\"}" },
+		{ "{} x", "{\"r\":\"{} x\"}" },
+		{ "{\"a\":\"\x01\"}", "{\"r\":\"{\\\"a\\\":\\\"\\u0001\\\"}\"}" },
+		{ NULL, "{\"r\":null}" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hn_strbuf b;
+		struct hn_json j;
+		hn_strbuf_init(&b);
+		hn_json_begin(&j, &b);
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_raw(&j, "r", cases[i].in);
+		hn_json_obj_close(&j);
+		assert_int_equal(hn_json_end(&j), 0);
+		assert_string_equal(b.buf, cases[i].out);
+		hn_strbuf_release(&b);
+	}
+}
+
 static void test_json_builder_commas_and_optional(void **state)
 {
 	(void)state;
@@ -1197,6 +1231,7 @@ int main(void)
 		cmocka_unit_test(test_json_str_escapes),
 		cmocka_unit_test(test_json_str_matches_python_replace),
 		cmocka_unit_test(test_json_builder_commas_and_optional),
+		cmocka_unit_test(test_json_raw_values),
 		cmocka_unit_test(test_json_builder_refuses_misuse),
 	};
 	return cmocka_run_group_tests_name("ecs", tests, setup, teardown);

@@ -557,6 +557,32 @@ static void test_log_sources(void **state)
 	hn_event_free(ev);
 }
 
+static void test_attack_tags(void **state)
+{
+	struct hn_attack at;
+
+	(void)state;
+	assert_int_equal(hn_attack_tag("attack.t1059.004", &at), 1);
+	assert_string_equal(at.technique, "T1059.004");
+	assert_int_equal(hn_attack_tag("attack.T1033", &at), 1);
+	assert_string_equal(at.technique, "T1033");
+	assert_int_equal(hn_attack_tag("attack.execution", &at), 2);
+	assert_string_equal(at.tactic_name, "Execution");
+	assert_string_equal(at.tactic_id, "TA0002");
+	assert_int_equal(hn_attack_tag("attack.stealth", &at), 2);
+	assert_string_equal(at.tactic_name, "Stealth");
+	assert_null(at.tactic_id);
+	assert_int_equal(hn_attack_tag("attack.defense-impairment", &at), 2);
+	assert_string_equal(at.tactic_name, "Defense Impairment");
+	assert_int_equal(hn_attack_tag("attack.command-and-control", &at), 2);
+	assert_string_equal(at.tactic_id, "TA0011");
+	assert_int_equal(hn_attack_tag("attack.g0032", &at), 0);
+	assert_int_equal(hn_attack_tag("attack.t10x9", &at), 0);
+	assert_int_equal(hn_attack_tag("attack.t1059.004.000.000.000", &at), 0);
+	assert_int_equal(hn_attack_tag("cve.2021-4034", &at), 0);
+	assert_int_equal(hn_attack_tag(NULL, &at), 0);
+}
+
 /* ---- the public corpus ---- */
 
 #define CORPUS_MIN_PCT 95
@@ -684,6 +710,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_sources, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, setup_dir,
 						teardown_dir),
+		cmocka_unit_test(test_attack_tags),
 		cmocka_unit_test(test_sigmahq_linux_corpus_loads),
 	};
 

@@ -1,0 +1,186 @@
+/*
+ * test_detect.c - the real agent matches its Sigma rules (--rules) against
+ * what it records: a process start, a file written, a line of a followed
+ * log file each raise the alert of their rule, with the rule's title, id,
+ * level, author and tags and the acting process; a rule matched three
+ * times in one process tree is one alert counted three times; a start the
+ * rule's filter excludes raises nothing.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "event/event.h"
+#include "lib/harness.h"
+
+static struct th_agent a;
+static struct hn_store *s;
+static char dir[256];
+
+static int teardown(void **state)
+{
+	(void)state;
+	th_group_stop(&a, s, dir);
+	s = NULL;
+	dir[0] = '\0';
+	return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Run argv (argv[0] a path) and wait; its exit status. */
+static int run(const char *const *argv)
+{
+	return th_run(argv, 10);
+}
+
+struct seen {
+	int n;
+	char title[8][128], id[8][64], level[8][16], author[8][64], tags[8][128];
+	uint64_t count[8], entity[8];
+	char exe[8][256];
+};
+
+static int on_alert(const struct hn_alert *al, void *arg)
+{
+	struct seen *v = arg;
+	int i = v->n++;
+
+	if (i >= 8)
+		return 0;
+	snprintf(v->title[i], sizeof(v->title[i]), "%s", al->rule_title);
+	snprintf(v->id[i], sizeof(v->id[i]), "%s", al->rule_id ? al->rule_id : "");
+	snprintf(v->level[i], sizeof(v->level[i]), "%s", al->rule_level ? al->rule_level : "");
+	snprintf(v->author[i], sizeof(v->author[i]), "%s", al->rule_author ? al->rule_author : "");
+	snprintf(v->tags[i], sizeof(v->tags[i]), "%s", al->rule_tags ? al->rule_tags : "");
+	snprintf(v->exe[i], sizeof(v->exe[i]), "%s", al->executable ? al->executable : "");
+	v->count[i] = al->count;
+	v->entity[i] = al->entity;
+	return 0;
+}
+
+/* The alert titled t once present with at least min matches (10 s). */
+static int wait_alert(const char *t, uint64_t min, struct seen *v)
+{
+	for (int k = 0; k < 100; k++) {
+		memset(v, 0, sizeof(*v));
+		assert_int_equal(hn_store_alerts(s, 0, on_alert, v), 0);
+		for (int i = 0; i < v->n && i < 8; i++)
+			if (!strcmp(v->title[i], t) && v->count[i] >= min)
+				return i;
+		th_sleep_ms(100);
+	}
+	return -1;
+}
+
+static void rules_raise_grouped_alerts(void **state)
+{
+	char rules[320], cfg[320], logf[320], marker[320], evil[320], text[1024];
+	const char *extra[] = { "--rules", rules, "--config", cfg, NULL };
+	struct seen v;
+	int i;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(th_scratch(dir, sizeof(dir), "detect"), 0);
+	snprintf(rules, sizeof(rules), "%s/rules", dir);
+	snprintf(cfg, sizeof(cfg), "%s/agent.conf", dir);
+	snprintf(logf, sizeof(logf), "%s/auth.log", dir);
+	snprintf(marker, sizeof(marker), "%s/hn-detect-marker", dir);
+	snprintf(evil, sizeof(evil), "%s/payload.hn-evil", dir);
+	assert_int_equal(mkdir(rules, 0700), 0);
+	snprintf(text, sizeof(text), "log-file %s\n", logf);
+	write_file(cfg, text);
+	write_file(logf, "");
+	{
+		char p[400];
+		snprintf(p, sizeof(p), "%s/proc.yml", rules);
+		write_file(p,
+			"title: Marker run with its argument\n"
+			"id: 0b7c1d52-6d1a-4a44-9d55-1e7f00000001\n"
+			"author: hinomi tests\nlevel: high\n"
+			"tags:\n  - attack.execution\n  - attack.t1059.004\n"
+			"logsource:\n  product: linux\n  category: process_creation\n"
+			"detection:\n  sel:\n    Image|endswith: /hn-detect-marker\n"
+			"  filter:\n    CommandLine|contains: quiet-arg\n"
+			"  condition: sel and not filter\n");
+		snprintf(p, sizeof(p), "%s/file.yml", rules);
+		write_file(p,
+			"title: Evil payload written\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000002\n"
+			"level: critical\nlogsource:\n  product: linux\n  category: file_event\n"
+			"detection:\n  sel:\n    TargetFilename|endswith: .hn-evil\n  condition: sel\n");
+		snprintf(p, sizeof(p), "%s/log.yml", rules);
+		write_file(p,
+			"title: Root login from loopback\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000003\n"
+			"level: medium\nlogsource:\n  product: linux\n  service: sshd\n"
+			"detection:\n  k:\n    - 'Accepted password for root from 127.0.0.1'\n"
+			"  condition: k\n");
+	}
+	/* the marker: a copy of true */
+	{
+		const char *cp[] = { "/bin/cp", "/bin/true", marker, NULL };
+		assert_int_equal(run(cp), 0);
+	}
+	if (th_group_start(&a, &s, extra) < 0)
+		fail_msg("the agent did not start");
+
+	/* three runs from this process: one alert, three matches */
+	for (int k = 0; k < 3; k++) {
+		const char *argv[] = { marker, "loud-arg", NULL };
+		assert_int_equal(run(argv), 0);
+	}
+	i = wait_alert("Marker run with its argument", 3, &v);
+	assert_true(i >= 0);
+	assert_int_equal(v.count[i], 3);
+	assert_string_equal(v.id[i], "0b7c1d52-6d1a-4a44-9d55-1e7f00000001");
+	assert_string_equal(v.level[i], "high");
+	assert_string_equal(v.author[i], "hinomi tests");
+	assert_string_equal(v.tags[i], "attack.execution,attack.t1059.004");
+	assert_string_equal(v.exe[i], marker);
+	assert_true(v.entity[i] != 0);
+	/* excluded by the filter: still three */
+	{
+		const char *argv[] = { marker, "quiet-arg", NULL };
+		assert_int_equal(run(argv), 0);
+	}
+	/* a file and a log line */
+	write_file(evil, "x");
+	write_file(logf, "2026-11-27T10:00:00Z box sshd[99]: Accepted password for root"
+			 " from 127.0.0.1 port 50000 ssh2\n");
+	i = wait_alert("Evil payload written", 1, &v);
+	assert_true(i >= 0);
+	assert_string_equal(v.level[i], "critical");
+	i = wait_alert("Root login from loopback", 1, &v);
+	assert_true(i >= 0);
+	i = wait_alert("Marker run with its argument", 3, &v);
+	assert_true(i >= 0);
+	assert_int_equal(v.count[i], 3);
+	assert_int_equal(v.n, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(rules_raise_grouped_alerts, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
