@@ -36,14 +36,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "a");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Run argv (argv[0] a path) and wait; its exit status. */
 static int run(const char *const *argv)
@@ -108,12 +100,12 @@ static void rules_raise_grouped_alerts(void **state)
 	snprintf(evil, sizeof(evil), "%s/payload.hn-evil", dir);
 	assert_int_equal(mkdir(rules, 0700), 0);
 	snprintf(text, sizeof(text), "log-file %s\n", logf);
-	write_file(cfg, text);
-	write_file(logf, "");
+	assert_int_equal(th_append(cfg, text), 0);
+	assert_int_equal(th_append(logf, ""), 0);
 	{
 		char p[400];
 		snprintf(p, sizeof(p), "%s/proc.yml", rules);
-		write_file(p,
+		assert_int_equal(th_append(p,
 			"title: Marker run with its argument\n"
 			"id: 0b7c1d52-6d1a-4a44-9d55-1e7f00000001\n"
 			"author: hinomi tests\nlevel: high\n"
@@ -121,18 +113,18 @@ static void rules_raise_grouped_alerts(void **state)
 			"logsource:\n  product: linux\n  category: process_creation\n"
 			"detection:\n  sel:\n    Image|endswith: /hn-detect-marker\n"
 			"  filter:\n    CommandLine|contains: quiet-arg\n"
-			"  condition: sel and not filter\n");
+			"  condition: sel and not filter\n"), 0);
 		snprintf(p, sizeof(p), "%s/file.yml", rules);
-		write_file(p,
+		assert_int_equal(th_append(p,
 			"title: Evil payload written\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000002\n"
 			"level: critical\nlogsource:\n  product: linux\n  category: file_event\n"
-			"detection:\n  sel:\n    TargetFilename|endswith: .hn-evil\n  condition: sel\n");
+			"detection:\n  sel:\n    TargetFilename|endswith: .hn-evil\n  condition: sel\n"), 0);
 		snprintf(p, sizeof(p), "%s/log.yml", rules);
-		write_file(p,
+		assert_int_equal(th_append(p,
 			"title: Root login from loopback\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000003\n"
 			"level: medium\nlogsource:\n  product: linux\n  service: sshd\n"
 			"detection:\n  k:\n    - 'Accepted password for root from 127.0.0.1'\n"
-			"  condition: k\n");
+			"  condition: k\n"), 0);
 	}
 	/* the marker: a copy of true */
 	{
@@ -162,9 +154,9 @@ static void rules_raise_grouped_alerts(void **state)
 		assert_int_equal(run(argv), 0);
 	}
 	/* a file and a log line */
-	write_file(evil, "x");
-	write_file(logf, "2026-11-27T10:00:00Z box sshd[99]: Accepted password for root"
-			 " from 127.0.0.1 port 50000 ssh2\n");
+	assert_int_equal(th_append(evil, "x"), 0);
+	assert_int_equal(th_append(logf, "2026-11-27T10:00:00Z box sshd[99]: Accepted password"
+				   " for root from 127.0.0.1 port 50000 ssh2\n"), 0);
 	i = wait_alert("Evil payload written", 1, &v);
 	assert_true(i >= 0);
 	assert_string_equal(v.level[i], "critical");

@@ -36,14 +36,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void append(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "a");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* A log event whose message is arg. */
 static bool msg_is(const struct hn_event *ev, const void *arg)
@@ -72,15 +64,17 @@ static void log_lines_become_events(void **state)
 	snprintf(logf, sizeof(logf), "%s/auth.log", dir);
 	snprintf(cfg, sizeof(cfg), "%s/agent.conf", dir);
 	snprintf(line, sizeof(line), "log-file %s\n", logf);
-	append(cfg, line);
-	append(logf, "Nov 27 09:00:00 box sshd[1]: history, not news\n");
+	assert_int_equal(th_append(cfg, line), 0);
+	assert_int_equal(th_append(logf, "Nov 27 09:00:00 box sshd[1]: history, not news\n"), 0);
 
 	if (th_group_start(&a, &s, extra) < 0)
 		fail_msg("the agent did not start");
-	append(logf, "2026-11-27T10:00:00.500000+00:00 box sshd[4242]: Accepted password"
-		     " for root from 127.0.0.1 port 50000 ssh2\n");
-	append(logf, "<85>2026-11-27T10:00:01Z box sudo:      bob : TTY=pts/0 ;"
-		     " PWD=/home/bob ; USER=root ; COMMAND=/bin/id\n");
+	assert_int_equal(th_append(logf, "2026-11-27T10:00:00.500000+00:00 box sshd[4242]:"
+				   " Accepted password for root from 127.0.0.1 port 50000"
+				   " ssh2\n"), 0);
+	assert_int_equal(th_append(logf, "<85>2026-11-27T10:00:01Z box sudo:      bob :"
+				   " TTY=pts/0 ; PWD=/home/bob ; USER=root ;"
+				   " COMMAND=/bin/id\n"), 0);
 
 	ev = th_wait_match(s, HN_EV_LOG, 0, msg_is,
 			   "Accepted password for root from 127.0.0.1 port 50000 ssh2");
@@ -108,7 +102,8 @@ static void log_lines_become_events(void **state)
 	hn_store_close(s);
 	s = NULL;
 	assert_int_equal(th_agent_stop(&a), 0);
-	append(logf, "2026-11-27T10:00:02Z box sshd[4243]: while the agent was away\n");
+	assert_int_equal(th_append(logf, "2026-11-27T10:00:02Z box sshd[4243]:"
+				   " while the agent was away\n"), 0);
 	assert_int_equal(th_agent_restart(&a, extra), 0);
 	s = th_store(&a);
 	assert_non_null(s);

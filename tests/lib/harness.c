@@ -42,6 +42,20 @@ void th_scratch_remove(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int th_append(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(text, f) == EOF)
+		r = -EIO;
+	if (fclose(f) != 0 && !r)
+		r = -EIO;
+	return r;
+}
+
 void th_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

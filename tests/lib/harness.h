@@ -69,6 +69,8 @@ int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *e
 void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch);
 
 void th_sleep_ms(int ms);
+/* Append text to path (created when missing).  0 or -errno. */
+int th_append(const char *path, const char *text);
 /* waitpid; the raw status, or -1. */
 int th_reap(pid_t p);
 
