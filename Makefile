@@ -27,7 +27,7 @@ LDFLAGS_SAN := -fsanitize=address,undefined
 endif
 CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
-LDLIBS  := $(LDFLAGS_SAN) -lbpf -lelf -lz -lsqlite3 -lcrypto -lyaml -lpcre2-8 -pthread
+LDLIBS  := $(LDFLAGS_SAN) -lbpf -lelf -lz -lsqlite3 -lcrypto -lyaml -lpcre2-8 -ljansson -pthread
 
 SRC      := $(shell find src -name '*.c' -not -name '*.bpf.c' | sort)
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))

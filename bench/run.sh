@@ -60,7 +60,7 @@ mkdir -p "$(dirname "$WL")" || die "cannot create $(dirname "$WL")"
 # table over packed blocks, which the sqlite3 shell cannot read)
 OBJ=$(dirname "$HINOMI")/obj
 gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$WL" bench/workload.c \
-	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -lpthread ||
+	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -ljansson -lpthread ||
 	die "cannot build bench/workload.c"
 
 # Another agent recording meanwhile would double the sensor's cost in
@@ -499,7 +499,7 @@ END {
 DET=$(dirname "$HINOMI")/bench/detect
 if gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$DET" bench/detect.c \
 	"$OBJ"/detect/*.o "$OBJ"/logsrc/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o \
-	-lyaml -lpcre2-8 -lpthread; then
+	-lyaml -lpcre2-8 -ljansson -lpthread; then
 	set --
 	[ -d rules ] && set -- "$@" rules
 	CORPUS=${HINOMI_SIGMA_CORPUS:-../shared/corpus/sigma-linux}

@@ -19,6 +19,7 @@ libssl-dev
 libcmocka-dev
 libyaml-dev
 libpcre2-dev
+libjansson-dev
 pkg-config
 libclang-rt-14-dev
 python3

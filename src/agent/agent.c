@@ -377,9 +377,9 @@ static uint64_t hash_str(const char *s, uint64_t h)
 	return h;
 }
 
-/* A rule matched: an alert for its group (the process tree: a process
- * start's parent, else the acting process; a log line: the hour), and a
- * live line the first time the agent sees that group. */
+/* A rule matched: an alert for its group (hn_alert_group: rule and
+ * process tree), and a live line the first time the agent sees that
+ * group. */
 static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev, void *arg)
 {
 	struct match_ctx *m = arg;
@@ -387,20 +387,10 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	struct hn_alert al = { 0 };
 	struct hn_strbuf js, tags;
 	char key[512];
-	uint64_t group, h;
+	uint64_t h;
 	bool shown;
 
-	if (ev->type == HN_EV_PROCESS_START && ev->proc.parent_entity)
-		group = ev->proc.parent_entity;
-	else if (ev->proc.entity)
-		group = ev->proc.entity;
-	else
-		group = ev->time / 3600000000000ULL;
-	if (rule->id[0])
-		snprintf(key, sizeof(key), "%s/%016llx", rule->id, (unsigned long long)group);
-	else
-		snprintf(key, sizeof(key), "%s:%d/%016llx", rule->path, rule->line,
-			 (unsigned long long)group);
+	hn_alert_group(rule, ev, key, sizeof(key));
 	hn_strbuf_init(&js);
 	hn_strbuf_init(&tags);
 	hn_ecs_render(ev, a->host, &js);

@@ -47,5 +47,6 @@ int cmd_timeline(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 
 #endif

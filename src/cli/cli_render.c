@@ -11,6 +11,9 @@
  * link -> target; a failed syscall ends with "failed: <errno text>".
  */
 #include "cli/cli_render.h"
+#include "detect/detect.h"
+#include "event/ecs.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -486,4 +489,153 @@ int cli_put_line(const struct hn_strbuf *sb)
 	    fputc('\n', stdout) == EOF)
 		return -EIO;
 	return 0;
+}
+
+/* ---- alerts ---- */
+
+/* ECS event.severity for a Sigma level (the usual risk-score scale). */
+static unsigned severity(const char *level)
+{
+	if (!level)
+		return 47;
+	if (!strcmp(level, "critical"))
+		return 99;
+	if (!strcmp(level, "high"))
+		return 73;
+	if (!strcmp(level, "low"))
+		return 21;
+	if (!strcmp(level, "informational"))
+		return 10;
+	return 47;
+}
+
+/* Call fn for each comma-separated part of list. */
+static void each_tag(const char *list, void (*fn)(const char *tag, void *arg), void *arg)
+{
+	char buf[128];
+
+	while (list && *list) {
+		const char *e = strchr(list, ',');
+		size_t n = e ? (size_t)(e - list) : strlen(list);
+		if (n < sizeof(buf)) {
+			memcpy(buf, list, n);
+			buf[n] = '\0';
+			fn(buf, arg);
+		}
+		list = e ? e + 1 : NULL;
+	}
+}
+
+struct tag_json {
+	struct hn_json *j;
+	int want;          /* 1 technique ids, 2 tactic names, 3 tactic ids */
+};
+
+static void tag_json(const char *tag, void *arg)
+{
+	struct tag_json *t = arg;
+	struct hn_attack at;
+	int k = hn_attack_tag(tag, &at);
+
+	if (t->want == 1 && k == 1)
+		hn_json_arr_str(t->j, at.technique, strlen(at.technique));
+	else if (t->want == 2 && k == 2)
+		hn_json_arr_str(t->j, at.tactic_name, strlen(at.tactic_name));
+	else if (t->want == 3 && k == 2 && at.tactic_id)
+		hn_json_arr_str(t->j, at.tactic_id, strlen(at.tactic_id));
+}
+
+void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a)
+{
+	struct hn_json j;
+	struct tag_json tj = { &j, 0 };
+	char ts[HN_ECS_TIME_LEN];
+
+	hn_json_begin(&j, sb);
+	hn_json_obj_open(&j, NULL);
+	hn_ecs_time(a->time, ts, sizeof(ts));
+	hn_json_kv_str(&j, "@timestamp", ts);
+	hn_json_obj_open(&j, "event");
+	hn_json_kv_str(&j, "kind", "alert");
+	hn_json_kv_u64(&j, "severity", severity(a->rule_level));
+	hn_json_kv_str(&j, "module", "hinomi");
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "rule");
+	hn_json_kv_str(&j, "id", a->rule_id);
+	hn_json_kv_str(&j, "name", a->rule_title);
+	hn_json_arr_open(&j, "author");
+	if (a->rule_author)
+		hn_json_arr_str(&j, a->rule_author, strlen(a->rule_author));
+	hn_json_arr_close(&j);
+	hn_json_kv_str(&j, "ruleset", "sigma");
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "threat");
+	hn_json_kv_str(&j, "framework", "MITRE ATT&CK");
+	hn_json_obj_open(&j, "technique");
+	hn_json_arr_open(&j, "id");
+	tj.want = 1;
+	each_tag(a->rule_tags, tag_json, &tj);
+	hn_json_arr_close(&j);
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "tactic");
+	hn_json_arr_open(&j, "name");
+	tj.want = 2;
+	each_tag(a->rule_tags, tag_json, &tj);
+	hn_json_arr_close(&j);
+	hn_json_arr_open(&j, "id");
+	tj.want = 3;
+	each_tag(a->rule_tags, tag_json, &tj);
+	hn_json_arr_close(&j);
+	hn_json_obj_close(&j);
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "process");
+	if (a->entity) {
+		char e[20];
+		snprintf(e, sizeof(e), "%016llx", (unsigned long long)a->entity);
+		hn_json_kv_str(&j, "entity_id", e);
+	}
+	if (a->pid)
+		hn_json_kv_u64(&j, "pid", a->pid);
+	hn_json_kv_str(&j, "executable", a->executable);
+	hn_json_obj_close(&j);
+	hn_json_obj_open(&j, "hinomi");
+	hn_json_obj_open(&j, "alert");
+	hn_json_kv_i64(&j, "id", a->id);
+	hn_json_kv_u64(&j, "count", a->count);
+	hn_ecs_time(a->last_time, ts, sizeof(ts));
+	hn_json_kv_str(&j, "last_seen", ts);
+	hn_json_kv_str(&j, "level", a->rule_level);
+	hn_json_kv_str(&j, "tags", a->rule_tags);
+	hn_json_kv_str(&j, "rule_file", a->rule_path);
+	hn_json_kv_str(&j, "group", a->group_key);
+	hn_json_obj_close(&j);
+	if (a->event_json)
+		hn_json_kv_raw(&j, "event", a->event_json);
+	hn_json_obj_close(&j);
+	hn_json_obj_close(&j);
+	hn_json_end(&j);
+}
+
+void cli_alert_text(struct hn_strbuf *sb, const struct hn_alert *a)
+{
+	char t[40];
+
+	cli_time_str(a->time, t, sizeof(t));
+	hn_strbuf_addf(sb, "%s  %-8s ", t, a->rule_level ? a->rule_level : "-");
+	cli_escape(sb, a->rule_title, strlen(a->rule_title));
+	if (a->count > 1)
+		hn_strbuf_addf(sb, "  x%llu", (unsigned long long)a->count);
+	hn_strbuf_addf(sb, "  pid %u ", a->pid);
+	if (a->executable)
+		cli_escape(sb, a->executable, strlen(a->executable));
+	if (a->entity)
+		hn_strbuf_addf(sb, " [%016llx]", (unsigned long long)a->entity);
+	if (a->rule_id) {
+		hn_strbuf_adds(sb, "  rule ");
+		cli_escape(sb, a->rule_id, strlen(a->rule_id));
+	}
+	if (a->rule_author) {
+		hn_strbuf_adds(sb, " by ");
+		cli_escape(sb, a->rule_author, strlen(a->rule_author));
+	}
 }

@@ -51,6 +51,13 @@ void cli_event_line(struct hn_strbuf *sb, const struct hn_event *ev);
 /* The type's name, or "type_N" for a type this build does not know. */
 const char *cli_type_name(unsigned type, char *buf, size_t n);
 
+/* An alert as one line (time, level, title, count, process, rule), or as
+ * one ECS JSON object (event.kind alert, event.severity, rule.*, threat.*
+ * from the ATT&CK tags, process.*, hinomi.alert, the event under
+ * hinomi.event). */
+void cli_alert_text(struct hn_strbuf *sb, const struct hn_alert *a);
+void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a);
+
 /* Write sb's bytes to stdout followed by a newline; -EIO on error. */
 int cli_put_line(const struct hn_strbuf *sb);
 

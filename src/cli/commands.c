@@ -16,6 +16,7 @@ const struct hn_command hn_commands[] = {
 	{ "timeline", cmd_timeline, "what a process and its descendants did, in order" },
 	{ "sql",      cmd_sql,      "read-only SQL over the store" },
 	{ "alerts",   cmd_alerts,   "alerts raised by the rules, grouped per process tree" },
+	{ "detect",   cmd_detect,   "match Sigma rules against recorded events (NDJSON or a store)" },
 	{ "rules",    cmd_rules,    "check Sigma rules: what loads, what does not and why" },
 	{ NULL, NULL, NULL },
 };

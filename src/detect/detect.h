@@ -148,6 +148,13 @@ struct hn_attack {
 };
 int hn_attack_tag(const char *tag, struct hn_attack *out);
 
+/* The alert group of a match (alerts of one group are one alert with a
+ * count): the rule (its id, else file:line) and the process tree (a
+ * process start: its parent; another event: its acting process; a log
+ * line without one: the hour), into key. */
+void hn_alert_group(const struct hn_rule_info *rule, const struct hn_event *ev,
+		    char *key, size_t n);
+
 typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
 				 const struct hn_event *ev, void *arg);
 

@@ -20,6 +20,7 @@
  */
 #include "detect/detect_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Candidates a record can have (a source with more rules is not
@@ -175,4 +176,22 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 		}
 	}
 	return (int)fired;
+}
+
+void hn_alert_group(const struct hn_rule_info *rule, const struct hn_event *ev,
+		    char *key, size_t n)
+{
+	uint64_t group;
+
+	if (ev->type == HN_EV_PROCESS_START && ev->proc.parent_entity)
+		group = ev->proc.parent_entity;
+	else if (ev->proc.entity)
+		group = ev->proc.entity;
+	else
+		group = ev->time / 3600000000000ULL;
+	if (rule->id[0])
+		snprintf(key, n, "%s/%016llx", rule->id, (unsigned long long)group);
+	else
+		snprintf(key, n, "%s:%d/%016llx", rule->path, rule->line,
+			 (unsigned long long)group);
 }

@@ -29,6 +29,20 @@
 /* Append ev as one ECS JSON object to out.  host_name (may be NULL) gives
  * host.name.  0, -EINVAL (ev NULL) or -ENOMEM (out->oom: the text is
  * incomplete). */
+/*
+ * Read one ECS JSON object (as hn_ecs_render writes it, or as another tool
+ * writes the same fields) back into a new event: the type from
+ * hinomi.type, else from event.category and event.action; @timestamp;
+ * process.* (entity_id, pid, name, executable, args, working_directory,
+ * hash.sha256, parent.*), user ids; file.path (a rename: the original
+ * path and the new one); source/destination; network.transport;
+ * dns.question.name; message and log.* (a log line).  Fields it does not
+ * know are ignored.  0 and *out, or -EINVAL with the reason in err (not
+ * JSON, not an object, no type that can be told), -ENOMEM.
+ */
+int hn_ecs_parse(const char *json, size_t n, struct hn_event **out, char *err,
+		 size_t errlen);
+
 int hn_ecs_render(const struct hn_event *ev, const char *host_name,
 		  struct hn_strbuf *out);
 

@@ -19,6 +19,7 @@
  * or nothing, never a crash.
  */
 #include "logsrc/logsrc.h"
+#include "util/timefmt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -45,57 +46,6 @@ static int num(const char *p, int n)
 		v = v * 10 + (p[i] - '0');
 	}
 	return v;
-}
-
-/* "2026-11-27T10:00:00.123456+00:00 " at p: ns since the epoch and the
- * length read, or 0. */
-static size_t rfc3339(const char *p, size_t n, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	size_t i = 19;
-	long frac = 0, scale = 1000000000L;
-	int off = 0;
-	time_t t;
-
-	if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') ||
-	    p[13] != ':' || p[16] != ':')
-		return 0;
-	tm.tm_year = num(p, 4) - 1900;
-	tm.tm_mon = num(p + 5, 2) - 1;
-	tm.tm_mday = num(p + 8, 2);
-	tm.tm_hour = num(p + 11, 2);
-	tm.tm_min = num(p + 14, 2);
-	tm.tm_sec = num(p + 17, 2);
-	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
-		return 0;
-	if (i < n && p[i] == '.') {
-		i++;
-		while (i < n && isdigit((unsigned char)p[i])) {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (p[i] - '0') * scale;
-			}
-			i++;
-		}
-	}
-	if (i < n && p[i] == 'Z') {
-		i++;
-	} else if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
-		int h = num(p + i + 1, 2), m = num(p + i + 4, 2);
-		if (h < 0 || m < 0)
-			return 0;
-		off = (h * 60 + m) * 60 * (p[i] == '-' ? -1 : 1);
-		i += 6;
-	} else {
-		return 0;
-	}
-	t = timegm(&tm);
-	if (t == (time_t)-1 || t - off < 0)
-		return 0;
-	*ns = (uint64_t)(t - off) * 1000000000ULL + (uint64_t)frac;
-	return i;
 }
 
 /* "Nov 27 10:00:00" (local time, no year: the year that puts it at most a
@@ -163,7 +113,7 @@ struct hn_event *hn_logsrc_parse(const char *line, size_t n, const char *src,
 			msg = p;
 		}
 	}
-	k = rfc3339(p, (size_t)(end - p), &ts);
+	k = hn_rfc3339_parse(p, (size_t)(end - p), &ts);
 	if (!k)
 		k = classic(p, (size_t)(end - p), now_ns, &ts);
 	if (k && p + k < end && p[k] == ' ') {

@@ -166,6 +166,35 @@ static void rules_raise_grouped_alerts(void **state)
 	assert_true(i >= 0);
 	assert_int_equal(v.count[i], 3);
 	assert_int_equal(v.n, 3);
+
+	/* offline: the same alerts from the store, and from its events
+	 * exported as ECS NDJSON */
+	{
+		char cmd[2048], out[4096];
+		const char *const forms[] = { "--db '%s'", "--input '%s/ev.ndjson'" };
+		snprintf(cmd, sizeof(cmd), "'%s' events --db '%s' --json > '%s/ev.ndjson'",
+			 th_bin(), a.db, dir);
+		assert_int_equal(system(cmd), 0);
+		for (int f = 0; f < 2; f++) {
+			char how[600];
+			FILE *fp;
+			size_t n;
+			snprintf(how, sizeof(how), forms[f], f ? dir : a.db);
+			snprintf(cmd, sizeof(cmd), "'%s' detect --rules '%s' %s > '%s/d.txt'"
+				 " 2>/dev/null", th_bin(), rules, how, dir);
+			assert_int_equal(system(cmd), 0);
+			snprintf(cmd, sizeof(cmd), "%s/d.txt", dir);
+			fp = fopen(cmd, "r");
+			assert_non_null(fp);
+			n = fread(out, 1, sizeof(out) - 1, fp);
+			fclose(fp);
+			out[n] = '\0';
+			if (!strstr(out, "Marker run with its argument  x3") ||
+			    !strstr(out, "Evil payload written") ||
+			    !strstr(out, "Root login from loopback"))
+				fail_msg("detect %s gave:\n%s", how, out);
+		}
+	}
 }
 
 int main(void)

@@ -1069,6 +1069,151 @@ static void test_json_str_matches_python_replace(void **state)
 	hn_strbuf_release(&out);
 }
 
+/* ---- reading ECS back (hn_ecs_parse) ---- */
+
+/* Render ev, parse it back: the copy (caller frees). */
+static struct hn_event *round_trip(const struct hn_event *ev)
+{
+	struct hn_strbuf b;
+	struct hn_event *back = NULL;
+	char err[200];
+
+	hn_strbuf_init(&b);
+	assert_int_equal(hn_ecs_render(ev, "box", &b), 0);
+	if (hn_ecs_parse(b.buf, b.len, &back, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", b.buf, err);
+	hn_strbuf_release(&b);
+	assert_non_null(back);
+	assert_int_equal(back->type, ev->type);
+	assert_true(back->time == ev->time);
+	assert_true(back->proc.entity == ev->proc.entity);
+	assert_true(back->proc.parent_entity == ev->proc.parent_entity);
+	assert_int_equal(back->proc.pid, ev->proc.pid);
+	assert_int_equal(back->proc.ppid, ev->proc.ppid);
+	assert_int_equal(back->proc.uid, ev->proc.uid);
+	assert_string_equal(back->proc.comm, ev->proc.comm);
+	return back;
+}
+
+static void test_parse_reads_back_what_render_writes(void **state)
+{
+	struct hn_event *ev, *back;
+	static const char argv[] = "sh\0-c\0echo 'a b'\0";
+
+	(void)state;
+	ev = base_event(HN_EV_PROCESS_START);
+	ev->path = hn_event_puts(ev, "/usr/bin/dash");
+	ev->filename = hn_event_puts(ev, "/bin/sh");
+	ev->args = hn_event_put(ev, argv, sizeof(argv) - 1);
+	ev->args_len = sizeof(argv) - 1;
+	ev->argc = 3;
+	ev->cwd = hn_event_puts(ev, "/tmp/w");
+	memset(ev->sha256, 'a', 64);
+	ev->sha256[64] = '\0';
+	back = round_trip(ev);
+	assert_string_equal(back->path, "/usr/bin/dash");
+	assert_string_equal(back->filename, "/bin/sh");
+	assert_int_equal(back->argc, 3);
+	assert_int_equal(back->args_len, sizeof(argv) - 1);
+	assert_memory_equal(back->args, argv, sizeof(argv) - 1);
+	assert_string_equal(back->cwd, "/tmp/w");
+	assert_string_equal(back->sha256, ev->sha256);
+	assert_string_equal(back->proc.parent_executable, "/usr/lib/systemd/systemd");
+	hn_event_free(back);
+	hn_event_free(ev);
+
+	ev = base_event(HN_EV_FILE_RENAME);
+	ev->path = hn_event_puts(ev, "/tmp/x");
+	ev->path2 = hn_event_puts(ev, "/etc/cron.d/x");
+	ev->cookie = 0xffff888812345678ULL;   /* beyond int64: still read */
+	back = round_trip(ev);
+	assert_string_equal(back->path, "/tmp/x");
+	assert_string_equal(back->path2, "/etc/cron.d/x");
+	assert_string_equal(back->proc.executable, "/usr/bin/bash");
+	hn_event_free(back);
+	hn_event_free(ev);
+
+	/* an accept: the peer (ECS source) goes back to dst */
+	ev = base_event(HN_EV_NET_ACCEPT);
+	ev->transport = IPPROTO_TCP;
+	assert_int_equal(hn_addr_parse("127.0.0.1", &ev->src), 0);
+	ev->src.family = AF_INET;
+	ev->src.port = 8080;
+	assert_int_equal(hn_addr_parse("2001:db8::7", &ev->dst), 0);
+	ev->dst.family = AF_INET6;
+	ev->dst.port = 50000;
+	back = round_trip(ev);
+	assert_int_equal(back->transport, IPPROTO_TCP);
+	assert_int_equal(back->src.family, AF_INET);
+	assert_int_equal(back->src.port, 8080);
+	assert_memory_equal(back->src.addr, ev->src.addr, 4);
+	assert_int_equal(back->dst.family, AF_INET6);
+	assert_int_equal(back->dst.port, 50000);
+	assert_memory_equal(back->dst.addr, ev->dst.addr, 16);
+	hn_event_free(back);
+	hn_event_free(ev);
+
+	ev = base_event(HN_EV_DNS_QUERY);
+	ev->dns_name = hn_event_puts(ev, "example.org");
+	back = round_trip(ev);
+	assert_string_equal(back->dns_name, "example.org");
+	hn_event_free(back);
+	hn_event_free(ev);
+
+	ev = base_event(HN_EV_LOG);
+	ev->name = hn_event_puts(ev, "sshd");
+	ev->args = hn_event_puts(ev, "Accepted password for root");
+	ev->args_len = strlen("Accepted password for root") + 1;
+	ev->argc = 1;
+	ev->filename = hn_event_puts(ev, "/var/log/auth.log");
+	ev->mode = 86;
+	ev->oflags = 1;
+	back = round_trip(ev);
+	assert_string_equal(back->name, "sshd");
+	assert_string_equal(back->args, "Accepted password for root");
+	assert_string_equal(back->filename, "/var/log/auth.log");
+	assert_int_equal(back->mode, 86);
+	hn_event_free(back);
+	hn_event_free(ev);
+}
+
+static void test_parse_refuses_what_is_no_event(void **state)
+{
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+		{ "", "not JSON" },
+		{ "{", "not JSON" },
+		{ "[1,2]", "not a JSON object" },
+		{ "{\"a\":1}", "no event type" },
+		{ "{\"hinomi\":{\"type\":\"nope\"}}", "no event type" },
+		{ "{\"event\":{\"category\":[\"file\"],\"action\":\"x\"}}", "no event type" },
+		{ "{\"a\":1,\"a\":2}", "not JSON" },
+	};
+	struct hn_event *ev = NULL;
+	char err[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(hn_ecs_parse(bad[i].in, strlen(bad[i].in), &ev, err,
+					      sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].why))
+			fail_msg("'%s': '%s', wanted '%s'", bad[i].in, err, bad[i].why);
+		assert_null(ev);
+	}
+	/* another tool's ECS: category and action, numbers as numbers */
+	static const char other[] =
+		"{\"@timestamp\":\"2026-11-27T10:00:00Z\",\"event\":{\"category\":[\"file\"],"
+		"\"action\":\"deletion\"},\"process\":{\"pid\":77,\"executable\":\"/bin/rm\"},"
+		"\"file\":{\"path\":\"/var/log/wtmp\"},\"user\":{\"id\":0}}";
+	assert_int_equal(hn_ecs_parse(other, strlen(other), &ev, err, sizeof(err)), 0);
+	assert_int_equal(ev->type, HN_EV_FILE_DELETE);
+	assert_int_equal(ev->proc.pid, 77);
+	assert_string_equal(ev->path, "/var/log/wtmp");
+	assert_true(ev->time == 1795773600000000000ULL);
+	hn_event_free(ev);
+}
+
 /* Pre-rendered JSON goes in as it is when its structure is sound, else
  * as a string (never broken JSON). */
 static void test_json_raw_values(void **state)
@@ -1232,6 +1377,8 @@ int main(void)
 		cmocka_unit_test(test_json_str_matches_python_replace),
 		cmocka_unit_test(test_json_builder_commas_and_optional),
 		cmocka_unit_test(test_json_raw_values),
+		cmocka_unit_test(test_parse_reads_back_what_render_writes),
+		cmocka_unit_test(test_parse_refuses_what_is_no_event),
 		cmocka_unit_test(test_json_builder_refuses_misuse),
 	};
 	return cmocka_run_group_tests_name("ecs", tests, setup, teardown);
