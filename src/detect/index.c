@@ -2,12 +2,14 @@
  * index.c - the prefilter: which rules a record can possibly satisfy,
  * from one key field, so that most rules are never evaluated.
  *
- *   source             key of a record              a rule is filed under
+ *   source             key fields of a record       a rule is filed under
  *   process_creation   basename of Image (both       the basenames its
  *                      values: resolved and as       condition requires
  *                      passed to execve)             (Image|endswith '/x',
  *                                                    Image: '/full/path/x')
- *   auditd             type (SYSCALL, EXECVE, PATH)  the types it requires
+ *   auditd             a0, SYSCALL, comm, exe        the values of the first
+ *                      basename, type                of these fields its
+ *                                                    condition requires
  *
  * "Requires" is read off the condition: a selection requires the keys when
  * each of its alternatives has an item on the key field with literal
@@ -24,6 +26,7 @@
 #include "detect/detect_int.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,10 +81,26 @@ static void ks_move(struct keyset *to, struct keyset *from)
 	memset(from, 0, sizeof(*from));
 }
 
+/* One key field of a source; a source's fields are tried in order, and a
+ * rule is filed under the first one its condition requires. */
 struct spec {
 	int field;
 	bool basename;
 };
+
+static const struct spec proc_specs[] = {
+	{ DF_IMAGE, true },
+};
+
+static const struct spec audit_specs[] = {
+	{ DF_A_A0, false },       /* EXECVE: the command */
+	{ DF_A_SYSCALL, false },
+	{ DF_A_COMM, false },
+	{ DF_A_EXE, true },
+	{ DF_A_TYPE, false },     /* last: also what fields imply (a1: EXECVE) */
+};
+
+#define MAX_SPECS 5      /* one digit in a key ("3:bash") */
 
 /* auditd: the record type a field exists on alone (fields.c), or NULL. */
 static const char *audit_kind_of(int field)
@@ -110,7 +129,7 @@ static bool item_keys(const struct det_item *it, const struct spec *sp, struct k
 	unsigned allowed = HN_SM_CASED | (sp->basename ? HN_SM_ENDSWITH : 0);
 
 	/* auditd: a field of one record type only, which must be there */
-	if (!sp->basename && it->field != sp->field) {
+	if (sp->field == DF_A_TYPE && it->field != sp->field) {
 		const char *k = audit_kind_of(it->field);
 		if (!k || matches_absent(it))
 			return false;
@@ -206,7 +225,8 @@ struct slot {
 };
 
 struct det_index {
-	struct spec sp;
+	const struct spec *specs;
+	unsigned nspecs;
 	unsigned *always;        /* ascending */
 	unsigned nalways;
 	struct slot *slots;
@@ -274,8 +294,13 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 	ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return NULL;
-	ix->sp.field = src == HN_DS_PROCESS_CREATION ? DF_IMAGE : DF_A_TYPE;
-	ix->sp.basename = src == HN_DS_PROCESS_CREATION;
+	if (src == HN_DS_PROCESS_CREATION) {
+		ix->specs = proc_specs;
+		ix->nspecs = sizeof(proc_specs) / sizeof(proc_specs[0]);
+	} else {
+		ix->specs = audit_specs;
+		ix->nspecs = sizeof(audit_specs) / sizeof(audit_specs[0]);
+	}
 	ix->nrules = n;
 	ix->nslots = 64;
 	while (ix->nslots < 4 * n)
@@ -286,9 +311,14 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 	for (unsigned i = 0; i < n; i++) {
 		const struct det_rule *r = det_ruleset_rule(rs, idx[i]);
 		struct keyset ks = { 0 };
-		bool keyed = r->cond.nodes &&
-			     node_keys(r, r->cond.root, &ix->sp, &ks, 0) && !ks.oom && ks.n &&
-			     ks.n <= ix->nslots / 4;
+		bool keyed = false;
+		unsigned f;
+		for (f = 0; f < ix->nspecs && !keyed; f++) {
+			ks_release(&ks);
+			keyed = r->cond.nodes &&
+				node_keys(r, r->cond.root, &ix->specs[f], &ks, 0) && !ks.oom &&
+				ks.n && ks.n <= ix->nslots / 4;
+		}
 		if (!keyed) {
 			ks_release(&ks);
 			if (!push(&ix->always, &ix->nalways, &cap_always, idx[i]))
@@ -296,14 +326,18 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 			continue;
 		}
 		for (unsigned k = 0; k < ks.n; k++) {
-			struct slot *s = slot_of(ix, ks.k[k], strlen(ks.k[k]));
+			char fk[KEY_MAX + 8];
+			struct slot *s;
+			/* a key is "field:value" */
+			snprintf(fk, sizeof(fk), "%c:%s", (char)('0' + (f - 1)), ks.k[k]);
+			s = slot_of(ix, fk, strlen(fk));
 			if (!s) {
 				ks_release(&ks);
 				goto fail;
 			}
-			if (!s->key) {
-				s->key = ks.k[k];
-				ks.k[k] = NULL;
+			if (!s->key && !(s->key = strdup(fk))) {
+				ks_release(&ks);
+				goto fail;
 			}
 			if (!push(&s->rules, &s->n, &s->cap, idx[i])) {
 				ks_release(&ks);
@@ -318,39 +352,48 @@ fail:
 	return NULL;   /* no index: every rule is tried */
 }
 
-/* The record's key(s): lower-cased into keys[], their count. */
+/* The record's keys ("field:value", lower-cased) into keys[], their
+ * count: for each key field its value (Image: both values). */
+#define REC_KEYS (MAX_SPECS + 1)
 static unsigned record_keys(const struct det_index *ix, struct det_rec *r,
-			    char keys[2][KEY_MAX])
+			    char keys[REC_KEYS][KEY_MAX + 8])
 {
-	int fields[2] = { ix->sp.field, ix->sp.basename ? DF_IMAGE_ALT : -1 };
 	unsigned nk = 0;
 
-	for (int f = 0; f < 2; f++) {
-		const struct hn_sm_str *v;
-		const char *b;
-		size_t n;
-		if (fields[f] < 0)
-			continue;
-		v = det_rec_get(r, fields[f]);
-		if (!v || !v->present)
-			continue;
-		b = v->s;
-		n = v->n;
-		if (ix->sp.basename) {
-			const char *sl = memrchr(v->s, '/', v->n);
-			if (sl) {
-				b = sl + 1;
-				n = v->n - (size_t)(b - v->s);
+	for (unsigned f = 0; f < ix->nspecs; f++) {
+		const struct spec *sp = &ix->specs[f];
+		int fields[2] = { sp->field, sp->field == DF_IMAGE ? DF_IMAGE_ALT : -1 };
+		for (int j = 0; j < 2 && nk < REC_KEYS; j++) {
+			const struct hn_sm_str *v;
+			const char *b;
+			size_t n, p;
+			if (fields[j] < 0)
+				continue;
+			v = det_rec_get(r, fields[j]);
+			if (!v || !v->present)
+				continue;
+			b = v->s;
+			n = v->n;
+			if (sp->basename) {
+				const char *sl = memrchr(v->s, '/', v->n);
+				if (sl) {
+					b = sl + 1;
+					n = v->n - (size_t)(b - v->s);
+				}
 			}
+			if (!n || n >= KEY_MAX)
+				continue;
+			/* "f:" without printf: this runs for every record */
+			keys[nk][0] = (char)('0' + f);
+			keys[nk][1] = ':';
+			p = 2;
+			for (size_t i = 0; i < n; i++)
+				keys[nk][p + i] = (char)tolower((unsigned char)b[i]);
+			keys[nk][p + n] = '\0';
+			if (nk && !strcmp(keys[nk - 1], keys[nk]))
+				continue;
+			nk++;
 		}
-		if (!n || n >= KEY_MAX)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			keys[nk][i] = (char)tolower((unsigned char)b[i]);
-		keys[nk][n] = '\0';
-		if (nk == 1 && !strcmp(keys[0], keys[1]))
-			continue;
-		nk++;
 	}
 	return nk;
 }
@@ -358,9 +401,9 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r,
 int det_index_candidates(const struct det_index *ix, struct det_rec *r, unsigned *out,
 			 unsigned max)
 {
-	char keys[2][KEY_MAX];
-	const unsigned *lists[3];
-	unsigned lens[3], pos[3] = { 0, 0, 0 }, nl = 0, n = 0, nk;
+	char keys[REC_KEYS][KEY_MAX + 8];
+	const unsigned *lists[REC_KEYS + 1];
+	unsigned lens[REC_KEYS + 1], pos[REC_KEYS + 1] = { 0 }, nl = 0, n = 0, nk;
 
 	if (!ix || ix->nrules > max)
 		return -1;

@@ -381,10 +381,13 @@ static void pat_free(struct hn_sm_pat *p)
 	free(p);
 }
 
+static void fast_free(struct hn_sm_list *l);
+
 void hn_sm_list_release(struct hn_sm_list *l)
 {
 	if (!l)
 		return;
+	fast_free(l);
 	for (unsigned i = 0; i < l->npats; i++)
 		pat_free(l->pats[i]);
 	free(l->pats);
@@ -1288,6 +1291,175 @@ static int add_exists(struct build *b, const char *s, size_t n, char *err,
 	return build_push(b, p);
 }
 
+/* ---- the fast set ---- */
+
+/*
+ * When every pattern of an "any" list is a case-insensitive exact literal
+ * (FAST_EXACT), or every one a case-insensitive suffix "/name" with no
+ * other slash (FAST_BASENAME: the field ends with "/name" exactly when its
+ * last path component is "name"), the list is also a hash set of those
+ * literals, and matching is one look-up.  A pattern that does not fit
+ * turns the set off for good.  Built while compiling; read-only after.
+ */
+enum { FAST_NONE, FAST_EXACT, FAST_BASENAME };
+#define FAST_KEY_MAX 255
+
+struct fast_slot {
+	uint64_t h;
+	const uint8_t *b;       /* in the pattern (lowercased) */
+	size_t n;
+};
+
+struct hn_sm_fast {
+	int kind;
+	unsigned n, cap;        /* cap a power of two, at least 2n */
+	size_t maxlen;
+	struct fast_slot *slot;
+};
+
+static uint64_t fast_hash(const uint8_t *b, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+static void fast_free(struct hn_sm_list *l)
+{
+	if (l->fast) {
+		free(l->fast->slot);
+		free(l->fast);
+	}
+	l->fast = NULL;
+}
+
+static void fast_off(struct hn_sm_list *l)
+{
+	fast_free(l);
+	l->fast_off = true;
+}
+
+static bool fast_insert(struct hn_sm_fast *f, const uint8_t *b, size_t n)
+{
+	uint64_t h = fast_hash(b, n);
+
+	if (2 * (f->n + 1) > f->cap) {
+		unsigned cap = f->cap ? 2 * f->cap : 16;
+		struct fast_slot *s = calloc(cap, sizeof(*s));
+		if (!s)
+			return false;
+		for (unsigned i = 0; i < f->cap; i++) {
+			struct fast_slot *o = &f->slot[i];
+			unsigned k;
+			if (!o->h)
+				continue;
+			for (k = (unsigned)o->h & (cap - 1); s[k].h; k = (k + 1) & (cap - 1))
+				;
+			s[k] = *o;
+		}
+		free(f->slot);
+		f->slot = s;
+		f->cap = cap;
+	}
+	for (unsigned k = (unsigned)h & (f->cap - 1);; k = (k + 1) & (f->cap - 1)) {
+		struct fast_slot *s = &f->slot[k];
+		if (!s->h) {
+			s->h = h;
+			s->b = b;
+			s->n = n;
+			f->n++;
+			break;
+		}
+		if (s->h == h && s->n == n && !memcmp(s->b, b, n))
+			break;
+	}
+	if (n > f->maxlen)
+		f->maxlen = n;
+	return true;
+}
+
+/* The patterns from first on went into the list: into the set too. */
+static void fast_update(struct hn_sm_list *l, unsigned first)
+{
+	if (l->fast_off)
+		return;
+	if (l->mods & HN_SM_ALL) {
+		fast_off(l);
+		return;
+	}
+	for (unsigned i = first; i < l->npats; i++) {
+		const struct hn_sm_pat *p = l->pats[i];
+		const struct seg *g = &p->u.lit;
+		int kind;
+		const uint8_t *b;
+		size_t n;
+
+		if (p->cased || (p->kind != PK_EXACT && p->kind != PK_SUFFIX) || g->q ||
+		    !g->n) {
+			fast_off(l);
+			return;
+		}
+		if (p->kind == PK_EXACT) {
+			kind = FAST_EXACT;
+			b = g->b;
+			n = g->n;
+		} else {
+			if (g->b[0] != '/' || g->n < 2 || memchr(g->b + 1, '/', g->n - 1)) {
+				fast_off(l);
+				return;
+			}
+			kind = FAST_BASENAME;
+			b = g->b + 1;
+			n = g->n - 1;
+		}
+		if (n > FAST_KEY_MAX || (l->fast && l->fast->kind != kind)) {
+			fast_off(l);
+			return;
+		}
+		if (!l->fast) {
+			l->fast = calloc(1, sizeof(*l->fast));
+			if (!l->fast) {
+				fast_off(l);
+				return;
+			}
+			l->fast->kind = kind;
+		}
+		if (!fast_insert(l->fast, b, n)) {
+			fast_off(l);
+			return;
+		}
+	}
+}
+
+/* The set's answer for the field s[0..n). */
+static bool fast_match(const struct hn_sm_fast *f, const uint8_t *s, size_t n)
+{
+	uint8_t low[FAST_KEY_MAX];
+	uint64_t h;
+
+	if (f->kind == FAST_BASENAME) {
+		const uint8_t *sl = memrchr(s, '/', n);
+		if (!sl)
+			return false;
+		n -= (size_t)(sl + 1 - s);
+		s = sl + 1;
+	}
+	if (!n || n > f->maxlen)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = fold(s[i]);
+	h = fast_hash(low, n);
+	for (unsigned k = (unsigned)h & (f->cap - 1);; k = (k + 1) & (f->cap - 1)) {
+		const struct fast_slot *x = &f->slot[k];
+		if (!x->h)
+			return false;
+		if (x->h == h && x->n == n && !memcmp(x->b, low, n))
+			return true;
+	}
+}
+
 int hn_sm_list_add(struct hn_sm_list *l, enum hn_sm_vtype t, const char *s,
 		   size_t n, char *err, size_t errlen)
 {
@@ -1332,8 +1504,12 @@ int hn_sm_list_add(struct hn_sm_list *l, enum hn_sm_vtype t, const char *s,
 		r = add_re(&b, m, s, n, err, errlen);
 	else
 		r = add_string(&b, m, s, n, err, errlen);
-	if (r == 0)
+	if (r == 0) {
+		unsigned first = l->npats;
 		r = list_append(l, &b);
+		if (r == 0)
+			fast_update(l, first);
+	}
 	build_release(&b);
 	return r;
 }
@@ -1520,6 +1696,10 @@ bool hn_sm_list_match(const struct hn_sm_list *l, const struct hn_sm_str *v)
 		}
 	}
 	all = l->mods & HN_SM_ALL;
+	/* a set of exact values or "/name" suffixes: one look-up (neither
+	 * kind matches an absent field) */
+	if (l->fast && !all && l->ngroups >= 4)
+		return present && fast_match(l->fast, s, n);
 	for (unsigned g = 0; g < l->ngroups; g++) {
 		bool hit = false;
 

@@ -118,6 +118,10 @@ struct hn_sm_list {
 	unsigned ngroups, cap_groups;
 	struct hn_sm_pat **pats;
 	unsigned npats, cap_pats;
+	/* match.c: a set of the literals when the list is all exact values
+	 * or all "/name" suffixes (one look-up instead of a loop) */
+	struct hn_sm_fast *fast;
+	bool fast_off;
 };
 
 /*

@@ -36,18 +36,6 @@
 
 /* ---- parsing ---- */
 
-static int num(const char *p, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
 /* "Nov 27 10:00:00" (local time, no year: the year that puts it at most a
  * day ahead of now). */
 static size_t classic(const char *p, size_t n, uint64_t now_ns, uint64_t *ns)
@@ -63,10 +51,10 @@ static size_t classic(const char *p, size_t n, uint64_t now_ns, uint64_t *ns)
 	if (!m || (m - months) % 3)
 		return 0;
 	tm.tm_mon = (int)(m - months) / 3;
-	tm.tm_mday = p[4] == ' ' ? num(p + 5, 1) : num(p + 4, 2);
-	tm.tm_hour = num(p + 7, 2);
-	tm.tm_min = num(p + 10, 2);
-	tm.tm_sec = num(p + 13, 2);
+	tm.tm_mday = p[4] == ' ' ? hn_digits(p + 5, 1) : hn_digits(p + 4, 2);
+	tm.tm_hour = hn_digits(p + 7, 2);
+	tm.tm_min = hn_digits(p + 10, 2);
+	tm.tm_sec = hn_digits(p + 13, 2);
 	if (tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
 		return 0;
 	localtime_r(&now, &nowtm);

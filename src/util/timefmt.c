@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <time.h>
 
-static int num(const char *p, int n)
+int hn_digits(const char *p, int n)
 {
 	int v = 0;
 
@@ -29,12 +29,12 @@ size_t hn_rfc3339_parse(const char *p, size_t n, uint64_t *ns)
 	if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') ||
 	    p[13] != ':' || p[16] != ':')
 		return 0;
-	tm.tm_year = num(p, 4) - 1900;
-	tm.tm_mon = num(p + 5, 2) - 1;
-	tm.tm_mday = num(p + 8, 2);
-	tm.tm_hour = num(p + 11, 2);
-	tm.tm_min = num(p + 14, 2);
-	tm.tm_sec = num(p + 17, 2);
+	tm.tm_year = hn_digits(p, 4) - 1900;
+	tm.tm_mon = hn_digits(p + 5, 2) - 1;
+	tm.tm_mday = hn_digits(p + 8, 2);
+	tm.tm_hour = hn_digits(p + 11, 2);
+	tm.tm_min = hn_digits(p + 14, 2);
+	tm.tm_sec = hn_digits(p + 17, 2);
 	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
 	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
 	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
@@ -52,7 +52,7 @@ size_t hn_rfc3339_parse(const char *p, size_t n, uint64_t *ns)
 	if (i < n && p[i] == 'Z') {
 		i++;
 	} else if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
-		int h = num(p + i + 1, 2), m = num(p + i + 4, 2);
+		int h = hn_digits(p + i + 1, 2), m = hn_digits(p + i + 4, 2);
 		if (h < 0 || m < 0)
 			return 0;
 		off = (h * 60 + m) * 60 * (p[i] == '-' ? -1 : 1);

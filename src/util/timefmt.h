@@ -12,4 +12,7 @@
  * the epoch and the length read, or 0 when it is not one. */
 size_t hn_rfc3339_parse(const char *p, size_t n, uint64_t *ns);
 
+/* The n decimal digits at p as a number, or -1 when one is not a digit. */
+int hn_digits(const char *p, int n);
+
 #endif

@@ -102,23 +102,27 @@ static void rules_raise_grouped_alerts(void **state)
 	snprintf(text, sizeof(text), "log-file %s\n", logf);
 	assert_int_equal(th_append(cfg, text), 0);
 	assert_int_equal(th_append(logf, ""), 0);
+	/* the rules name this test's own files: other tests on the host (and
+	 * other runs of this one) raise nothing here */
 	{
-		char p[400];
+		char p[400], rule[2048];
 		snprintf(p, sizeof(p), "%s/proc.yml", rules);
-		assert_int_equal(th_append(p,
+		snprintf(rule, sizeof(rule),
 			"title: Marker run with its argument\n"
 			"id: 0b7c1d52-6d1a-4a44-9d55-1e7f00000001\n"
 			"author: hinomi tests\nlevel: high\n"
 			"tags:\n  - attack.execution\n  - attack.t1059.004\n"
 			"logsource:\n  product: linux\n  category: process_creation\n"
-			"detection:\n  sel:\n    Image|endswith: /hn-detect-marker\n"
+			"detection:\n  sel:\n    Image: '%s'\n"
 			"  filter:\n    CommandLine|contains: quiet-arg\n"
-			"  condition: sel and not filter\n"), 0);
+			"  condition: sel and not filter\n", marker);
+		assert_int_equal(th_append(p, rule), 0);
 		snprintf(p, sizeof(p), "%s/file.yml", rules);
-		assert_int_equal(th_append(p,
+		snprintf(rule, sizeof(rule),
 			"title: Evil payload written\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000002\n"
 			"level: critical\nlogsource:\n  product: linux\n  category: file_event\n"
-			"detection:\n  sel:\n    TargetFilename|endswith: .hn-evil\n  condition: sel\n"), 0);
+			"detection:\n  sel:\n    TargetFilename: '%s'\n  condition: sel\n", evil);
+		assert_int_equal(th_append(p, rule), 0);
 		snprintf(p, sizeof(p), "%s/log.yml", rules);
 		assert_int_equal(th_append(p,
 			"title: Root login from loopback\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000003\n"
@@ -165,7 +169,13 @@ static void rules_raise_grouped_alerts(void **state)
 	i = wait_alert("Marker run with its argument", 3, &v);
 	assert_true(i >= 0);
 	assert_int_equal(v.count[i], 3);
-	assert_int_equal(v.n, 3);
+	if (v.n != 3) {
+		for (int k = 0; k < v.n && k < 8; k++)
+			fprintf(stderr, "alert %d: %s x%llu %s entity %llx\n", k, v.title[k],
+				(unsigned long long)v.count[k], v.exe[k],
+				(unsigned long long)v.entity[k]);
+		fail_msg("%d alerts, 3 expected", v.n);
+	}
 
 	/* offline: the same alerts from the store, and from its events
 	 * exported as ECS NDJSON */

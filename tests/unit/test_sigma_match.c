@@ -1473,10 +1473,78 @@ static void test_release_leaves_an_empty_list(void **state)
 	hn_sm_list_release(&l);
 }
 
+/* The fast set (exact values, "/name" suffixes) answers as the loop over
+ * the patterns does: random lists and fields, each matched with the set
+ * and with it put aside. */
+static void test_fast_set_agrees_with_the_loop(void **state)
+{
+	static const char *const words[] = {
+		"sh", "bash", "nc", "ncat", "Python3", "curl", "wget", "x", "a/b", "",
+		"/sh", "/bin/sh", "/usr/bin/nc", "SH", "/tmp/x", "/NC", "nc.openbsd",
+	};
+	const size_t nw = sizeof(words) / sizeof(words[0]);
+	uint64_t seed = 42;
+	unsigned fast_lists = 0, hits = 0;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		struct hn_sm_list l;
+		unsigned mods;
+		char err[200];
+		int nv;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		mods = (seed >> 33) % 2 ? HN_SM_ENDSWITH : 0;
+		hn_sm_list_init(&l, mods);
+		nv = 4 + (int)((seed >> 40) % 6);
+		for (int k = 0; k < nv; k++) {
+			char v[64];
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* suffix lists get "/name" values, with now and then one that
+			 * turns the set off */
+			if (mods && (seed >> 20) % 7)
+				snprintf(v, sizeof(v), "/%s", words[(seed >> 33) % 9]);
+			else
+				snprintf(v, sizeof(v), "%s", words[(seed >> 33) % nw]);
+			if (!v[0] || hn_sm_list_add(&l, HN_SM_V_STRING, v, strlen(v), err,
+						    sizeof(err)) < 0)
+				continue;
+		}
+		fast_lists += l.fast != NULL;
+		for (int f = 0; f < 30; f++) {
+			char field[96];
+			struct hn_sm_str v;
+			struct hn_sm_fast *keep = l.fast;
+			bool with, without;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			snprintf(field, sizeof(field), "%s%s%s",
+				 (seed >> 10) % 3 ? "/usr/bin" : "",
+				 (seed >> 12) % 2 ? "/" : "",
+				 words[(seed >> 33) % nw]);
+			v.s = field;
+			v.n = strlen(field);
+			v.present = (seed >> 14) % 13 != 0;
+			with = hn_sm_list_match(&l, &v);
+			l.fast = NULL;
+			without = hn_sm_list_match(&l, &v);
+			l.fast = keep;
+			if (with != without)
+				fail_msg("field '%s' (present %d): set %d, loop %d", field, v.present,
+					 with, without);
+			hits += with;
+		}
+		hn_sm_list_release(&l);
+	}
+	/* both answers happened, and the set was in use */
+	assert_true(fast_lists > 100);
+	assert_true(hits > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mods_parse_every_sigma_name),
+		cmocka_unit_test(test_fast_set_agrees_with_the_loop),
 		cmocka_unit_test(test_mods_parse_unknown_and_unsupported),
 		cmocka_unit_test(test_mods_parse_meaningless_combinations),
 		cmocka_unit_test(test_plain_value_matches_whole_field_ignoring_ascii_case),
