@@ -30,9 +30,7 @@ static char dir[256];
 static int teardown(void **state)
 {
 	(void)state;
-	th_group_stop(&a, s, dir);
-	s = NULL;
-	dir[0] = '\0';
+	th_group_reset(&a, &s, dir);
 	return 0;
 }
 

@@ -314,3 +314,10 @@ void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch)
 	if (scratch && *scratch)
 		th_scratch_remove(scratch);
 }
+
+void th_group_reset(struct th_agent *a, struct hn_store **s, char *scratch)
+{
+	th_group_stop(a, *s, scratch);
+	*s = NULL;
+	scratch[0] = '\0';
+}

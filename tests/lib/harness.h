@@ -67,6 +67,9 @@ int th_group_start(struct th_agent *a, struct hn_store **s, const char *const *e
 
 /* Close the group's store, stop its agent, remove its scratch directory. */
 void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch);
+/* The same for a test's static agent, store and scratch path, left ready
+ * for the next test (a cmocka teardown's body). */
+void th_group_reset(struct th_agent *a, struct hn_store **s, char *scratch);
 
 void th_sleep_ms(int ms);
 /* Append text to path (created when missing).  0 or -errno. */
