@@ -102,6 +102,25 @@ static const struct scenario {
 	{ "9f93b94e-92b0-4ae3-b7e7-102e40f32c23", ".bashrc written",
 	  "echo 'alias ls=ls' >> \"$D/.bashrc\"",
 	  "echo 'a note' >> \"$D/notes.txt\"" },
+	{ "da26bc2d-7230-48c5-bef1-b2416c7c4837", "systemd user unit written",
+	  "mkdir -p .config/systemd/user && printf '[Service]\\n' >"
+	  " \"$D/.config/systemd/user/$T.service\"",
+	  "mkdir -p notes && printf 'x' > \"$D/notes/$T.service\"" },
+	{ "cb3f83ab-43ab-46db-86d5-47ebdbc4957d", "LD_PRELOAD on a command line",
+	  "env LD_PRELOAD=\"$D/evil.so\" /bin/true",
+	  "env LANG=C /bin/true" },
+	{ "6b4d48e3-134a-406b-9811-70505417401a", "timestomping",
+	  "touch -d '2001-01-01 00:00' \"$D/f\"",
+	  "touch \"$D/f\"" },
+	{ "6425839c-4872-4a4b-88f9-224230f1c193", "logs wiped",
+	  FAKE("shred") "\"$D/shred\" -u /var/log/auth.log",
+	  FAKE("shred") "\"$D/shred\" -u \"$D/notes.log\"" },
+	{ "290bbd14-c7f3-4ab6-bc26-db4e86ff1233", "audit daemon stopped",
+	  FAKE("systemctl") "\"$D/systemctl\" stop auditd",
+	  FAKE("systemctl") "\"$D/systemctl\" status auditd" },
+	{ "e9cf19ac-f60a-4ac3-be39-f0e17ab04259", "ssh private key read",
+	  "mkdir -p .ssh && echo k > .ssh/id_rsa && cat \"$D/.ssh/id_rsa\"",
+	  "mkdir -p .ssh && echo k > .ssh/id_rsa.pub && cat \"$D/.ssh/id_rsa.pub\"" },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
