@@ -85,7 +85,8 @@ struct agent {
 	unsigned nlogs;
 	/* detection: the rules, what they found, the groups already shown */
 	struct hn_ruleset *rules;
-	uint64_t alerts, alerts_dropped;
+	struct hn_tuning *tuning;
+	uint64_t alerts, alerts_dropped, alerts_allowed;
 	uint64_t alert_seen[ALERT_SEEN];
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
@@ -311,6 +312,12 @@ static const char *const shipped_rules[] = {
 	"/etc/hinomi/rules", "/usr/share/hinomi/rules",
 };
 
+static void tuning_problem(const char *path, int line, const char *why, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "hinomi agent: %s:%d: %s (line skipped)\n", path, line, why);
+}
+
 static void rule_problem(const struct hn_rule_problem *p, void *arg)
 {
 	(void)p;
@@ -358,6 +365,14 @@ static void rules_open(struct agent *a)
 			}
 		}
 	}
+	{
+		const char *tp = o->tuning_path ? o->tuning_path :
+				 access("/etc/hinomi/tuning.conf", R_OK) == 0 ?
+				 "/etc/hinomi/tuning.conf" : NULL;
+		int r = tp ? hn_tuning_load(tp, &a->tuning, tuning_problem, a) : 0;
+		if (r < 0)
+			fprintf(stderr, "hinomi agent: cannot read %s: %s\n", tp, strerror(-r));
+	}
 	hn_ruleset_stats(a->rules, &st);
 	if (st.invalid || st.unsupported)
 		fprintf(stderr, "hinomi agent: %u rules loaded, %u unsupported, %u invalid"
@@ -390,6 +405,10 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	uint64_t h;
 	bool shown;
 
+	if (hn_tuning_allows(a->tuning, rule, ev)) {
+		a->alerts_allowed++;
+		return;
+	}
 	hn_alert_group(rule, ev, key, sizeof(key));
 	hn_strbuf_init(&js);
 	hn_strbuf_init(&tags);
@@ -717,6 +736,7 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "rules", hn_ruleset_count(a->rules));
 	hn_json_kv_u64(&j, "alerts", a->alerts);
 	hn_json_kv_u64(&j, "alerts_dropped", a->alerts_dropped + ss.alerts_dropped);
+	hn_json_kv_u64(&j, "allowed", a->alerts_allowed);
 	hn_json_obj_close(&j);
 	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
@@ -743,8 +763,10 @@ static void publish_status(struct agent *a, bool final)
 		       (unsigned long long)hs.hashed, (unsigned long long)hs.hits,
 		       (unsigned long long)hs.preloaded,
 		       (unsigned long long)hs.failed, (unsigned long long)hs.queue_dropped);
-	hn_strbuf_addf(&tx, "detection  %u rules, %llu matches, %llu alerts dropped\n",
+	hn_strbuf_addf(&tx, "detection  %u rules, %llu matches, %llu silenced by tuning,"
+		       " %llu alerts dropped\n",
 		       hn_ruleset_count(a->rules), (unsigned long long)a->alerts,
+		       (unsigned long long)a->alerts_allowed,
 		       (unsigned long long)(a->alerts_dropped + ss.alerts_dropped));
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
@@ -940,6 +962,7 @@ out:
 	hn_logsrc_free(a->logs);
 	free(a->log_saved);
 	hn_ruleset_free(a->rules);
+	hn_tuning_free(a->tuning);
 	pt_clear(a);
 	free(a);
 	return r;

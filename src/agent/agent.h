@@ -45,6 +45,7 @@ struct hn_agent_opts {
 	const char *const *rules;
 	int nrules;
 	bool no_rules;
+	const char *tuning_path;   /* NULL: /etc/hinomi/tuning.conf if present */
 };
 
 #define HN_AGENT_MAX_RULE_PATHS 16

@@ -34,6 +34,8 @@ static void usage(FILE *f)
 		"                   Default: $HINOMI_RULES, /etc/hinomi/rules and the\n"
 		"                   rules shipped with hinomi, where they exist\n"
 		"  --no-rules       match no rules\n"
+		"  --tuning FILE    allowlist silencing rules where they misfire\n"
+		"                   (default /etc/hinomi/tuning.conf; docs/DETECT.md)\n"
 		"  --ready-file F   create F once recording, with the running processes\n"
 		"                   in the store (for scripts)\n",
 		cli_default_db());
@@ -52,6 +54,7 @@ int cmd_agent(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "rules", required_argument, NULL, 'R' },
 		{ "no-rules", no_argument, NULL, 'N' },
+		{ "tuning", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,7 +63,7 @@ int cmd_agent(int argc, char **argv)
 	int c;
 
 	o.rules = rules;
-	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:Nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:NT:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.db_path = optarg;
@@ -75,6 +78,9 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'N':
 			o.no_rules = true;
+			break;
+		case 'T':
+			o.tuning_path = optarg;
 			break;
 		case 'c':
 			o.config_path = optarg;

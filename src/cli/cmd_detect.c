@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hinomi detect --rules PATH [--rules PATH]... (--input FILE | --db PATH)\n"
-		"                     [--since DUR] [--json]\n\n"
+		"                     [--since DUR] [--tuning FILE] [--json]\n\n"
 		"Match Sigma rules against recorded events, offline: an ECS NDJSON file\n"
 		"(`hinomi events --json` output; - for standard input) or a store.  Alerts\n"
 		"are grouped per rule and process tree, as the agent does, and printed\n"
@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		"  -i, --input FILE  ECS NDJSON events\n"
 		"  -d, --db PATH     a store's events instead\n"
 		"  -s, --since DUR   with --db: only the last DUR\n"
+		"  -t, --tuning FILE the host's allowlist: matches it silences are not alerts\n"
 		"  -j, --json        one ECS JSON alert per line\n");
 }
 
@@ -47,6 +48,8 @@ struct group {
 
 struct run {
 	const char *host;
+	struct hn_tuning *tuning;
+	uint64_t allowed;
 	struct group *g;
 	size_t n, cap;
 	uint64_t matches, over;
@@ -79,6 +82,10 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	struct group *g;
 	char key[512];
 
+	if (hn_tuning_allows(rn->tuning, rule, ev)) {
+		rn->allowed++;
+		return;
+	}
 	rn->matches++;
 	hn_alert_group(rule, ev, key, sizeof(key));
 	for (size_t i = 0; i < rn->n; i++)
@@ -134,6 +141,12 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	g->a.event_json = js.oom ? NULL : dup0(js.buf);
 	hn_strbuf_release(&js);
 	hn_strbuf_release(&tags);
+}
+
+static void tuning_problem(const char *path, int line, const char *why, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "hinomi detect: %s:%d: %s (line skipped)\n", path, line, why);
 }
 
 static int by_time(const void *x, const void *y)
@@ -230,10 +243,11 @@ int cmd_detect(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tuning", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *rules[MAX_RULES], *input = NULL, *db = NULL;
+	const char *rules[MAX_RULES], *input = NULL, *db = NULL, *tuning = NULL;
 	int nrules = 0, c, r = 1;
 	bool json = false;
 	uint64_t since = 0, dur;
@@ -243,7 +257,7 @@ int cmd_detect(int argc, char **argv)
 	struct counts cnt = { 0 };
 	struct hn_strbuf sb;
 
-	while ((c = getopt_long(argc, argv, "r:i:d:s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:d:s:jt:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (nrules == MAX_RULES) {
@@ -262,6 +276,7 @@ int cmd_detect(int argc, char **argv)
 			since = cli_now_ns() > dur ? cli_now_ns() - dur : 0;
 			break;
 		case 'j': json = true; break;
+		case 't': tuning = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -279,6 +294,13 @@ int cmd_detect(int argc, char **argv)
 			goto out;
 		}
 	hn_ruleset_stats(rs, &st);
+	if (tuning) {
+		int e = hn_tuning_load(tuning, &rn.tuning, tuning_problem, NULL);
+		if (e < 0) {
+			fprintf(stderr, "hinomi detect: %s: %s\n", tuning, strerror(-e));
+			goto out;
+		}
+	}
 	if (input) {
 		if (read_ndjson(input, rs, &rn, &cnt) < 0)
 			goto out;
@@ -315,14 +337,16 @@ int cmd_detect(int argc, char **argv)
 	}
 	hn_strbuf_release(&sb);
 	fprintf(stderr, "hinomi detect: %u rules, %llu events (%llu lines skipped),"
-		" %llu matches in %zu alerts%s\n", st.loaded, (unsigned long long)cnt.events,
-		(unsigned long long)cnt.bad, (unsigned long long)rn.matches, rn.n,
+		" %llu matches in %zu alerts, %llu silenced by tuning%s\n", st.loaded,
+		(unsigned long long)cnt.events, (unsigned long long)cnt.bad,
+		(unsigned long long)rn.matches, rn.n, (unsigned long long)rn.allowed,
 		rn.over ? " (some groups over the bound, counted only)" : "");
 	r = 0;
 out:
 	for (size_t i = 0; i < rn.n; i++)
 		group_free(&rn.g[i]);
 	free(rn.g);
+	hn_tuning_free(rn.tuning);
 	hn_ruleset_free(rs);
 	return r;
 }

@@ -155,6 +155,22 @@ int hn_attack_tag(const char *tag, struct hn_attack *out);
 void hn_alert_group(const struct hn_rule_info *rule, const struct hn_event *ev,
 		    char *key, size_t n);
 
+/*
+ * The per-host allowlist (tuning.c): "allow RULE [image=GLOB] [user=NAME]
+ * [path=GLOB] [cmdline=GLOB]" lines that silence a rule where they hold.
+ * Loading reports each malformed line (path, line, why) and skips it.
+ * 0, or -errno when the file cannot be read.
+ */
+struct hn_tuning;
+int hn_tuning_load(const char *path, struct hn_tuning **out,
+		   void (*problem)(const char *path, int line, const char *why, void *arg),
+		   void *arg);
+void hn_tuning_free(struct hn_tuning *t);
+unsigned hn_tuning_count(const struct hn_tuning *t);
+/* Is this match of rule on ev silenced? */
+bool hn_tuning_allows(const struct hn_tuning *t, const struct hn_rule_info *rule,
+		      const struct hn_event *ev);
+
 typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
 				 const struct hn_event *ev, void *arg);
 

@@ -557,6 +557,83 @@ static void test_log_sources(void **state)
 	hn_event_free(ev);
 }
 
+/* ---- the allowlist ---- */
+
+struct tprobs {
+	int n, line[8];
+	char why[8][128];
+};
+
+static void tuning_problem(const char *path, int line, const char *why, void *arg)
+{
+	struct tprobs *p = arg;
+
+	(void)path;
+	if (p->n < 8) {
+		p->line[p->n] = line;
+		snprintf(p->why[p->n], sizeof(p->why[0]), "%s", why);
+	}
+	p->n++;
+}
+
+static void test_tuning_allowlist(void **state)
+{
+	static const char *const argv[] = { "backup", "--all", NULL };
+	struct hn_tuning *t = NULL;
+	struct tprobs p = { 0 };
+	struct hn_rule_info r1 = { .id = "rule-1" }, r2 = { .id = "rule-2" };
+	struct hn_event *ev;
+	const char *path;
+
+	(void)state;
+	path = write_rule("tuning.conf",
+		"# silence what we know\n"
+		"allow rule-1 image=/opt/backup/* cmdline=*--all*\n"
+		"allow rule-2 user=root path=/srv/*\n"
+		"deny rule-3\n"
+		"allow\n"
+		"allow rule-4 colour=blue\n"
+		"allow rule-5 image=\n"
+		"allow rule-6 user=a user=b\n"
+		"allow * path=/var/cache/hn/*\n");
+	assert_int_equal(hn_tuning_load(path, &t, tuning_problem, &p), 0);
+	assert_int_equal(hn_tuning_count(t), 3);
+	assert_int_equal(p.n, 5);
+	assert_int_equal(p.line[0], 4);
+	assert_non_null(strstr(p.why[0], "expected 'allow"));
+	assert_int_equal(p.line[1], 5);
+	assert_int_equal(p.line[2], 6);
+	assert_non_null(strstr(p.why[2], "unknown condition"));
+	assert_int_equal(p.line[3], 7);
+	assert_int_equal(p.line[4], 8);
+	assert_non_null(strstr(p.why[4], "twice"));
+
+	ev = mk_exec("/opt/backup/bin/backup", "/opt/backup/bin/backup", "/", argv);
+	assert_true(hn_tuning_allows(t, &r1, ev));
+	assert_false(hn_tuning_allows(t, &r2, ev));
+	ev->args_len = 7;  /* "backup\0": no --all */
+	assert_false(hn_tuning_allows(t, &r1, ev));
+	hn_event_free(ev);
+
+	ev = mk(HN_EV_FILE_CREATE);
+	ev->path = hn_event_puts(ev, "/srv/www/index.php");
+	ev->proc.uid = 0;
+	assert_true(hn_tuning_allows(t, &r2, ev));
+	ev->proc.uid = 4321;
+	assert_false(hn_tuning_allows(t, &r2, ev));
+	hn_event_free(ev);
+	/* "*": every rule */
+	ev = mk(HN_EV_FILE_DELETE);
+	ev->path = hn_event_puts(ev, "/var/cache/hn/x");
+	assert_true(hn_tuning_allows(t, &r2, ev));
+	assert_true(hn_tuning_allows(t, &r1, ev));
+	hn_event_free(ev);
+	assert_false(hn_tuning_allows(NULL, &r1, ev = mk(HN_EV_FILE_DELETE)));
+	hn_event_free(ev);
+	hn_tuning_free(t);
+	assert_int_equal(hn_tuning_load("/nonexistent/tuning", &t, NULL, NULL), -ENOENT);
+}
+
 static const char *corpus(void);
 
 /* The prefilter never hides a match: over the corpus and many events, the
@@ -837,6 +914,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_attack_tags),
+		cmocka_unit_test_setup_teardown(test_tuning_allowlist, setup_dir, teardown_dir),
 		cmocka_unit_test(test_prefilter_hides_nothing),
 		cmocka_unit_test(test_sigmahq_linux_corpus_loads),
 	};
