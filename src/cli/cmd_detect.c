@@ -23,6 +23,7 @@
 
 #define MAX_RULES 16
 #define MAX_GROUPS 100000     /* distinct alerts kept; more are counted */
+#define GROUP_SLOTS 262144    /* the groups' hash index: > 2 * MAX_GROUPS */
 
 static void usage(FILE *f)
 {
@@ -52,10 +53,18 @@ struct run {
 	uint64_t allowed;
 	struct group *g;
 	size_t n, cap;
+	uint32_t *slot;          /* group index + 1 by key hash; 0 empty */
 	uint64_t matches, over;
-	/* the parent of the event being matched, from the store */
-	struct hn_store *s;
 };
+
+static uint64_t key_hash(const char *k)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 0x100000001b3ULL;
+	return h;
+}
 
 static char *dup0(const char *s)
 {
@@ -81,6 +90,7 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	struct hn_strbuf js, tags;
 	struct group *g;
 	char key[512];
+	uint32_t *slot;
 
 	if (hn_tuning_allows(rn->tuning, rule, ev)) {
 		rn->allowed++;
@@ -88,9 +98,16 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	}
 	rn->matches++;
 	hn_alert_group(rule, ev, key, sizeof(key));
-	for (size_t i = 0; i < rn->n; i++)
-		if (!strcmp(rn->g[i].key, key)) {
-			g = &rn->g[i];
+	if (!rn->slot && !(rn->slot = calloc(GROUP_SLOTS, sizeof(*rn->slot)))) {
+		rn->over++;
+		return;
+	}
+	for (uint64_t h = key_hash(key);; h++) {
+		slot = &rn->slot[h & (GROUP_SLOTS - 1)];
+		if (!*slot)
+			break;
+		g = &rn->g[*slot - 1];
+		if (!strcmp(g->key, key)) {
 			g->a.count++;
 			if (ev->time < g->a.time)
 				g->a.time = ev->time;
@@ -98,6 +115,7 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 				g->a.last_time = ev->time;
 			return;
 		}
+	}
 	if (rn->n == MAX_GROUPS) {
 		rn->over++;
 		return;
@@ -112,8 +130,15 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 		rn->g = p;
 		rn->cap = cap;
 	}
-	g = &rn->g[rn->n++];
+	g = &rn->g[rn->n];
 	memset(g, 0, sizeof(*g));
+	g->key = strdup(key);
+	if (!g->key) {
+		rn->over++;
+		return;
+	}
+	rn->n++;
+	*slot = (uint32_t)rn->n;
 	hn_strbuf_init(&js);
 	hn_strbuf_init(&tags);
 	hn_ecs_render(ev, rn->host, &js);
@@ -122,7 +147,6 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 			hn_strbuf_addc(&tags, ',');
 		hn_strbuf_adds(&tags, rule->tags[i]);
 	}
-	g->key = strdup(key);
 	g->a.group_key = g->key;
 	g->a.id = (int64_t)rn->n;
 	g->a.time = g->a.last_time = ev->time;
@@ -346,6 +370,7 @@ out:
 	for (size_t i = 0; i < rn.n; i++)
 		group_free(&rn.g[i]);
 	free(rn.g);
+	free(rn.slot);
 	hn_tuning_free(rn.tuning);
 	hn_ruleset_free(rs);
 	return r;
