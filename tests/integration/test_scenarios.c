@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "detect/detect.h"
 #include "event/event.h"
 #include "lib/harness.h"
 
@@ -97,6 +98,55 @@ static int alerts_for(const char *rule_id, const char *token)
 	return f.n;
 }
 
+static void count_problem(const struct hn_rule_problem *p, void *arg)
+{
+	fprintf(stderr, "rule problem: %s:%d: %s\n", p->path, p->line, p->why);
+	(*(int *)arg)++;
+}
+
+/* Every rule we ship loads, carries an ATT&CK tag, and has a scenario;
+ * every scenario names a rule we ship.  No root needed. */
+static void every_rule_has_a_scenario(void **state)
+{
+	struct hn_ruleset *rs = hn_ruleset_new();
+	int problems = 0, missing = 0;
+	unsigned n;
+
+	(void)state;
+	assert_non_null(rs);
+	assert_true(hn_ruleset_load(rs, "rules", count_problem, &problems) > 0);
+	assert_int_equal(problems, 0);
+	n = hn_ruleset_count(rs);
+	for (unsigned i = 0; i < n; i++) {
+		const struct hn_rule_info *r = hn_ruleset_rule(rs, i);
+		bool found = false, tagged = false;
+		for (size_t k = 0; k < NSCEN && !found; k++)
+			found = !strcmp(scenarios[k].rule_id, r->id);
+		for (unsigned t = 0; t < r->ntags && !tagged; t++) {
+			struct hn_attack at;
+			tagged = hn_attack_tag(r->tags[t], &at) == 1;
+		}
+		if (!found || !tagged) {
+			fprintf(stderr, "%s (%s): %s\n", r->path, r->id,
+				!found ? "no scenario" : "no ATT&CK technique tag");
+			missing++;
+		}
+	}
+	for (size_t k = 0; k < NSCEN; k++) {
+		bool found = false;
+		for (unsigned i = 0; i < n && !found; i++)
+			found = !strcmp(scenarios[k].rule_id, hn_ruleset_rule(rs, i)->id);
+		if (!found) {
+			fprintf(stderr, "scenario %s: no rule %s in rules/\n", scenarios[k].name,
+				scenarios[k].rule_id);
+			missing++;
+		}
+	}
+	fprintf(stderr, "%u rules shipped, %zu scenarios\n", n, NSCEN);
+	hn_ruleset_free(rs);
+	assert_int_equal(missing, 0);
+}
+
 static void our_rules_catch_their_attacks(void **state)
 {
 	char rules[PATH_MAX], tok[NSCEN][2][64], d[NSCEN][2][400];
@@ -153,6 +203,7 @@ static void our_rules_catch_their_attacks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_rule_has_a_scenario),
 		cmocka_unit_test_teardown(our_rules_catch_their_attacks, teardown),
 	};
 
