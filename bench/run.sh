@@ -499,7 +499,7 @@ END {
 DET=$(dirname "$HINOMI")/bench/detect
 if gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$DET" bench/detect.c \
 	"$OBJ"/detect/*.o "$OBJ"/logsrc/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o \
-	-lyaml -lpcre2-8 -ljansson -lpthread; then
+	-lyaml -lpcre2-8 -ljansson -lpthread $(pkg-config --libs libhs 2>/dev/null); then
 	set --
 	[ -d rules ] && set -- "$@" rules
 	CORPUS=${HINOMI_SIGMA_CORPUS:-../shared/corpus/sigma-linux}

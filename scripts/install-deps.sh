@@ -24,6 +24,10 @@ pkg-config
 libclang-rt-14-dev
 python3
 "
+# Hyperscan: the rule engine's literal prefilter; Debian has it for amd64
+case "$(dpkg --print-architecture 2>/dev/null)" in
+amd64) PKGS="$PKGS libhyperscan-dev" ;;
+esac
 
 missing=""
 for p in $PKGS; do

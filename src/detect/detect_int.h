@@ -120,6 +120,10 @@ unsigned det_audit_kinds(const struct hn_event *ev);
 void det_rec_init(struct det_rec *r, const struct hn_event *ev,
 		  const struct hn_det_parent *parent, enum hn_det_source src,
 		  int audit_kind);
+/* Is field f the same on every record of events of this type seen as
+ * audit record kind (a record type that has no such field, a value the
+ * type decides)?  Then a record of a blank event of that type has it. */
+bool det_field_static(int f, uint16_t type, int kind);
 /* The value of field f (present false when the event has none). */
 const struct hn_sm_str *det_rec_get(struct det_rec *r, int f);
 /* Fields a field-less (keyword) search looks in, for r's source: ids into
@@ -195,24 +199,65 @@ const unsigned *det_ruleset_by_source(const struct hn_ruleset *rs,
 const struct det_rule *det_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
 const struct det_index *det_ruleset_index(const struct hn_ruleset *rs,
 					  enum hn_det_source s);
+const struct det_lits *det_ruleset_lits(const struct hn_ruleset *rs);
 
 /*
- * The prefilter (index.c): for a source with a key field (process
- * creation: the basename of Image; auditd: type), the rules whose
- * condition cannot hold unless the key is one of a few literal values are
- * filed under those values; the others are always tried.  A record then
- * tries its key's rules and the always ones, each rule at most once.
+ * The key index (index.c): for a source with a key field (process
+ * creation: the basename of Image; auditd: a0, SYSCALL, comm, exe, type),
+ * the rules whose condition cannot hold unless the key is one of a few
+ * literal values are filed under those values; the others are always
+ * tried.  Built for every source with rules (NULL: none, or no memory).
  */
 struct det_index;
 struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_source src);
 void det_index_free(struct det_index *ix);
-/* Candidate rules of record r (rule indexes, at most max, each once);
- * their count.  -1 when the index cannot say (try every rule). */
-int det_index_candidates(const struct det_index *ix, struct det_rec *r, unsigned *out,
-			 unsigned max);
+/* The rules of r's source that r's keys allow, as bits (rule index i: bit
+ * i % 64 of word i / 64) written to bits[0..nwords); false when the index
+ * cannot say (NULL, or nwords too small: try every rule). */
+bool det_index_mask(const struct det_index *ix, struct det_rec *r, uint64_t *bits,
+		    unsigned nwords);
+
+/* A set of distinct strings, kept lower-cased (index.c, literal.c). */
+struct det_keyset {
+	char **k;
+	unsigned n, cap;
+	bool oom;
+};
+void det_ks_add(struct det_keyset *ks, const char *s, size_t n);
+void det_ks_move(struct det_keyset *to, struct det_keyset *from);
+void det_ks_release(struct det_keyset *ks);
+
+/*
+ * The literal prefilter (literal.c), after the key index: most rules
+ * cannot match unless some literal of theirs appears in the record (a
+ * `CommandLine|contains: 'base64 -d'` needs "base64 -d" in the command
+ * line).  Each source's literals are searched for all at once, with
+ * Hyperscan, in the values of the fields that have them; a rule with
+ * literals is then tried only when one of them was found.  Without
+ * Hyperscan (a build where it is missing) there is no such prefilter:
+ * every rule the key index gives is tried, which is always right.
+ */
+struct det_lits;
+/* For every source's rules (NULL: no rule has literals, no Hyperscan, or
+ * no memory). */
+struct det_lits *det_lits_build(const struct hn_ruleset *rs);
+void det_lits_free(struct det_lits *l);
+/* The rules that may match, given the records of one event (one per
+ * source and audit record type), as bits (as det_index_mask) written to
+ * may[0..nwords): rules without literals, and those one of whose literals
+ * is in a field of a record; false when it cannot say (try every rule). */
+bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
+		   uint64_t *may, unsigned nwords);
+/* Rules of source s with literals / without (always tried). */
+void det_lits_counts(const struct det_lits *l, enum hn_det_source s, unsigned *with,
+		     unsigned *without);
 
 /* Does the rule match the record? */
 bool det_rule_eval(const struct det_rule *rule, struct det_rec *r);
+/* Can the rule match some record of this shape (r: a record of a blank
+ * event of a type, for a source and audit record kind), judging by the
+ * fields that shape decides alone (det_field_static)? */
+bool det_rule_possible(const struct det_rule *rule, struct det_rec *r);
 
 void det_rule_release(struct det_rule *rule);
 

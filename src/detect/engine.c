@@ -15,16 +15,23 @@
  * second value (the path passed to execve): an item on Image matches when
  * either does.
  *
- * The prefilter (index.c) picks, for process starts and the auditd view,
- * the rules the record's key can satisfy; the rest are never evaluated.
+ * Prefilters pick the rules worth evaluating, as bit sets over the
+ * ruleset's rules ANDed together: the index (index.c) gives, per record,
+ * the rules its shape allows (event type and audit record kind: an EXECVE
+ * rule never meets a PATH record) that its keys allow (process starts:
+ * the executable's name; auditd: a0, SYSCALL, comm, exe, type); a record
+ * no rule can match is dropped; the literal prefilter (literal.c) then
+ * searches the event's remaining records at once for every rule's
+ * literals.  The rest are never evaluated.  test_sigma_prefilter checks
+ * that this fires exactly what evaluating every rule would.
  */
 #include "detect/detect_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Candidates a record can have (a source with more rules is not
- * prefiltered: every rule is tried). */
+/* Rules a ruleset can have with its prefilters (with more, every rule of
+ * a source is tried). */
 #define CAND_MAX 4096
 
 static bool item_match(const struct det_item *it, struct det_rec *r)
@@ -103,79 +110,218 @@ bool det_rule_eval(const struct det_rule *rule, struct det_rec *r)
 	return node_eval(rule, rule->cond.root, r, 0);
 }
 
-/* The rules of source s to try on r: the prefilter's candidates into buf,
- * or every rule of the source. */
-static const unsigned *candidates(const struct hn_ruleset *rs, enum hn_det_source s,
-				  struct det_rec *r, unsigned *buf, unsigned *n)
-{
-	const unsigned *all = det_ruleset_by_source(rs, s, n);
-	int k = det_index_candidates(det_ruleset_index(rs, s), r, buf, CAND_MAX);
+/* Three-valued: what the fields a record's shape decides say of a rule
+ * (the others unknown). */
+enum tri { T_NO, T_YES, T_MAYBE };
 
-	if (k < 0)
-		return all;
-	*n = (unsigned)k;
-	return buf;
+static enum tri item_tri(const struct det_item *it, struct det_rec *r)
+{
+	uint16_t type = r->ev->type;
+
+	if (it->field < 0 || !det_field_static(it->field, type, r->audit_kind) ||
+	    (it->field == DF_IMAGE && !det_field_static(DF_IMAGE_ALT, type, r->audit_kind)))
+		return T_MAYBE;
+	return item_match(it, r) ? T_YES : T_NO;
+}
+
+static enum tri sel_tri(const struct det_sel *s, struct det_rec *r)
+{
+	unsigned start = 0;
+	enum tri sel = T_NO;
+
+	for (unsigned a = 0; a < s->nalt; a++) {
+		enum tri alt = T_YES;
+		for (unsigned i = start; i < s->alt_end[a] && alt != T_NO; i++) {
+			enum tri t = item_tri(&s->items[i], r);
+			if (t != T_YES)
+				alt = t;
+		}
+		if (alt == T_YES)
+			return T_YES;
+		if (alt == T_MAYBE)
+			sel = T_MAYBE;
+		start = s->alt_end[a];
+	}
+	return sel;
+}
+
+static enum tri node_tri(const struct det_rule *rule, unsigned n, struct det_rec *r, int depth)
+{
+	const struct det_node *nd = &rule->cond.nodes[n];
+	enum tri acc;
+
+	if (depth > 256)
+		return T_MAYBE;
+	switch (nd->op) {
+	case DN_SEL:
+		return sel_tri(&rule->sels[nd->a], r);
+	case DN_AND:
+		acc = T_YES;
+		for (unsigned k = nd->a; k < nd->b; k++) {
+			enum tri t = node_tri(rule, rule->cond.kids[k], r, depth + 1);
+			if (t == T_NO)
+				return T_NO;
+			if (t == T_MAYBE)
+				acc = T_MAYBE;
+		}
+		return acc;
+	case DN_OR:
+		acc = T_NO;
+		for (unsigned k = nd->a; k < nd->b; k++) {
+			enum tri t = node_tri(rule, rule->cond.kids[k], r, depth + 1);
+			if (t == T_YES)
+				return T_YES;
+			if (t == T_MAYBE)
+				acc = T_MAYBE;
+		}
+		return acc;
+	case DN_NOT: {
+		enum tri t = node_tri(rule, rule->cond.kids[nd->a], r, depth + 1);
+		return t == T_MAYBE ? T_MAYBE : t == T_YES ? T_NO : T_YES;
+	}
+	case DN_TRUE:
+		return T_YES;
+	case DN_FALSE:
+	default:
+		return T_NO;
+	}
+}
+
+bool det_rule_possible(const struct det_rule *rule, struct det_rec *r)
+{
+	if (!rule->cond.nodes || rule->cond.root >= rule->cond.nnodes)
+		return false;
+	return node_tri(rule, rule->cond.root, r, 0) != T_NO;
+}
+
+/* The records of one event: one per source, one per auditd record
+ * type (a rename: file_rename, file_event, SYSCALL, PATH, PATH2). */
+#define RECS_MAX 8
+#define WORDS (CAND_MAX / 64)
+
+/* Evaluate rule ri on r; fired (NULL but for auditd) holds the rules
+ * that fired on the event's earlier records: one alert per rule and
+ * event.  1 when it fires. */
+static unsigned try_rule(const struct hn_ruleset *rs, unsigned ri, struct det_rec *r,
+			 uint64_t *fired, hn_rule_match_fn match, void *arg)
+{
+	const struct det_rule *rule = det_ruleset_rule(rs, ri);
+
+	if (fired && (fired[ri / 64] & (1ULL << (ri % 64))))
+		return 0;
+	if (!det_rule_eval(rule, r))
+		return 0;
+	if (fired)
+		fired[ri / 64] |= 1ULL << (ri % 64);
+	if (match)
+		match(&rule->info, r->ev, arg);
+	return 1;
+}
+
+/* Every rule of r's source. */
+static unsigned try_all(const struct hn_ruleset *rs, struct det_rec *r, uint64_t *fired,
+			hn_rule_match_fn match, void *arg)
+{
+	unsigned n, count = 0;
+	const unsigned *all = det_ruleset_by_source(rs, r->src, &n);
+
+	for (unsigned i = 0; i < n; i++)
+		count += try_rule(rs, all[i], r, fired, match, arg);
+	return count;
+}
+
+/* The rules in bits[0..nw), in load order. */
+static unsigned try_bits(const struct hn_ruleset *rs, struct det_rec *r, const uint64_t *bits,
+			 unsigned nw, uint64_t *fired, hn_rule_match_fn match, void *arg)
+{
+	unsigned count = 0;
+
+	for (unsigned w = 0; w < nw; w++)
+		for (uint64_t m = bits[w]; m; m &= m - 1)
+			count += try_rule(rs, w * 64 + (unsigned)__builtin_ctzll(m), r, fired,
+					  match, arg);
+	return count;
+}
+
+/* The records ev is seen as, for the sources with rules: (source,
+ * audit record type) pairs into out; their number. */
+struct rec_id {
+	unsigned char src, kind;
+};
+#define IDS_MAX (HN_DS_COUNT + DET_AUDIT_COUNT)
+
+static unsigned record_ids(const struct hn_ruleset *rs, const struct hn_event *ev,
+			   struct rec_id out[IDS_MAX])
+{
+	unsigned srcs = det_sources_of_event(ev), kinds = det_audit_kinds(ev), n = 0;
+
+	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_COUNT; s++) {
+		unsigned nr;
+		if (!(srcs & (1u << s)))
+			continue;
+		(void)det_ruleset_by_source(rs, (enum hn_det_source)s, &nr);
+		if (!nr)
+			continue;
+		for (int k = 0; k < (s == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1); k++)
+			if (s != HN_DS_AUDITD || (kinds & (1u << k)))
+				out[n++] = (struct rec_id){ (unsigned char)s, (unsigned char)k };
+	}
+	return n;
 }
 
 int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 		     const struct hn_det_parent *parent, hn_rule_match_fn match,
 		     void *arg)
 {
-	unsigned srcs, fired = 0;
-	unsigned buf[CAND_MAX];
+	struct det_rec recs[RECS_MAX], *rp[RECS_MAX];
+	struct rec_id ids[IDS_MAX];
+	uint64_t may[WORDS], bits[RECS_MAX][WORDS], fired[WORDS];
+	unsigned nids, count = 0, nw;
 
 	if (!rs || !ev)
 		return 0;
-	srcs = det_sources_of_event(ev);
-	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_COUNT; s++) {
-		const unsigned *idx;
-		unsigned n;
-
-		if (!(srcs & (1u << s)))
-			continue;
-		(void)det_ruleset_by_source(rs, (enum hn_det_source)s, &n);
-		if (!n)
-			continue;
-		if (s != HN_DS_AUDITD) {
-			struct det_rec rec;
-			det_rec_init(&rec, ev, parent, (enum hn_det_source)s, 0);
-			idx = candidates(rs, (enum hn_det_source)s, &rec, buf, &n);
-			for (unsigned i = 0; i < n; i++) {
-				const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
-				if (det_rule_eval(rule, &rec)) {
-					fired++;
-					if (match)
-						match(&rule->info, ev, arg);
-				}
-			}
-			continue;
+	memset(fired, 0, sizeof(fired));
+	nw = (hn_ruleset_count(rs) + 63) / 64;
+	nids = record_ids(rs, ev, ids);
+	/* RECS_MAX records at a time (every event has fewer today) */
+	for (unsigned at = 0; at < nids;) {
+		unsigned nrec = 0, nscan = 0;
+		bool all[RECS_MAX], lits;
+		struct det_rec *scan[RECS_MAX];
+		for (; at < nids && nrec < RECS_MAX; at++) {
+			struct det_rec *r = &recs[nrec];
+			bool any = false;
+			det_rec_init(r, ev, parent, (enum hn_det_source)ids[at].src, ids[at].kind);
+			/* the key index (too many rules, no memory: every rule
+			 * of the source) */
+			all[nrec] = nw > WORDS ||
+				    !det_index_mask(det_ruleset_index(rs, r->src), r, bits[nrec], nw);
+			for (unsigned w = 0; w < nw && !all[nrec] && !any; w++)
+				any = bits[nrec][w] != 0;
+			if (!all[nrec] && !any)
+				continue;   /* no rule can match this record */
+			rp[nrec] = r;
+			if (!all[nrec])
+				scan[nscan++] = r;
+			nrec++;
 		}
-		/* auditd: the event's records, each with its own values; a
-		 * rule fires once per event (done: the rules that fired, in
-		 * the order they did) */
-		struct det_rec rec;
-		unsigned kinds = det_audit_kinds(ev), done[64], ndone = 0;
-		for (int k = 0; k < DET_AUDIT_COUNT; k++) {
-			if (!(kinds & (1u << k)))
+		lits = nscan && det_lits_scan(det_ruleset_lits(rs), scan, nscan, may, nw);
+		for (unsigned i = 0; i < nrec; i++) {
+			struct det_rec *r = rp[i];
+			uint64_t *f = r->src == HN_DS_AUDITD && nw <= WORDS ? fired : NULL;
+			if (all[i]) {
+				/* the literal bits alone are not restricted to the
+				 * source */
+				count += try_all(rs, r, f, match, arg);
 				continue;
-			det_rec_init(&rec, ev, parent, HN_DS_AUDITD, k);
-			idx = candidates(rs, HN_DS_AUDITD, &rec, buf, &n);
-			for (unsigned i = 0; i < n; i++) {
-				const struct det_rule *rule = det_ruleset_rule(rs, idx[i]);
-				bool again = false;
-				for (unsigned d = 0; d < ndone && !again; d++)
-					again = done[d] == idx[i];
-				if (again || !det_rule_eval(rule, &rec))
-					continue;
-				if (ndone < sizeof(done) / sizeof(done[0]))
-					done[ndone++] = idx[i];
-				fired++;
-				if (match)
-					match(&rule->info, ev, arg);
 			}
+			if (lits)
+				for (unsigned w = 0; w < nw; w++)
+					bits[i][w] &= may[w];
+			count += try_bits(rs, r, bits[i], nw, f, match, arg);
 		}
 	}
-	return (int)fired;
+	return (int)count;
 }
 
 void hn_alert_group(const struct hn_rule_info *rule, const struct hn_event *ev,

@@ -318,6 +318,29 @@ static char *room(struct det_rec *r, size_t *cap)
 	return r->buf + r->used;
 }
 
+/* A number in decimal (without printf: ids and ports are asked for on
+ * most records). */
+static void set_u64(struct det_rec *r, int f, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, cap;
+	char *p = room(r, &cap);
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (cap < n + 1) {
+		set(r, f, "", 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	p[n] = '\0';
+	set(r, f, p, n);
+	r->used += n + 1;
+}
+
 static void set_fmt(struct det_rec *r, int f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -518,11 +541,11 @@ static void compute(struct det_rec *r, int f)
 		set_user(r, f, ev->proc.uid);
 		break;
 	case DF_LOGONID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.auid);
+		set_u64(r, f, ev->proc.auid);
 		break;
 	case DF_PROCESSID:
 	case DF_A_PID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.pid);
+		set_u64(r, f, ev->proc.pid);
 		break;
 	case DF_PROCESSGUID:
 		set_fmt(r, f, "%016" PRIx64, ev->proc.entity);
@@ -538,7 +561,7 @@ static void compute(struct det_rec *r, int f)
 		break;
 	case DF_PARENTPROCESSID:
 	case DF_A_PPID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.ppid);
+		set_u64(r, f, ev->proc.ppid);
 		break;
 	case DF_PARENTPROCESSGUID:
 		if (ev->proc.parent_entity)
@@ -547,7 +570,7 @@ static void compute(struct det_rec *r, int f)
 			set(r, f, NULL, 0);
 		break;
 	case DF_TERMINALSESSIONID:
-		set_fmt(r, f, "%" PRIu32, ev->sessionid);
+		set_u64(r, f, ev->sessionid);
 		break;
 	case DF_HASHES:
 		if (ev->sha256[0])
@@ -572,7 +595,7 @@ static void compute(struct det_rec *r, int f)
 		break;
 	case DF_SOURCEPORT:
 		if (src->family)
-			set_fmt(r, f, "%u", src->port);
+			set_u64(r, f, src->port);
 		else
 			set(r, f, NULL, 0);
 		break;
@@ -584,7 +607,7 @@ static void compute(struct det_rec *r, int f)
 		break;
 	case DF_DESTINATIONPORT:
 		if (dst->family)
-			set_fmt(r, f, "%u", dst->port);
+			set_u64(r, f, dst->port);
 		else
 			set(r, f, NULL, 0);
 		break;
@@ -606,7 +629,7 @@ static void compute(struct det_rec *r, int f)
 		break;
 	case DF_A_ARGC:
 		if (r->audit_kind == DET_AUDIT_EXECVE)
-			set_fmt(r, f, "%" PRIu32, ev->argc);
+			set_u64(r, f, ev->argc);
 		else
 			set(r, f, NULL, 0);
 		break;
@@ -639,13 +662,13 @@ static void compute(struct det_rec *r, int f)
 			set(r, f, NULL, 0);
 		break;
 	case DF_A_UID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.uid);
+		set_u64(r, f, ev->proc.uid);
 		break;
 	case DF_A_EUID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.euid);
+		set_u64(r, f, ev->proc.euid);
 		break;
 	case DF_A_AUID:
-		set_fmt(r, f, "%" PRIu32, ev->proc.auid);
+		set_u64(r, f, ev->proc.auid);
 		break;
 	case DF_A_CWD:
 		set_str(r, f, r->audit_kind == DET_AUDIT_SYSCALL ? ev->cwd : NULL);
@@ -684,6 +707,33 @@ static void compute(struct det_rec *r, int f)
 	default:
 		set(r, f, NULL, 0);
 		break;
+	}
+}
+
+bool det_field_static(int f, uint16_t type, int kind)
+{
+	switch (f) {
+	case DF_A_TYPE:
+	case DF_A_NAMETYPE:
+	case DF_A_KEY:
+	case DF_A_UNIT:
+	case DF_DESTINATIONHOSTNAME:
+		return true;
+	case DF_A_SYSCALL:
+		return kind != DET_AUDIT_SYSCALL || type != HN_EV_PROC_MEM_WRITE;
+	case DF_A_ARGC: case DF_A_A0: case DF_A_A1: case DF_A_A2: case DF_A_A3:
+	case DF_A_A4: case DF_A_A5: case DF_A_A6: case DF_A_A7: case DF_A_A8:
+	case DF_A_A9:
+		return kind != DET_AUDIT_EXECVE;
+	case DF_A_EXE: case DF_A_COMM: case DF_A_CWD: case DF_A_SUCCESS:
+		return kind != DET_AUDIT_SYSCALL;
+	case DF_A_NAME:
+		return kind != DET_AUDIT_PATH && kind != DET_AUDIT_PATH2;
+	case DF_MESSAGE: case DF_PROGRAM: case DF_SUDO_USER: case DF_SUDO_COMMAND:
+	case DF_SUDO_PWD: case DF_SUDO_TTY:
+		return type != HN_EV_LOG;
+	default:
+		return false;
 	}
 }
 

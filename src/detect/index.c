@@ -11,6 +11,13 @@
  *                      basename, type                of these fields its
  *                                                    condition requires
  *
+ * Other sources have no key field: their rules are all "always".  Every
+ * source's index also knows, for each event type and audit record kind,
+ * which rules a record of that shape can match at all (the fields the
+ * shape decides: record type, syscall name, fields a record type lacks).  The
+ * index answers with a bit set over the ruleset's rules (det_index_mask),
+ * which the engine ANDs with the literal prefilter's.
+ *
  * "Requires" is read off the condition: a selection requires the keys when
  * each of its alternatives has an item on the key field with literal
  * values (no wildcard, no modifier but endswith for a path ending in
@@ -29,16 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define KEY_MAX 256
 
-struct keyset {
-	char **k;
-	unsigned n, cap;
-	bool oom;
-};
-
-static void ks_release(struct keyset *ks)
+void det_ks_release(struct det_keyset *ks)
 {
 	for (unsigned i = 0; i < ks->n; i++)
 		free(ks->k[i]);
@@ -46,12 +48,12 @@ static void ks_release(struct keyset *ks)
 	memset(ks, 0, sizeof(*ks));
 }
 
-static void ks_add(struct keyset *ks, const char *s, size_t n)
+void det_ks_add(struct det_keyset *ks, const char *s, size_t n)
 {
 	char *c;
 
 	for (unsigned i = 0; i < ks->n; i++)
-		if (strlen(ks->k[i]) == n && !strncmp(ks->k[i], s, n))
+		if (strlen(ks->k[i]) == n && !strncasecmp(ks->k[i], s, n))
 			return;
 	if (ks->n == ks->cap) {
 		unsigned cap = ks->cap ? ks->cap * 2 : 8;
@@ -74,9 +76,9 @@ static void ks_add(struct keyset *ks, const char *s, size_t n)
 	ks->k[ks->n++] = c;
 }
 
-static void ks_move(struct keyset *to, struct keyset *from)
+void det_ks_move(struct det_keyset *to, struct det_keyset *from)
 {
-	ks_release(to);
+	det_ks_release(to);
 	*to = *from;
 	memset(from, 0, sizeof(*from));
 }
@@ -124,7 +126,7 @@ static bool matches_absent(const struct det_item *it)
 }
 
 /* The keys an item requires into ks; false when it requires none. */
-static bool item_keys(const struct det_item *it, const struct spec *sp, struct keyset *ks)
+static bool item_keys(const struct det_item *it, const struct spec *sp, struct det_keyset *ks)
 {
 	unsigned allowed = HN_SM_CASED | (sp->basename ? HN_SM_ENDSWITH : 0);
 
@@ -133,7 +135,7 @@ static bool item_keys(const struct det_item *it, const struct spec *sp, struct k
 		const char *k = audit_kind_of(it->field);
 		if (!k || matches_absent(it))
 			return false;
-		ks_add(ks, k, strlen(k));
+		det_ks_add(ks, k, strlen(k));
 		return true;
 	}
 	if (it->field != sp->field || (it->vals.mods & ~allowed) || !it->nraw)
@@ -155,12 +157,12 @@ static bool item_keys(const struct det_item *it, const struct spec *sp, struct k
 	}
 	for (unsigned i = 0; i < it->nraw; i++) {
 		const char *b = sp->basename ? strrchr(it->raw[i], '/') + 1 : it->raw[i];
-		ks_add(ks, b, strlen(b));
+		det_ks_add(ks, b, strlen(b));
 	}
 	return true;
 }
 
-static bool sel_keys(const struct det_sel *s, const struct spec *sp, struct keyset *ks)
+static bool sel_keys(const struct det_sel *s, const struct spec *sp, struct det_keyset *ks)
 {
 	unsigned start = 0;
 
@@ -178,7 +180,7 @@ static bool sel_keys(const struct det_sel *s, const struct spec *sp, struct keys
 }
 
 static bool node_keys(const struct det_rule *r, unsigned n, const struct spec *sp,
-		      struct keyset *ks, int depth)
+		      struct det_keyset *ks, int depth)
 {
 	const struct det_node *nd = &r->cond.nodes[n];
 
@@ -189,21 +191,21 @@ static bool node_keys(const struct det_rule *r, unsigned n, const struct spec *s
 		return sel_keys(&r->sels[nd->a], sp, ks);
 	case DN_AND: {
 		/* the operand that requires the fewest keys */
-		struct keyset best = { 0 };
+		struct det_keyset best = { 0 };
 		bool any = false;
 		for (unsigned k = nd->a; k < nd->b; k++) {
-			struct keyset t = { 0 };
+			struct det_keyset t = { 0 };
 			if (node_keys(r, r->cond.kids[k], sp, &t, depth + 1) && !t.oom &&
 			    (!any || t.n < best.n)) {
-				ks_move(&best, &t);
+				det_ks_move(&best, &t);
 				any = true;
 			}
-			ks_release(&t);
+			det_ks_release(&t);
 		}
 		if (any)
 			for (unsigned i = 0; i < best.n; i++)
-				ks_add(ks, best.k[i], strlen(best.k[i]));
-		ks_release(&best);
+				det_ks_add(ks, best.k[i], strlen(best.k[i]));
+		det_ks_release(&best);
 		return any;
 	}
 	case DN_OR:
@@ -220,18 +222,24 @@ static bool node_keys(const struct det_rule *r, unsigned n, const struct spec *s
 
 struct slot {
 	char *key;               /* NULL: empty */
-	unsigned *rules;         /* ascending rule indexes */
-	unsigned n, cap;
+	size_t klen;
+	uint64_t *bits;          /* its rules (bit i: rule index i) */
 };
 
 struct det_index {
 	const struct spec *specs;
 	unsigned nspecs;
-	unsigned *always;        /* ascending */
-	unsigned nalways;
+	unsigned nwords;         /* of every bit set: rules of the ruleset */
+	uint64_t *always;        /* the source's rules with no key */
+	/* by event type and audit record kind (a record's shape): the
+	 * rules a record of that shape can match (NULL: not built), those
+	 * allowed before its keys that vary are looked at (no key, or a
+	 * key the shape decides: type, SYSCALL), and whether none can */
+	uint64_t *shape[HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
+	uint64_t *pre[HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
+	bool none[HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
 	struct slot *slots;
 	unsigned nslots;         /* a power of two */
-	unsigned nrules;         /* rules of the source */
 };
 
 static uint64_t hash(const char *s, size_t n)
@@ -249,24 +257,10 @@ static struct slot *slot_of(const struct det_index *ix, const char *k, size_t n)
 
 	for (unsigned i = 0; i < ix->nslots; i++) {
 		struct slot *s = &ix->slots[(h + i) & (ix->nslots - 1)];
-		if (!s->key || (strlen(s->key) == n && !memcmp(s->key, k, n)))
+		if (!s->key || (s->klen == n && !memcmp(s->key, k, n)))
 			return s;
 	}
 	return NULL;
-}
-
-static bool push(unsigned **v, unsigned *n, unsigned *cap, unsigned x)
-{
-	if (*n == *cap) {
-		unsigned c = *cap ? *cap * 2 : 8;
-		unsigned *p = realloc(*v, c * sizeof(*p));
-		if (!p)
-			return false;
-		*v = p;
-		*cap = c;
-	}
-	(*v)[(*n)++] = x;
-	return true;
 }
 
 void det_index_free(struct det_index *ix)
@@ -275,94 +269,32 @@ void det_index_free(struct det_index *ix)
 		return;
 	for (unsigned i = 0; i < ix->nslots; i++) {
 		free(ix->slots[i].key);
-		free(ix->slots[i].rules);
+		free(ix->slots[i].bits);
 	}
 	free(ix->slots);
 	free(ix->always);
+	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
+		for (unsigned k = 0; k < DET_AUDIT_COUNT; k++) {
+			free(ix->shape[t][k]);
+			free(ix->pre[t][k]);
+		}
 	free(ix);
-}
-
-struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_source src)
-{
-	struct det_index *ix;
-	const unsigned *idx;
-	unsigned n, cap_always = 0;
-
-	idx = det_ruleset_by_source(rs, src, &n);
-	if (!n || (src != HN_DS_PROCESS_CREATION && src != HN_DS_AUDITD))
-		return NULL;
-	ix = calloc(1, sizeof(*ix));
-	if (!ix)
-		return NULL;
-	if (src == HN_DS_PROCESS_CREATION) {
-		ix->specs = proc_specs;
-		ix->nspecs = sizeof(proc_specs) / sizeof(proc_specs[0]);
-	} else {
-		ix->specs = audit_specs;
-		ix->nspecs = sizeof(audit_specs) / sizeof(audit_specs[0]);
-	}
-	ix->nrules = n;
-	ix->nslots = 64;
-	while (ix->nslots < 4 * n)
-		ix->nslots *= 2;
-	ix->slots = calloc(ix->nslots, sizeof(*ix->slots));
-	if (!ix->slots)
-		goto fail;
-	for (unsigned i = 0; i < n; i++) {
-		const struct det_rule *r = det_ruleset_rule(rs, idx[i]);
-		struct keyset ks = { 0 };
-		bool keyed = false;
-		unsigned f;
-		for (f = 0; f < ix->nspecs && !keyed; f++) {
-			ks_release(&ks);
-			keyed = r->cond.nodes &&
-				node_keys(r, r->cond.root, &ix->specs[f], &ks, 0) && !ks.oom &&
-				ks.n && ks.n <= ix->nslots / 4;
-		}
-		if (!keyed) {
-			ks_release(&ks);
-			if (!push(&ix->always, &ix->nalways, &cap_always, idx[i]))
-				goto fail;
-			continue;
-		}
-		for (unsigned k = 0; k < ks.n; k++) {
-			char fk[KEY_MAX + 8];
-			struct slot *s;
-			/* a key is "field:value" */
-			snprintf(fk, sizeof(fk), "%c:%s", (char)('0' + (f - 1)), ks.k[k]);
-			s = slot_of(ix, fk, strlen(fk));
-			if (!s) {
-				ks_release(&ks);
-				goto fail;
-			}
-			if (!s->key && !(s->key = strdup(fk))) {
-				ks_release(&ks);
-				goto fail;
-			}
-			if (!push(&s->rules, &s->n, &s->cap, idx[i])) {
-				ks_release(&ks);
-				goto fail;
-			}
-		}
-		ks_release(&ks);
-	}
-	return ix;
-fail:
-	det_index_free(ix);
-	return NULL;   /* no index: every rule is tried */
 }
 
 /* The record's keys ("field:value", lower-cased) into keys[], their
  * count: for each key field its value (Image: both values). */
 #define REC_KEYS (MAX_SPECS + 1)
-static unsigned record_keys(const struct det_index *ix, struct det_rec *r,
-			    char keys[REC_KEYS][KEY_MAX + 8])
+static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool fixed,
+			    char keys[REC_KEYS][KEY_MAX + 8], size_t lens[REC_KEYS])
 {
 	unsigned nk = 0;
 
 	for (unsigned f = 0; f < ix->nspecs; f++) {
 		const struct spec *sp = &ix->specs[f];
 		int fields[2] = { sp->field, sp->field == DF_IMAGE ? DF_IMAGE_ALT : -1 };
+		/* only the keys the shape decides, or only the others */
+		if (det_field_static(sp->field, r->ev->type, r->audit_kind) != fixed)
+			continue;
 		for (int j = 0; j < 2 && nk < REC_KEYS; j++) {
 			const struct hn_sm_str *v;
 			const char *b;
@@ -390,7 +322,8 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r,
 			for (size_t i = 0; i < n; i++)
 				keys[nk][p + i] = (char)tolower((unsigned char)b[i]);
 			keys[nk][p + n] = '\0';
-			if (nk && !strcmp(keys[nk - 1], keys[nk]))
+			lens[nk] = p + n;
+			if (nk && lens[nk - 1] == lens[nk] && !memcmp(keys[nk - 1], keys[nk], p + n))
 				continue;
 			nk++;
 		}
@@ -398,40 +331,149 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r,
 	return nk;
 }
 
-int det_index_candidates(const struct det_index *ix, struct det_rec *r, unsigned *out,
-			 unsigned max)
+/* The rules a record of each shape (event type, audit record kind) can
+ * match, judged by the fields the shape decides (an EXECVE rule cannot
+ * match a PATH record; a SYSCALL: 'ptrace' rule cannot match a connect),
+ * and those its fixed keys allow. */
+static bool build_shapes(struct det_index *ix, const struct hn_ruleset *rs,
+			 enum hn_det_source src, const unsigned *idx, unsigned n)
+{
+	struct det_rec *rec = malloc(sizeof(*rec));
+	struct hn_event ev;
+	unsigned kinds = src == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1;
+	char keys[REC_KEYS][KEY_MAX + 8];
+	size_t lens[REC_KEYS];
+
+	if (!rec)
+		return false;
+	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
+		for (unsigned k = 0; k < kinds; k++) {
+			uint64_t *m = calloc(ix->nwords, sizeof(*m));
+			uint64_t *pre = calloc(ix->nwords, sizeof(*pre));
+			unsigned yes = 0, nk;
+			ix->shape[t][k] = m;
+			ix->pre[t][k] = pre;
+			if (!m || !pre) {
+				free(rec);
+				return false;
+			}
+			memset(&ev, 0, sizeof(ev));
+			ev.type = (uint16_t)t;
+			det_rec_init(rec, &ev, NULL, src, (int)k);
+			for (unsigned i = 0; i < n; i++)
+				if (det_rule_possible(det_ruleset_rule(rs, idx[i]), rec)) {
+					m[idx[i] / 64] |= 1ULL << (idx[i] % 64);
+					yes++;
+				}
+			ix->none[t][k] = !yes;
+			memcpy(pre, ix->always, ix->nwords * sizeof(*pre));
+			nk = record_keys(ix, rec, true, keys, lens);
+			for (unsigned j = 0; j < nk; j++) {
+				struct slot *s = slot_of(ix, keys[j], lens[j]);
+				if (s && s->key)
+					for (unsigned w = 0; w < ix->nwords; w++)
+						pre[w] |= s->bits[w];
+			}
+			for (unsigned w = 0; w < ix->nwords; w++)
+				pre[w] &= m[w];
+		}
+	free(rec);
+	return true;
+}
+
+struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_source src)
+{
+	struct det_index *ix;
+	const unsigned *idx;
+	unsigned n;
+
+	idx = det_ruleset_by_source(rs, src, &n);
+	if (!n)
+		return NULL;
+	ix = calloc(1, sizeof(*ix));
+	if (!ix)
+		return NULL;
+	if (src == HN_DS_PROCESS_CREATION) {
+		ix->specs = proc_specs;
+		ix->nspecs = sizeof(proc_specs) / sizeof(proc_specs[0]);
+	} else if (src == HN_DS_AUDITD) {
+		ix->specs = audit_specs;
+		ix->nspecs = sizeof(audit_specs) / sizeof(audit_specs[0]);
+	}
+	ix->nwords = (hn_ruleset_count(rs) + 63) / 64;
+	ix->nslots = 64;
+	while (ix->nslots < 4 * n)
+		ix->nslots *= 2;
+	ix->slots = calloc(ix->nslots, sizeof(*ix->slots));
+	ix->always = calloc(ix->nwords, sizeof(*ix->always));
+	if (!ix->slots || !ix->always)
+		goto fail;
+	for (unsigned i = 0; i < n; i++) {
+		const struct det_rule *r = det_ruleset_rule(rs, idx[i]);
+		struct det_keyset ks = { 0 };
+		bool keyed = false;
+		unsigned f;
+		for (f = 0; f < ix->nspecs && !keyed; f++) {
+			det_ks_release(&ks);
+			keyed = r->cond.nodes &&
+				node_keys(r, r->cond.root, &ix->specs[f], &ks, 0) && !ks.oom &&
+				ks.n && ks.n <= ix->nslots / 4;
+		}
+		if (!keyed) {
+			det_ks_release(&ks);
+			ix->always[idx[i] / 64] |= 1ULL << (idx[i] % 64);
+			continue;
+		}
+		for (unsigned k = 0; k < ks.n; k++) {
+			char fk[KEY_MAX + 8];
+			struct slot *s;
+			/* a key is "field:value" */
+			snprintf(fk, sizeof(fk), "%c:%s", (char)('0' + (f - 1)), ks.k[k]);
+			s = slot_of(ix, fk, strlen(fk));
+			if (s && !s->key) {
+				s->key = strdup(fk);
+				s->klen = strlen(fk);
+				s->bits = calloc(ix->nwords, sizeof(*s->bits));
+			}
+			if (!s || !s->key || !s->bits) {
+				det_ks_release(&ks);
+				goto fail;
+			}
+			s->bits[idx[i] / 64] |= 1ULL << (idx[i] % 64);
+		}
+		det_ks_release(&ks);
+	}
+	if (!build_shapes(ix, rs, src, idx, n))
+		goto fail;
+	return ix;
+fail:
+	det_index_free(ix);
+	return NULL;   /* no index: every rule is tried */
+}
+
+bool det_index_mask(const struct det_index *ix, struct det_rec *r, uint64_t *bits,
+		    unsigned nwords)
 {
 	char keys[REC_KEYS][KEY_MAX + 8];
-	const unsigned *lists[REC_KEYS + 1];
-	unsigned lens[REC_KEYS + 1], pos[REC_KEYS + 1] = { 0 }, nl = 0, n = 0, nk;
+	size_t lens[REC_KEYS];
+	unsigned t = r->ev->type, k = (unsigned)r->audit_kind, nk;
+	const uint64_t *shape;
 
-	if (!ix || ix->nrules > max)
-		return -1;
-	lists[nl] = ix->always;
-	lens[nl++] = ix->nalways;
-	nk = record_keys(ix, r, keys);
-	for (unsigned k = 0; k < nk; k++) {
-		struct slot *s = slot_of(ix, keys[k], strlen(keys[k]));
-		if (s && s->key) {
-			lists[nl] = s->rules;
-			lens[nl++] = s->n;
-		}
+	if (!ix || nwords < ix->nwords || t >= HN_EV_TYPE_MAX || k >= DET_AUDIT_COUNT ||
+	    !ix->shape[t][k])
+		return false;
+	if (ix->none[t][k]) {
+		memset(bits, 0, ix->nwords * sizeof(*bits));
+		return true;
 	}
-	/* merge the ascending lists, each rule once, in load order */
-	for (;;) {
-		unsigned best = 0;
-		int from = -1;
-		for (unsigned l = 0; l < nl; l++)
-			if (pos[l] < lens[l] && (from < 0 || lists[l][pos[l]] < best)) {
-				best = lists[l][pos[l]];
-				from = (int)l;
-			}
-		if (from < 0)
-			break;
-		for (unsigned l = 0; l < nl; l++)
-			if (pos[l] < lens[l] && lists[l][pos[l]] == best)
-				pos[l]++;
-		out[n++] = best;
+	shape = ix->shape[t][k];
+	memcpy(bits, ix->pre[t][k], ix->nwords * sizeof(*bits));
+	nk = ix->nspecs ? record_keys(ix, r, false, keys, lens) : 0;
+	for (unsigned j = 0; j < nk; j++) {
+		struct slot *s = slot_of(ix, keys[j], lens[j]);
+		if (s && s->key)
+			for (unsigned w = 0; w < ix->nwords; w++)
+				bits[w] |= s->bits[w] & shape[w];
 	}
-	return (int)n;
+	return true;
 }

@@ -44,6 +44,7 @@ struct hn_ruleset {
 	unsigned nby[HN_DS_COUNT], capby[HN_DS_COUNT];
 	struct hn_ruleset_stats st;
 	struct det_index *index[HN_DS_COUNT];   /* index.c; NULL: none */
+	struct det_lits *lits;                  /* literal.c; NULL: none */
 };
 
 /* What one document is being read with. */
@@ -662,6 +663,7 @@ void hn_ruleset_free(struct hn_ruleset *rs)
 		free(rs->by_src[s]);
 		det_index_free(rs->index[s]);
 	}
+	det_lits_free(rs->lits);
 	free(rs);
 }
 
@@ -883,6 +885,8 @@ int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 		det_index_free(rs->index[s]);
 		rs->index[s] = det_index_build(rs, (enum hn_det_source)s);
 	}
+	det_lits_free(rs->lits);
+	rs->lits = det_lits_build(rs);
 	return r;
 }
 
@@ -890,6 +894,11 @@ const struct det_index *det_ruleset_index(const struct hn_ruleset *rs,
 					  enum hn_det_source s)
 {
 	return rs->index[s];
+}
+
+const struct det_lits *det_ruleset_lits(const struct hn_ruleset *rs)
+{
+	return rs->lits;
 }
 
 void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st)

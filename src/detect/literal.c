@@ -1,0 +1,612 @@
+/*
+ * literal.c - the literal prefilter: rules that need a literal the record
+ * does not have are not evaluated (detect_int.h: det_lits_*).
+ *
+ * What a rule needs is read off its condition, as index.c reads keys:
+ *
+ *   value      its longest run of literal bytes (between wildcards; for
+ *              windash also between dashes and slashes), lower-cased, when
+ *              at least LIT_MIN bytes long; a value that is null, empty,
+ *              a regular expression, base64, a cidr, a number comparison
+ *              or exists needs nothing
+ *   item       any of its values' literals (with `all`: those of one
+ *              value); nothing when one value needs nothing
+ *   selection  the union over its alternatives, each alternative the best
+ *              of its items (the literals least likely to be everywhere:
+ *              the longest shortest one, then the fewest)
+ *   and        the best operand; or: the union (nothing when an operand
+ *              needs nothing); not: nothing
+ *
+ * A value "matches" only if each of its literal runs appears in the field,
+ * whatever the case (cased only narrows), so "a rule fires => one of its
+ * literals is in one of the fields its items name" holds, and the
+ * prefilter never drops a rule that could fire.  Literals are searched
+ * field-blind (a literal found in CommandLine counts for an item on
+ * Image too): simpler, and never wrong, only a little less selective.
+ *
+ * Search: one Hyperscan literal database for the ruleset (caseless, one
+ * match per literal and scan), scanned once per event over the values of
+ * every record the event is seen as (process_creation, auditd's SYSCALL,
+ * EXECVE, PATH...), each source's fields that have literals (Image with
+ * both its values; the keyword fields when a keyword item has literals),
+ * the same text once.  Each thread has one Hyperscan scratch, grown for
+ * each database it meets and freed when the thread exits.
+ */
+#include "detect/detect_int.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Shorter runs are found in too many records to be worth it. */
+#define LIT_MIN 3
+
+/* ---- what a rule needs ---- */
+
+/* The longest literal run of a value as written (escapes resolved) into
+ * out, its length; 0 when none. */
+static size_t longest_run(const char *v, bool windash, char *out, size_t cap)
+{
+	char cur[512];
+	size_t n = 0, best = 0;
+
+	for (const char *p = v;; p++) {
+		char c = *p;
+		bool cut = !c || c == '*' || c == '?' || (windash && (c == '-' || c == '/'));
+		if (!cut && c == '\\' && (p[1] == '*' || p[1] == '?' || p[1] == '\\'))
+			c = *++p;
+		if (cut || n == sizeof(cur)) {
+			if (n > best && n <= cap) {
+				memcpy(out, cur, n);
+				best = n;
+			}
+			n = 0;
+		}
+		if (!*p)
+			break;
+		if (!cut)
+			cur[n++] = c;
+	}
+	return best;
+}
+
+/* Fields literals are taken from: text the event carries (numbers,
+ * names of syscalls and record types are left to the key index: they
+ * would have to be formatted on every record to be searched). */
+static bool text_field(int f)
+{
+	switch (f) {
+	case -1:                 /* keywords */
+	case DF_IMAGE: case DF_COMMANDLINE: case DF_CURRENTDIRECTORY:
+	case DF_PARENTIMAGE: case DF_PARENTCOMMANDLINE:
+	case DF_TARGETFILENAME: case DF_SOURCEFILENAME:
+	case DF_DESTINATIONHOSTNAME: case DF_QUERYNAME:
+	case DF_A_A0: case DF_A_A1: case DF_A_A2: case DF_A_A3: case DF_A_A4:
+	case DF_A_A5: case DF_A_A6: case DF_A_A7: case DF_A_A8: case DF_A_A9:
+	case DF_A_EXE: case DF_A_COMM: case DF_A_NAME: case DF_A_CWD:
+	case DF_MESSAGE: case DF_PROGRAM: case DF_SUDO_USER: case DF_SUDO_COMMAND:
+	case DF_SUDO_PWD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Literals an item needs into ks; false when it needs none. */
+static bool item_lits(const struct det_item *it, struct det_keyset *ks)
+{
+	const unsigned plain = HN_SM_CONTAINS | HN_SM_STARTSWITH | HN_SM_ENDSWITH |
+			       HN_SM_ALL | HN_SM_CASED | HN_SM_WINDASH;
+	bool all = it->vals.mods & HN_SM_ALL;
+	char run[512];
+	size_t best = 0, bn = 0;
+	unsigned bi = 0;
+
+	if ((it->vals.mods & ~plain) || !it->nraw || !text_field(it->field))
+		return false;
+	for (unsigned i = 0; i < it->nraw; i++) {
+		size_t n = it->raw[i] ? longest_run(it->raw[i], it->vals.mods & HN_SM_WINDASH,
+						    run, sizeof(run)) : 0;
+		if (n < LIT_MIN) {
+			if (!all)
+				return false;
+			continue;
+		}
+		if (n > best) {
+			best = n;
+			bi = i;
+		}
+	}
+	if (!best)
+		return false;
+	if (all) {
+		bn = longest_run(it->raw[bi], it->vals.mods & HN_SM_WINDASH, run, sizeof(run));
+		det_ks_add(ks, run, bn);
+		return true;
+	}
+	for (unsigned i = 0; i < it->nraw; i++) {
+		bn = longest_run(it->raw[i], it->vals.mods & HN_SM_WINDASH, run, sizeof(run));
+		det_ks_add(ks, run, bn);
+	}
+	return true;
+}
+
+/* How likely a set is to be found: its shortest literal, longer is
+ * rarer (capped: past 8 bytes, fewer literals is what counts). */
+static bool better(const struct det_keyset *a, const struct det_keyset *b)
+{
+	size_t ma = 8, mb = 8;
+
+	for (unsigned i = 0; i < a->n; i++)
+		if (strlen(a->k[i]) < ma)
+			ma = strlen(a->k[i]);
+	for (unsigned i = 0; i < b->n; i++)
+		if (strlen(b->k[i]) < mb)
+			mb = strlen(b->k[i]);
+	return ma != mb ? ma > mb : a->n < b->n;
+}
+
+static bool sel_lits(const struct det_sel *s, struct det_keyset *ks)
+{
+	unsigned start = 0;
+
+	if (!s->nalt)
+		return false;
+	for (unsigned a = 0; a < s->nalt; a++) {
+		struct det_keyset best = { 0 };
+		bool any = false;
+		for (unsigned i = start; i < s->alt_end[a]; i++) {
+			struct det_keyset t = { 0 };
+			if (item_lits(&s->items[i], &t) && !t.oom && (!any || better(&t, &best))) {
+				det_ks_move(&best, &t);
+				any = true;
+			}
+			det_ks_release(&t);
+		}
+		for (unsigned i = 0; i < best.n; i++)
+			det_ks_add(ks, best.k[i], strlen(best.k[i]));
+		det_ks_release(&best);
+		if (!any)
+			return false;
+		start = s->alt_end[a];
+	}
+	return true;
+}
+
+static bool node_lits(const struct det_rule *r, unsigned n, struct det_keyset *ks, int depth)
+{
+	const struct det_node *nd = &r->cond.nodes[n];
+
+	if (depth > 64)
+		return false;
+	switch (nd->op) {
+	case DN_SEL:
+		return sel_lits(&r->sels[nd->a], ks);
+	case DN_AND: {
+		struct det_keyset best = { 0 };
+		bool any = false;
+		for (unsigned k = nd->a; k < nd->b; k++) {
+			struct det_keyset t = { 0 };
+			if (node_lits(r, r->cond.kids[k], &t, depth + 1) && !t.oom &&
+			    (!any || better(&t, &best))) {
+				det_ks_move(&best, &t);
+				any = true;
+			}
+			det_ks_release(&t);
+		}
+		for (unsigned i = 0; i < best.n; i++)
+			det_ks_add(ks, best.k[i], strlen(best.k[i]));
+		det_ks_release(&best);
+		return any;
+	}
+	case DN_OR:
+		for (unsigned k = nd->a; k < nd->b; k++)
+			if (!node_lits(r, r->cond.kids[k], ks, depth + 1))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The fields whose values a literal of rule r may have to be found in
+ * (its items' text fields): bits 1 << field into f (keywords: bit
+ * DF_COUNT). */
+static void rule_fields(const struct det_rule *r, uint64_t f[(DF_COUNT + 64) / 64])
+{
+	for (unsigned s = 0; s < r->nsel; s++)
+		for (unsigned i = 0; i < r->sels[s].nitems; i++) {
+			int fl = r->sels[s].items[i].field;
+			unsigned b = fl < 0 ? DF_COUNT : (unsigned)fl;
+			if (!text_field(fl))
+				continue;
+			f[b / 64] |= 1ULL << (b % 64);
+		}
+}
+
+#ifdef HAVE_HYPERSCAN
+#include <hs.h>
+#include <pthread.h>
+
+struct det_lits {
+	hs_database_t *db;
+	uint64_t gen;                /* unique: which databases a scratch fits */
+	unsigned nwords;
+	uint64_t *always;            /* rules without literals */
+	unsigned nlits;
+	unsigned **rules;            /* literal i: its rules, nrules[i] of them */
+	unsigned *nrules;
+	/* per source, the fields to scan */
+	int fields[HN_DS_COUNT][DF_COUNT + 1];
+	unsigned nfields[HN_DS_COUNT];
+	unsigned with[HN_DS_COUNT], without[HN_DS_COUNT];
+};
+
+void det_lits_free(struct det_lits *l)
+{
+	if (!l)
+		return;
+	if (l->db)
+		hs_free_database(l->db);
+	for (unsigned i = 0; i < l->nlits; i++)
+		free(l->rules[i]);
+	free(l->rules);
+	free(l->nrules);
+	free(l->always);
+	free(l);
+}
+
+static bool add_rule(struct det_lits *l, unsigned lit, unsigned rule)
+{
+	unsigned n = l->nrules[lit];
+	unsigned *p;
+
+	if (n && l->rules[lit][n - 1] == rule)
+		return true;
+	p = realloc(l->rules[lit], (n + 1) * sizeof(*p));
+	if (!p)
+		return false;
+	p[n] = rule;
+	l->rules[lit] = p;
+	l->nrules[lit] = n + 1;
+	return true;
+}
+
+/* Index of literal s in lits (added when new), or -1 (no memory). */
+static int lit_index(struct det_lits *l, struct det_keyset *lits, const char *s)
+{
+	for (unsigned i = 0; i < lits->n; i++)
+		if (!strcmp(lits->k[i], s))
+			return (int)i;
+	det_ks_add(lits, s, strlen(s));
+	if (lits->oom)
+		return -1;
+	if (lits->n > l->nlits) {
+		unsigned **r = realloc(l->rules, lits->n * sizeof(*r));
+		unsigned *nr;
+		if (!r)
+			return -1;
+		l->rules = r;
+		nr = realloc(l->nrules, lits->n * sizeof(*nr));
+		if (!nr)
+			return -1;
+		l->nrules = nr;
+		l->rules[l->nlits] = NULL;
+		l->nrules[l->nlits] = 0;
+		l->nlits = lits->n;
+	}
+	return (int)lits->n - 1;
+}
+
+/* The fields of source src to scan, from the bit set of rule_fields. */
+static bool set_fields(struct det_lits *l, enum hn_det_source src, const uint64_t *fields)
+{
+	int *out = l->fields[src];
+	unsigned n = 0;
+
+	for (int f = 0; f < DF_COUNT; f++)
+		if (fields[f / 64] & (1ULL << (f % 64)))
+			out[n++] = f;
+	if (fields[DF_COUNT / 64] & (1ULL << (DF_COUNT % 64))) {
+		struct det_rec *tmp = malloc(sizeof(*tmp));
+		int kw[32];
+		unsigned nk;
+		if (!tmp)
+			return false;
+		tmp->src = src;     /* all det_keyword_fields reads */
+		nk = det_keyword_fields(tmp, kw, 32);
+		free(tmp);
+		for (unsigned k = 0; k < nk; k++) {
+			bool have = false;
+			for (unsigned j = 0; j < n && !have; j++)
+				have = out[j] == kw[k];
+			if (!have)
+				out[n++] = kw[k];
+		}
+	}
+	for (unsigned j = 0; j < n; j++)
+		if (out[j] == DF_IMAGE) {
+			out[n++] = DF_IMAGE_ALT;
+			break;
+		}
+	l->nfields[src] = n;
+	return true;
+}
+
+static atomic_uint_fast64_t next_gen = 1;
+
+struct det_lits *det_lits_build(const struct hn_ruleset *rs)
+{
+	struct det_lits *l;
+	struct det_keyset lits = { 0 };
+	uint64_t fields[HN_DS_COUNT][(DF_COUNT + 64) / 64];
+	unsigned total = hn_ruleset_count(rs), with = 0;
+	unsigned *flags = NULL, *ids = NULL;
+	size_t *lens = NULL;
+	hs_compile_error_t *err = NULL;
+
+	if (!total)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	memset(fields, 0, sizeof(fields));
+	l->nwords = (total + 63) / 64;
+	l->always = calloc(l->nwords, sizeof(*l->always));
+	if (!l->always)
+		goto fail;
+	for (unsigned i = 0; i < total; i++) {
+		const struct det_rule *r = det_ruleset_rule(rs, i);
+		enum hn_det_source src = r->info.source;
+		struct det_keyset ks = { 0 };
+		bool need = r->cond.nodes && node_lits(r, r->cond.root, &ks, 0) && !ks.oom &&
+			    ks.n;
+		if (!need) {
+			l->always[i / 64] |= 1ULL << (i % 64);
+			l->without[src]++;
+			det_ks_release(&ks);
+			continue;
+		}
+		l->with[src]++;
+		with++;
+		rule_fields(r, fields[src]);
+		for (unsigned k = 0; k < ks.n; k++) {
+			int li = lit_index(l, &lits, ks.k[k]);
+			if (li < 0 || !add_rule(l, (unsigned)li, i)) {
+				det_ks_release(&ks);
+				goto fail;
+			}
+		}
+		det_ks_release(&ks);
+	}
+	if (!with)
+		goto fail;   /* nothing to search for: every rule is tried */
+	for (int src = 0; src < HN_DS_COUNT; src++)
+		if (!set_fields(l, (enum hn_det_source)src, fields[src]))
+			goto fail;
+	flags = malloc(lits.n * sizeof(*flags));
+	ids = malloc(lits.n * sizeof(*ids));
+	lens = malloc(lits.n * sizeof(*lens));
+	if (!flags || !ids || !lens)
+		goto fail;
+	for (unsigned i = 0; i < lits.n; i++) {
+		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		ids[i] = i;
+		lens[i] = strlen(lits.k[i]);
+	}
+	if (hs_compile_lit_multi((const char *const *)lits.k, flags, ids, lens, lits.n,
+				 HS_MODE_BLOCK, NULL, &l->db, &err) != HS_SUCCESS) {
+		hs_free_compile_error(err);
+		l->db = NULL;
+		goto fail;
+	}
+	l->gen = atomic_fetch_add(&next_gen, 1);
+	free(flags);
+	free(ids);
+	free(lens);
+	det_ks_release(&lits);
+	return l;
+fail:
+	free(flags);
+	free(ids);
+	free(lens);
+	det_ks_release(&lits);
+	det_lits_free(l);
+	return NULL;
+}
+
+/* ---- a thread's scratch ---- */
+
+#define GENS 16
+struct tscratch {
+	hs_scratch_t *s;
+	uint64_t gens[GENS];         /* databases s fits (ring) */
+	unsigned next;
+};
+
+static pthread_key_t sc_key;
+static pthread_once_t sc_once = PTHREAD_ONCE_INIT;
+static bool sc_key_ok;
+
+static void sc_free(void *p)
+{
+	struct tscratch *t = p;
+
+	if (t->s)
+		hs_free_scratch(t->s);
+	free(t);
+}
+
+static void sc_key_init(void)
+{
+	sc_key_ok = pthread_key_create(&sc_key, sc_free) == 0;
+}
+
+static hs_scratch_t *scratch_for(const struct det_lits *l)
+{
+	struct tscratch *t;
+
+	pthread_once(&sc_once, sc_key_init);
+	if (!sc_key_ok)
+		return NULL;
+	t = pthread_getspecific(sc_key);
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		if (pthread_setspecific(sc_key, t)) {
+			free(t);
+			return NULL;
+		}
+	}
+	for (unsigned i = 0; i < GENS; i++)
+		if (t->gens[i] == l->gen)
+			return t->s;
+	if (hs_alloc_scratch(l->db, &t->s) != HS_SUCCESS)
+		return NULL;
+	t->gens[t->next] = l->gen;
+	t->next = (t->next + 1) % GENS;
+	return t->s;
+}
+
+struct hit_ctx {
+	const struct det_lits *l;
+	uint64_t *may;
+};
+
+static int on_hit(unsigned int id, unsigned long long from, unsigned long long to,
+		  unsigned int flags, void *arg)
+{
+	struct hit_ctx *c = arg;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	for (unsigned i = 0; i < c->l->nrules[id]; i++) {
+		unsigned r = c->l->rules[id][i];
+		c->may[r / 64] |= 1ULL << (r % 64);
+	}
+	return 0;
+}
+
+/* The values of an event's records, each once, joined with NULs (no
+ * literal has one) into one buffer for one scan; a buffer that fills up
+ * is scanned and started again. */
+#define BAG 8192
+#define BAG_SEEN 64
+struct bag {
+	const struct det_lits *l;
+	hs_scratch_t *s;
+	struct hit_ctx *c;
+	char buf[BAG];
+	size_t n;
+	struct {
+		const char *p;
+		size_t n;
+	} seen[BAG_SEEN];
+	unsigned nseen;
+	bool failed;
+};
+
+static void bag_scan(struct bag *b, const char *p, size_t n)
+{
+	if (n && hs_scan(b->l->db, p, (unsigned)n, 0, b->s, on_hit, b->c) != HS_SUCCESS)
+		b->failed = true;
+}
+
+static void bag_add(struct bag *b, const char *p, size_t n)
+{
+	/* the same text in another record (Image and exe, TargetFilename
+	 * and name) is searched once */
+	for (unsigned i = 0; i < b->nseen; i++)
+		if (b->seen[i].n == n && !memcmp(b->seen[i].p, p, n))
+			return;
+	if (b->nseen < BAG_SEEN) {
+		b->seen[b->nseen].p = p;
+		b->seen[b->nseen++].n = n;
+	}
+	if (n >= BAG / 2) {
+		bag_scan(b, p, n);
+		return;
+	}
+	if (b->n + n + 1 > BAG) {
+		bag_scan(b, b->buf, b->n);
+		b->n = 0;
+	}
+	memcpy(b->buf + b->n, p, n);
+	b->n += n;
+	b->buf[b->n++] = '\0';
+}
+
+bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
+		   uint64_t *may, unsigned nwords)
+{
+	struct hit_ctx c = { l, may };
+	struct bag b;
+
+	if (!l || nwords < l->nwords || !(b.s = scratch_for(l)))
+		return false;
+	b.l = l;
+	b.c = &c;
+	b.n = 0;
+	b.nseen = 0;
+	b.failed = false;
+	memcpy(may, l->always, l->nwords * sizeof(*may));
+	for (unsigned k = 0; k < nrecs; k++) {
+		struct det_rec *r = recs[k];
+		for (unsigned i = 0; i < l->nfields[r->src]; i++) {
+			const struct hn_sm_str *v = det_rec_get(r, l->fields[r->src][i]);
+			if (v && v->present && v->n >= LIT_MIN && v->n <= 0xffffffffu)
+				bag_add(&b, v->s, v->n);
+		}
+	}
+	bag_scan(&b, b.buf, b.n);
+	return !b.failed;
+}
+
+void det_lits_counts(const struct det_lits *l, enum hn_det_source s, unsigned *with,
+		     unsigned *without)
+{
+	*with = l ? l->with[s] : 0;
+	*without = l ? l->without[s] : 0;
+}
+
+#else /* no Hyperscan: no literal prefilter */
+
+struct det_lits {
+	int unused;
+};
+
+struct det_lits *det_lits_build(const struct hn_ruleset *rs)
+{
+	(void)rs;
+	(void)node_lits;
+	(void)rule_fields;
+	return NULL;
+}
+
+void det_lits_free(struct det_lits *l)
+{
+	free(l);
+}
+
+bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
+		   uint64_t *may, unsigned nwords)
+{
+	(void)l;
+	(void)recs;
+	(void)nrecs;
+	(void)may;
+	(void)nwords;
+	return false;
+}
+
+void det_lits_counts(const struct det_lits *l, enum hn_det_source s, unsigned *with,
+		     unsigned *without)
+{
+	(void)l;
+	(void)s;
+	*with = 0;
+	*without = 0;
+}
+#endif
