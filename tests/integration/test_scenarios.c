@@ -56,6 +56,7 @@ static const struct scenario {
 	const char *benign;
 } scenarios[] = {
 #include "scenarios/execution.inc"
+#include "scenarios/command_and_control.inc"
 #include "scenarios/persistence.inc"
 #include "scenarios/privilege_escalation.inc"
 #include "scenarios/credential_access.inc"
