@@ -57,6 +57,7 @@ static const struct scenario {
 } scenarios[] = {
 #include "scenarios/execution.inc"
 #include "scenarios/command_and_control.inc"
+#include "scenarios/discovery.inc"
 #include "scenarios/persistence.inc"
 #include "scenarios/privilege_escalation.inc"
 #include "scenarios/credential_access.inc"
