@@ -58,6 +58,8 @@ static const struct scenario {
 #include "scenarios/execution.inc"
 #include "scenarios/command_and_control.inc"
 #include "scenarios/discovery.inc"
+#include "scenarios/collection.inc"
+#include "scenarios/exfiltration.inc"
 #include "scenarios/persistence.inc"
 #include "scenarios/privilege_escalation.inc"
 #include "scenarios/credential_access.inc"
