@@ -60,6 +60,8 @@ static const struct scenario {
 #include "scenarios/discovery.inc"
 #include "scenarios/collection.inc"
 #include "scenarios/exfiltration.inc"
+#include "scenarios/lateral_movement.inc"
+#include "scenarios/impact.inc"
 #include "scenarios/persistence.inc"
 #include "scenarios/privilege_escalation.inc"
 #include "scenarios/credential_access.inc"
