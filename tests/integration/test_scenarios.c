@@ -56,6 +56,12 @@ static const struct scenario {
 	const char *benign;
 } scenarios[] = {
 #include "scenarios/execution.inc"
+#include "scenarios/command_and_control.inc"
+#include "scenarios/discovery.inc"
+#include "scenarios/collection.inc"
+#include "scenarios/exfiltration.inc"
+#include "scenarios/lateral_movement.inc"
+#include "scenarios/impact.inc"
 #include "scenarios/persistence.inc"
 #include "scenarios/privilege_escalation.inc"
 #include "scenarios/credential_access.inc"
