@@ -258,6 +258,9 @@ bool det_rule_eval(const struct det_rule *rule, struct det_rec *r);
  * event of a type, for a source and audit record kind), judging by the
  * fields that shape decides alone (det_field_static)? */
 bool det_rule_possible(const struct det_rule *rule, struct det_rec *r);
+/* Can no record of the source satisfy the item (a value the fields the
+ * shape decides never take: auditd `type: ADD_USER`)? */
+bool det_item_never(const struct det_item *it, enum hn_det_source src);
 
 void det_rule_release(struct det_rule *rule);
 

@@ -28,6 +28,7 @@
 #include "detect/detect_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Rules a ruleset can have with its prefilters (with more, every rule of
@@ -185,6 +186,25 @@ static enum tri node_tri(const struct det_rule *rule, unsigned n, struct det_rec
 	default:
 		return T_NO;
 	}
+}
+
+bool det_item_never(const struct det_item *it, enum hn_det_source src)
+{
+	struct det_rec *r;
+	struct hn_event ev;
+	bool never = true;
+
+	if (it->field < 0 || !(r = malloc(sizeof(*r))))
+		return false;
+	for (unsigned t = 0; t < HN_EV_TYPE_MAX && never; t++)
+		for (int k = 0; k < (src == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1) && never; k++) {
+			memset(&ev, 0, sizeof(ev));
+			ev.type = (uint16_t)t;
+			det_rec_init(r, &ev, NULL, src, k);
+			never = item_tri(it, r) == T_NO;
+		}
+	free(r);
+	return never;
 }
 
 bool det_rule_possible(const struct det_rule *rule, struct det_rec *r)

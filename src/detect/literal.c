@@ -13,7 +13,9 @@
  *              value); nothing when one value needs nothing
  *   selection  the union over its alternatives, each alternative the best
  *              of its items (the literals least likely to be everywhere:
- *              the longest shortest one, then the fewest)
+ *              the longest shortest one, then the fewest); an alternative
+ *              with an item no record can satisfy (auditd `type: TTY`)
+ *              needs nothing more: it never matches
  *   and        the best operand; or: the union (nothing when an operand
  *              needs nothing); not: nothing
  *
@@ -146,7 +148,7 @@ static bool better(const struct det_keyset *a, const struct det_keyset *b)
 	return ma != mb ? ma > mb : a->n < b->n;
 }
 
-static bool sel_lits(const struct det_sel *s, struct det_keyset *ks)
+static bool sel_lits(const struct det_sel *s, enum hn_det_source src, struct det_keyset *ks)
 {
 	unsigned start = 0;
 
@@ -154,7 +156,15 @@ static bool sel_lits(const struct det_sel *s, struct det_keyset *ks)
 		return false;
 	for (unsigned a = 0; a < s->nalt; a++) {
 		struct det_keyset best = { 0 };
-		bool any = false;
+		bool any = false, never = false;
+		/* an alternative no record can satisfy (type: ADD_USER) needs
+		 * nothing more: it never matches */
+		for (unsigned i = start; i < s->alt_end[a] && !never; i++)
+			never = det_item_never(&s->items[i], src);
+		if (never) {
+			start = s->alt_end[a];
+			continue;
+		}
 		for (unsigned i = start; i < s->alt_end[a]; i++) {
 			struct det_keyset t = { 0 };
 			if (item_lits(&s->items[i], &t) && !t.oom && (!any || better(&t, &best))) {
@@ -175,13 +185,14 @@ static bool sel_lits(const struct det_sel *s, struct det_keyset *ks)
 
 static bool node_lits(const struct det_rule *r, unsigned n, struct det_keyset *ks, int depth)
 {
+	enum hn_det_source src = r->info.source;
 	const struct det_node *nd = &r->cond.nodes[n];
 
 	if (depth > 64)
 		return false;
 	switch (nd->op) {
 	case DN_SEL:
-		return sel_lits(&r->sels[nd->a], ks);
+		return sel_lits(&r->sels[nd->a], src, ks);
 	case DN_AND: {
 		struct det_keyset best = { 0 };
 		bool any = false;

