@@ -1,7 +1,9 @@
 /*
  * cmd_rules.c - `hinomi rules check PATH... [--json]`: load Sigma rules the
  * way the agent does and report every file that cannot be used (path,
- * line, invalid or unsupported, why), then what loaded, per log source.
+ * line, invalid or unsupported, why), then what loaded, per log source,
+ * and the rules the engine's prefilters cannot skip (evaluated on every
+ * event of their log source: give them a literal to go faster).
  *
  * Exit status: 0 when no rule is invalid (unsupported rules are valid Sigma
  * that hinomi cannot evaluate: reported, not a failure), 1 when a rule is
@@ -26,8 +28,10 @@ static void usage(FILE *f)
 		"recursively) and report, for every rule that cannot be used, the file,\n"
 		"the line and why: invalid (not a rule hinomi can read) or unsupported\n"
 		"(valid Sigma for a log source, field or feature hinomi does not have).\n"
-		"Then a summary: loaded / unsupported / invalid, and the loaded rules\n"
-		"per log source.\n\n"
+		"Then a summary: loaded / unsupported / invalid, the loaded rules per\n"
+		"log source, and the rules evaluated on every event of their log source\n"
+		"(no literal of 3 bytes or more, nor key, that the prefilters can use:\n"
+		"valid, only slower).\n\n"
 		"  -j, --json    one JSON document: problems, counts\n"
 		"  -q, --quiet   the summary only\n");
 }
@@ -75,7 +79,7 @@ static int check(int argc, char **argv, struct check *c)
 	struct hn_ruleset_stats st;
 	struct hn_strbuf out;
 	struct hn_json j;
-	unsigned total;
+	unsigned total, slow = 0;
 	int r = 1, unreadable = 0;
 
 	hn_strbuf_init(&out);
@@ -99,6 +103,8 @@ static int check(int argc, char **argv, struct check *c)
 	}
 	hn_ruleset_stats(rs, &st);
 	total = st.loaded + st.unsupported + st.invalid;
+	for (unsigned i = 0; i < hn_ruleset_count(rs); i++)
+		slow += !hn_ruleset_rule_prefiltered(rs, i);
 	if (c->json) {
 		hn_json_arr_close(&j);
 		hn_json_kv_u64(&j, "files", st.files);
@@ -112,6 +118,18 @@ static int check(int argc, char **argv, struct check *c)
 				hn_json_kv_u64(&j, hn_det_source_name((enum hn_det_source)s),
 					       st.per_source[s]);
 		hn_json_obj_close(&j);
+		hn_json_arr_open(&j, "not_prefiltered");
+		for (unsigned i = 0; i < hn_ruleset_count(rs); i++) {
+			const struct hn_rule_info *ri = hn_ruleset_rule(rs, i);
+			if (hn_ruleset_rule_prefiltered(rs, i))
+				continue;
+			hn_json_obj_open(&j, NULL);
+			hn_json_kv_str(&j, "path", ri->path);
+			hn_json_kv_u64(&j, "line", (uint64_t)(ri->line > 0 ? ri->line : 0));
+			hn_json_kv_str(&j, "title", ri->title);
+			hn_json_obj_close(&j);
+		}
+		hn_json_arr_close(&j);
 		hn_json_obj_close(&j);
 		if (hn_json_end(&j) == 0)
 			printf("%s\n", out.buf);
@@ -123,6 +141,13 @@ static int check(int argc, char **argv, struct check *c)
 			if (st.per_source[s])
 				printf("  %-20s %u\n", hn_det_source_name((enum hn_det_source)s),
 				       st.per_source[s]);
+		if (slow)
+			printf("%u rules evaluated on every event of their log source (no literal"
+			       " or key for the prefilters)%s\n", slow, c->quiet ? "" : ":");
+		for (unsigned i = 0; i < hn_ruleset_count(rs) && !c->quiet; i++)
+			if (!hn_ruleset_rule_prefiltered(rs, i))
+				printf("  %s:%d: %s\n", hn_ruleset_rule(rs, i)->path,
+				       hn_ruleset_rule(rs, i)->line, hn_ruleset_rule(rs, i)->title);
 	}
 	if (!st.invalid && !unreadable)
 		r = 0;

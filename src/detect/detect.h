@@ -124,6 +124,12 @@ void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st);
 unsigned hn_ruleset_count(const struct hn_ruleset *rs);
 const struct hn_rule_info *hn_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
 
+/* Can the engine's prefilters skip rule i on most events (a literal it
+ * needs, or a key such as the executable's name)?  A rule that cannot is
+ * evaluated on every event of its log source: slower, never wrong.
+ * Always false without Hyperscan for rules that have no key. */
+bool hn_ruleset_rule_prefiltered(const struct hn_ruleset *rs, unsigned i);
+
 /* The name of a source ("process_creation", "auditd"). */
 const char *hn_det_source_name(enum hn_det_source s);
 

@@ -248,6 +248,10 @@ void det_lits_free(struct det_lits *l);
  * is in a field of a record; false when it cannot say (try every rule). */
 bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
 		   uint64_t *may, unsigned nwords);
+/* Has rule i literals the prefilter searches for? */
+bool det_lits_has(const struct det_lits *l, unsigned i);
+/* Is rule i filed under keys of its source's index? */
+bool det_index_keyed(const struct det_index *ix, unsigned i);
 /* Rules of source s with literals / without (always tried). */
 void det_lits_counts(const struct det_lits *l, enum hn_det_source s, unsigned *with,
 		     unsigned *without);

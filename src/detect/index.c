@@ -451,6 +451,12 @@ fail:
 	return NULL;   /* no index: every rule is tried */
 }
 
+bool det_index_keyed(const struct det_index *ix, unsigned i)
+{
+	return ix && i < ix->nwords * 64 && ix->nspecs &&
+	       !(ix->always[i / 64] & (1ULL << (i % 64)));
+}
+
 bool det_index_mask(const struct det_index *ix, struct det_rec *r, uint64_t *bits,
 		    unsigned nwords)
 {

@@ -575,6 +575,11 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 	return !b.failed;
 }
 
+bool det_lits_has(const struct det_lits *l, unsigned i)
+{
+	return l && i < l->nwords * 64 && !(l->always[i / 64] & (1ULL << (i % 64)));
+}
+
 void det_lits_counts(const struct det_lits *l, enum hn_det_source s, unsigned *with,
 		     unsigned *without)
 {
@@ -609,6 +614,13 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 	(void)nrecs;
 	(void)may;
 	(void)nwords;
+	return false;
+}
+
+bool det_lits_has(const struct det_lits *l, unsigned i)
+{
+	(void)l;
+	(void)i;
 	return false;
 }
 

@@ -901,6 +901,14 @@ const struct det_lits *det_ruleset_lits(const struct hn_ruleset *rs)
 	return rs->lits;
 }
 
+bool hn_ruleset_rule_prefiltered(const struct hn_ruleset *rs, unsigned i)
+{
+	if (!rs || i >= rs->n)
+		return false;
+	return det_lits_has(rs->lits, i) ||
+	       det_index_keyed(rs->index[rs->rules[i].info.source], i);
+}
+
 void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st)
 {
 	if (rs)
