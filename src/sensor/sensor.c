@@ -12,7 +12,8 @@
  * The sensor is usable when at least the process hooks are active.
  *
  * Reading: ring_buffer__poll() then ring_buffer__consume(), because the BPF
- * side submits without waking the reader until wake_bytes are waiting.
+ * side submits without waking the reader until wake_bytes are waiting or
+ * wake_ns have passed since it last woke it.
  */
 #include "sensor/sensor.h"
 
@@ -265,6 +266,7 @@ static int load(struct hn_sensor *s, const struct hn_sensor_opts *o, char *err, 
 		}
 		s->skel->rodata->self_tgid = (uint32_t)getpid();
 		s->skel->rodata->wake_bytes = o && o->wake_bytes ? o->wake_bytes : 256 * 1024;
+		s->skel->rodata->wake_ns = o && o->wake_ns ? o->wake_ns : 4000000;
 		if (o && o->ringbuf_bytes)
 			bpf_map__set_max_entries(s->skel->maps.rb, o->ringbuf_bytes);
 		bpf_object__for_each_program(p, s->skel->obj) {

@@ -29,6 +29,7 @@ struct hn_sensor;
 struct hn_sensor_opts {
 	uint32_t ringbuf_bytes;  /* power of two; 0 = 8 MiB */
 	uint64_t wake_bytes;     /* wake the reader at this much data; 0 = 256 KiB */
+	uint64_t wake_ns;        /* ... or this long after the last wake-up; 0 = 4 ms */
 };
 
 /* Receives each event; owns it (must hn_event_free it eventually). */

@@ -41,6 +41,10 @@ struct {
 /* Set by the loader before load. */
 const volatile __u32 self_tgid = 0;
 const volatile __u64 wake_bytes = 256 * 1024;
+const volatile __u64 wake_ns = 4000000;
+
+/* When the consumer was last woken (any CPU; a race only wakes twice). */
+__u64 last_wake = 0;
 
 static __always_inline void count(__u32 type, __u32 what)
 {
@@ -307,14 +311,17 @@ static __always_inline void put_path(struct rec *r, __u8 slot, const struct path
 static __always_inline int rec_send(struct rec *r)
 {
 	__u64 size = r->var;
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, now;
 
 	asm volatile("%[p] &= %[m]" : [p] "+r"(size) : [m] "i"(HN_VAR_MASK));
 	size += VAR_OFF;
 
 	rec_hdr(r)->size = (__u32)size;
-	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes)
+	now = bpf_ktime_get_ns();
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes || now - last_wake >= wake_ns) {
 		flags = BPF_RB_FORCE_WAKEUP;
+		last_wake = now;
+	}
 	if (bpf_ringbuf_output(&rb, r->s->rec, size, flags)) {
 		count(r->type, HN_CNT_DROPPED);
 		return -1;
