@@ -1,7 +1,8 @@
 /*
  * cmd_rules.c - `hinomi rules check PATH... [--json]`: load Sigma rules the
  * way the agent does and report every file that cannot be used (path,
- * line, invalid or unsupported, why), then what loaded, per log source.
+ * line, invalid or unsupported, why), then what loaded, per log source,
+ * and the correlation rules.
  *
  * Exit status: 0 when no rule is invalid (unsupported rules are valid Sigma
  * that hinomi cannot evaluate: reported, not a failure), 1 when a rule is
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 		"the line and why: invalid (not a rule hinomi can read) or unsupported\n"
 		"(valid Sigma for a log source, field or feature hinomi does not have).\n"
 		"Then a summary: loaded / unsupported / invalid, and the loaded rules\n"
-		"per log source.\n\n"
+		"per log source (correlation rules apart).\n\n"
 		"  -j, --json    one JSON document: problems, counts\n"
 		"  -q, --quiet   the summary only\n");
 }
@@ -112,6 +113,7 @@ static int check(int argc, char **argv, struct check *c)
 				hn_json_kv_u64(&j, hn_det_source_name((enum hn_det_source)s),
 					       st.per_source[s]);
 		hn_json_obj_close(&j);
+		hn_json_kv_u64(&j, "correlations", st.correlations);
 		hn_json_obj_close(&j);
 		if (hn_json_end(&j) == 0)
 			printf("%s\n", out.buf);
@@ -123,6 +125,8 @@ static int check(int argc, char **argv, struct check *c)
 			if (st.per_source[s])
 				printf("  %-20s %u\n", hn_det_source_name((enum hn_det_source)s),
 				       st.per_source[s]);
+		if (st.correlations)
+			printf("  %-20s %u\n", "correlation", st.correlations);
 	}
 	if (!st.invalid && !unreadable)
 		r = 0;

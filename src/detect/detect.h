@@ -31,6 +31,10 @@
  * ParentImage, TargetFilename, DestinationIp, ...) or auditd's (type,
  * SYSCALL, a0..., exe, comm, name, key, ...), mapped onto the event.
  *
+ * Sigma correlation rules (event_count, value_count, temporal,
+ * temporal_ordered) load with the rules they reference, by name or id, in
+ * the same call of hn_ruleset_load (correlation.c).
+ *
  * Thread-safety: loading is single-threaded; a loaded ruleset is
  * read-only and may be matched from several threads at once.
  */
@@ -78,7 +82,12 @@ struct hn_rule_info {
 	const char *description;
 	const char *const *tags; /* ntags of them ("attack.t1059.004") */
 	unsigned ntags;
-	enum hn_det_source source;
+	enum hn_det_source source;   /* HN_DS_NONE for a correlation */
+	const char *name;        /* Sigma `name` (how correlations refer to it); may be "" */
+	bool correlation;        /* a correlation rule */
+	/* referenced by a correlation with `generate: false` (the default):
+	 * its own matches feed the correlation and are not alerts */
+	bool hidden;
 };
 
 enum hn_rule_problem_kind {
@@ -114,15 +123,20 @@ int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 /* Counts since the ruleset was made. */
 struct hn_ruleset_stats {
 	unsigned files;          /* rule files read */
-	unsigned loaded;
+	unsigned loaded;         /* rules and correlations */
 	unsigned invalid;
 	unsigned unsupported;
 	unsigned per_source[HN_DS_COUNT];
+	unsigned correlations;   /* of loaded */
 };
 void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st);
 
+/* The single-event rules, in load order. */
 unsigned hn_ruleset_count(const struct hn_ruleset *rs);
 const struct hn_rule_info *hn_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
+/* The correlation rules, in the order they resolved. */
+unsigned hn_ruleset_correlation_count(const struct hn_ruleset *rs);
+const struct hn_rule_info *hn_ruleset_correlation(const struct hn_ruleset *rs, unsigned i);
 
 /* The name of a source ("process_creation", "auditd"). */
 const char *hn_det_source_name(enum hn_det_source s);
@@ -176,8 +190,9 @@ typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
 
 /*
  * Match one event against every rule whose log source it can satisfy;
- * match is called once per rule that fires (in load order).  Returns the
- * number of rules that fired.
+ * match is called once per rule that fires (in load order), hidden rules
+ * included; correlations are not evaluated.  Returns the number of rules
+ * that fired.
  */
 int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 		     const struct hn_det_parent *parent, hn_rule_match_fn match,
