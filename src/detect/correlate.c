@@ -744,10 +744,11 @@ int hn_correlator_advance(struct hn_correlator *c, uint64_t now, hn_rule_match_f
 struct hn_correlator *hn_correlator_new(const struct hn_ruleset *rs)
 {
 	struct hn_correlator *c;
-	unsigned n = det_corr_count(rs);
+	unsigned n;
 
 	if (!rs)
 		return NULL;
+	n = det_corr_count(rs);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;

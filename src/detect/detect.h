@@ -119,8 +119,10 @@ void hn_ruleset_free(struct hn_ruleset *rs);
 /*
  * Load every Sigma rule of a file or, recursively, of a directory (files
  * ending in .yml or .yaml, in name order).  Each problem is passed to
- * problem (may be NULL).  Returns the number of rules loaded from path, or
- * -errno when path itself cannot be read.
+ * problem (may be NULL).  Correlations resolve once the whole path is
+ * read, against every rule loaded so far.  Returns the number of rules
+ * (correlations included) loaded from path, or -errno when path itself
+ * cannot be read.
  */
 int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 		    hn_rule_problem_fn problem, void *arg);
@@ -220,7 +222,8 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
  *
  * Memory is bounded: at most HN_CORR_GROUPS groups per correlation, the
  * least recently hit evicted (and counted) to make room.
- * Create the correlator after loading the ruleset; free it before.
+ * Create the correlator after loading the ruleset; free it before.  It is
+ * not reentrant: match must not call back into it.
  */
 #define HN_CORR_LATE_NS 2000000000ULL
 #define HN_CORR_GROUPS 1024
