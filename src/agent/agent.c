@@ -88,6 +88,7 @@ struct agent {
 	unsigned nlogs;
 	/* detection: the rules, what they found, the groups already shown */
 	struct hn_ruleset *rules;
+	struct hn_correlator *corr;   /* the rules' correlations over time */
 	struct hn_tuning *tuning;
 	uint64_t alerts, alerts_dropped, alerts_allowed;
 	uint64_t alert_seen[ALERT_SEEN];
@@ -381,6 +382,9 @@ static void rules_open(struct agent *a)
 		fprintf(stderr, "hinomi agent: %u rules loaded, %u unsupported, %u invalid"
 			" (`hinomi rules check PATH` says why)\n", st.loaded, st.unsupported,
 			st.invalid);
+	a->corr = hn_correlator_new(a->rules);
+	if (!a->corr && st.correlations)
+		fprintf(stderr, "hinomi agent: correlation rules off: out of memory\n");
 }
 
 struct match_ctx {
@@ -463,7 +467,19 @@ static void detect(struct agent *a, const struct hn_event *ev)
 		par.args = p->args;
 		par.args_len = p->args_len;
 	}
-	hn_ruleset_match(a->rules, ev, &par, on_match, &m);
+	if (a->corr)
+		hn_correlator_match(a->corr, ev, &par, on_match, &m);
+	else
+		hn_ruleset_match(a->rules, ev, &par, on_match, &m);
+}
+
+/* Time passes: correlation windows that ended are decided (the alert
+ * carries the window's last event). */
+static void detect_tick(struct agent *a)
+{
+	struct match_ctx m = { a, NULL };
+
+	hn_correlator_advance(a->corr, now_ns(CLOCK_REALTIME), on_match, &m);
 }
 
 static void on_event(struct hn_event *ev, void *arg)
@@ -650,6 +666,28 @@ static uint64_t status_mark(struct agent *a)
 	       hs.hashed + hs.hits + hs.failed + hs.queue_dropped;
 }
 
+/* The correlations' part of the status, into the JSON or the text. */
+static void status_correlations(struct agent *a, struct hn_json *j, struct hn_strbuf *tx)
+{
+	struct hn_correlator_stats cs;
+
+	if (!hn_ruleset_correlation_count(a->rules))
+		return;
+	hn_correlator_stats(a->corr, &cs);
+	if (j) {
+		hn_json_kv_u64(j, "correlations", hn_ruleset_correlation_count(a->rules));
+		hn_json_kv_u64(j, "correlation_groups", cs.groups);
+		hn_json_kv_u64(j, "correlation_evicted", cs.evicted);
+		hn_json_kv_u64(j, "correlation_dropped", cs.dropped);
+	}
+	if (tx)
+		hn_strbuf_addf(tx, "correlate  %u correlations, %llu matched, %llu groups held,"
+			       " %llu evicted, %llu hits dropped\n",
+			       hn_ruleset_correlation_count(a->rules),
+			       (unsigned long long)cs.fired, (unsigned long long)cs.groups,
+			       (unsigned long long)cs.evicted, (unsigned long long)cs.dropped);
+}
+
 static void publish_status(struct agent *a, bool final)
 {
 	struct hn_strbuf js, tx;
@@ -741,6 +779,7 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "alerts", a->alerts);
 	hn_json_kv_u64(&j, "alerts_dropped", a->alerts_dropped + ss.alerts_dropped);
 	hn_json_kv_u64(&j, "allowed", a->alerts_allowed);
+	status_correlations(a, &j, NULL);
 	hn_json_obj_close(&j);
 	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
@@ -772,6 +811,7 @@ static void publish_status(struct agent *a, bool final)
 		       hn_ruleset_count(a->rules), (unsigned long long)a->alerts,
 		       (unsigned long long)a->alerts_allowed,
 		       (unsigned long long)(a->alerts_dropped + ss.alerts_dropped));
+	status_correlations(a, NULL, &tx);
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
 		hn_strbuf_addf(&tx, "%-12s %12llu %10llu %10llu\n", c[i].family,
@@ -933,6 +973,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		}
 		t = now_ns(CLOCK_MONOTONIC);
 		logs_poll(a, t, false);
+		detect_tick(a);
 		/* every STATUS_BUSY_S while events come, every STATUS_IDLE_S
 		 * when none do (readers call an agent alive for 10 s) */
 		if (t - last_tick >= STATUS_BUSY_S * 1000000000ULL &&
@@ -967,6 +1008,7 @@ out:
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);
 	free(a->log_saved);
+	hn_correlator_free(a->corr);
 	hn_ruleset_free(a->rules);
 	hn_tuning_free(a->tuning);
 	pt_clear(a);

@@ -4,6 +4,8 @@
  * `hinomi events --json` writes it; "-" is standard input) or a store.
  * The alerts are grouped as the agent groups them (per rule and process
  * tree, with a count) and printed oldest first, as lines or ECS JSON.
+ * Correlation rules run over the events' own times, as in the agent;
+ * windows still open when the input ends are left undecided (counted).
  *
  * A line that is not an event is reported with its number and skipped;
  * the run goes on.  Exit status: 0 (alerts or not), 1 when the input or
@@ -33,7 +35,7 @@ static void usage(FILE *f)
 		"Match Sigma rules against recorded events, offline: an ECS NDJSON file\n"
 		"(`hinomi events --json` output; - for standard input) or a store.  Alerts\n"
 		"are grouped per rule and process tree, as the agent does, and printed\n"
-		"oldest first.\n\n"
+		"oldest first.  Correlation rules run over the events' own times.\n\n"
 		"  -r, --rules PATH  a rule file or directory (repeatable)\n"
 		"  -i, --input FILE  ECS NDJSON events\n"
 		"  -d, --db PATH     a store's events instead\n"
@@ -187,7 +189,7 @@ struct counts {
 	uint64_t events, bad;
 };
 
-static int read_ndjson(const char *path, struct hn_ruleset *rs, struct run *rn,
+static int read_ndjson(const char *path, struct hn_correlator *corr, struct run *rn,
 		       struct counts *c)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -215,7 +217,7 @@ static int read_ndjson(const char *path, struct hn_ruleset *rs, struct run *rn,
 			continue;
 		}
 		par.image = ev->proc.parent_executable;
-		hn_ruleset_match(rs, ev, &par, on_match, rn);
+		hn_correlator_match(corr, ev, &par, on_match, rn);
 		c->events++;
 		hn_event_free(ev);
 	}
@@ -226,7 +228,7 @@ static int read_ndjson(const char *path, struct hn_ruleset *rs, struct run *rn,
 }
 
 struct db_ctx {
-	struct hn_ruleset *rs;
+	struct hn_correlator *corr;
 	struct run *rn;
 	struct counts *c;
 	struct hn_store *s;
@@ -254,7 +256,7 @@ static int db_event(const struct hn_event *ev, void *arg)
 	} else {
 		par.image = ev->proc.parent_executable;
 	}
-	hn_ruleset_match(d->rs, ev, &par, on_match, d->rn);
+	hn_correlator_match(d->corr, ev, &par, on_match, d->rn);
 	d->c->events++;
 	return 0;
 }
@@ -276,6 +278,8 @@ int cmd_detect(int argc, char **argv)
 	bool json = false;
 	uint64_t since = 0, dur;
 	struct hn_ruleset *rs = NULL;
+	struct hn_correlator *corr = NULL;
+	struct hn_correlator_stats cst;
 	struct hn_ruleset_stats st;
 	struct run rn = { .host = NULL };
 	struct counts cnt = { 0 };
@@ -318,6 +322,11 @@ int cmd_detect(int argc, char **argv)
 			goto out;
 		}
 	hn_ruleset_stats(rs, &st);
+	corr = hn_correlator_new(rs);
+	if (!corr) {
+		fprintf(stderr, "hinomi detect: out of memory\n");
+		goto out;
+	}
 	if (tuning) {
 		int e = hn_tuning_load(tuning, &rn.tuning, tuning_problem, NULL);
 		if (e < 0) {
@@ -326,12 +335,12 @@ int cmd_detect(int argc, char **argv)
 		}
 	}
 	if (input) {
-		if (read_ndjson(input, rs, &rn, &cnt) < 0)
+		if (read_ndjson(input, corr, &rn, &cnt) < 0)
 			goto out;
 	} else {
 		struct hn_store *s = NULL;
 		struct hn_query q = { .since = since };
-		struct db_ctx d = { .rs = rs, .rn = &rn, .c = &cnt };
+		struct db_ctx d = { .corr = corr, .rn = &rn, .c = &cnt };
 		char host[256];
 		if (cli_store_open_ro("detect", db, &s) < 0)
 			goto out;
@@ -360,11 +369,17 @@ int cmd_detect(int argc, char **argv)
 			break;
 	}
 	hn_strbuf_release(&sb);
+	hn_correlator_stats(corr, &cst);
 	fprintf(stderr, "hinomi detect: %u rules, %llu events (%llu lines skipped),"
 		" %llu matches in %zu alerts, %llu silenced by tuning%s\n", st.loaded,
 		(unsigned long long)cnt.events, (unsigned long long)cnt.bad,
 		(unsigned long long)rn.matches, rn.n, (unsigned long long)rn.allowed,
 		rn.over ? " (some groups over the bound, counted only)" : "");
+	if (st.correlations)
+		fprintf(stderr, "hinomi detect: %u correlations: %llu matched, %llu windows"
+			" still open at the end of the input (undecided), %llu groups evicted\n",
+			st.correlations, (unsigned long long)cst.fired,
+			(unsigned long long)cst.open_windows, (unsigned long long)cst.evicted);
 	r = 0;
 out:
 	for (size_t i = 0; i < rn.n; i++)
@@ -372,6 +387,7 @@ out:
 	free(rn.g);
 	free(rn.slot);
 	hn_tuning_free(rn.tuning);
+	hn_correlator_free(corr);
 	hn_ruleset_free(rs);
 	return r;
 }

@@ -2,8 +2,9 @@
  * cmd_rules.c - `hinomi rules check PATH... [--json]`: load Sigma rules the
  * way the agent does and report every file that cannot be used (path,
  * line, invalid or unsupported, why), then what loaded, per log source,
- * and the rules the engine's prefilters cannot skip (evaluated on every
- * event of their log source: give them a literal to go faster).
+ * the rules the engine's prefilters cannot skip (evaluated on every event
+ * of their log source: give them a literal to go faster), and the
+ * correlation rules.
  *
  * Exit status: 0 when no rule is invalid (unsupported rules are valid Sigma
  * that hinomi cannot evaluate: reported, not a failure), 1 when a rule is
@@ -29,9 +30,9 @@ static void usage(FILE *f)
 		"the line and why: invalid (not a rule hinomi can read) or unsupported\n"
 		"(valid Sigma for a log source, field or feature hinomi does not have).\n"
 		"Then a summary: loaded / unsupported / invalid, the loaded rules per\n"
-		"log source, and the rules evaluated on every event of their log source\n"
-		"(no literal of 3 bytes or more, nor key, that the prefilters can use:\n"
-		"valid, only slower).\n\n"
+		"log source (correlation rules apart), and the rules evaluated on every\n"
+		"event of their log source (no literal of 3 bytes or more, nor key, that\n"
+		"the prefilters can use: valid, only slower).\n\n"
 		"  -j, --json    one JSON document: problems, counts\n"
 		"  -q, --quiet   the summary only\n");
 }
@@ -118,6 +119,7 @@ static int check(int argc, char **argv, struct check *c)
 				hn_json_kv_u64(&j, hn_det_source_name((enum hn_det_source)s),
 					       st.per_source[s]);
 		hn_json_obj_close(&j);
+		hn_json_kv_u64(&j, "correlations", st.correlations);
 		hn_json_arr_open(&j, "not_prefiltered");
 		for (unsigned i = 0; i < hn_ruleset_count(rs); i++) {
 			const struct hn_rule_info *ri = hn_ruleset_rule(rs, i);
@@ -141,6 +143,8 @@ static int check(int argc, char **argv, struct check *c)
 			if (st.per_source[s])
 				printf("  %-20s %u\n", hn_det_source_name((enum hn_det_source)s),
 				       st.per_source[s]);
+		if (st.correlations)
+			printf("  %-20s %u\n", "correlation", st.correlations);
 		if (slow)
 			printf("%u rules evaluated on every event of their log source (no literal"
 			       " or key for the prefilters)%s\n", slow, c->quiet ? "" : ":");

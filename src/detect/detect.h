@@ -31,8 +31,17 @@
  * ParentImage, TargetFilename, DestinationIp, ...) or auditd's (type,
  * SYSCALL, a0..., exe, comm, name, key, ...), mapped onto the event.
  *
+ * Sigma correlation rules (event_count, value_count, temporal,
+ * temporal_ordered) load with the rules they reference, by name or id, in
+ * the same call of hn_ruleset_load (correlation.c).  Matching them needs
+ * state over time: a correlator (hn_correlator_*, correlate.c) matches an
+ * event against the rules and the correlations together and is what the
+ * agent and `hinomi detect` alert from.  hn_ruleset_match alone is the
+ * stateless part: which single-event rules fire.
+ *
  * Thread-safety: loading is single-threaded; a loaded ruleset is
- * read-only and may be matched from several threads at once.
+ * read-only and may be matched from several threads at once.  A
+ * correlator is one thread's.
  */
 #ifndef HINOMI_DETECT_H
 #define HINOMI_DETECT_H
@@ -78,7 +87,12 @@ struct hn_rule_info {
 	const char *description;
 	const char *const *tags; /* ntags of them ("attack.t1059.004") */
 	unsigned ntags;
-	enum hn_det_source source;
+	enum hn_det_source source;   /* HN_DS_NONE for a correlation */
+	const char *name;        /* Sigma `name` (how correlations refer to it); may be "" */
+	bool correlation;        /* a correlation rule */
+	/* referenced by a correlation with `generate: false` (the default):
+	 * its own matches feed the correlation and are not alerts */
+	bool hidden;
 };
 
 enum hn_rule_problem_kind {
@@ -105,8 +119,10 @@ void hn_ruleset_free(struct hn_ruleset *rs);
 /*
  * Load every Sigma rule of a file or, recursively, of a directory (files
  * ending in .yml or .yaml, in name order).  Each problem is passed to
- * problem (may be NULL).  Returns the number of rules loaded from path, or
- * -errno when path itself cannot be read.
+ * problem (may be NULL).  Correlations resolve once the whole path is
+ * read, against every rule loaded so far.  Returns the number of rules
+ * (correlations included) loaded from path, or -errno when path itself
+ * cannot be read.
  */
 int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 		    hn_rule_problem_fn problem, void *arg);
@@ -114,15 +130,20 @@ int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 /* Counts since the ruleset was made. */
 struct hn_ruleset_stats {
 	unsigned files;          /* rule files read */
-	unsigned loaded;
+	unsigned loaded;         /* rules and correlations */
 	unsigned invalid;
 	unsigned unsupported;
 	unsigned per_source[HN_DS_COUNT];
+	unsigned correlations;   /* of loaded */
 };
 void hn_ruleset_stats(const struct hn_ruleset *rs, struct hn_ruleset_stats *st);
 
+/* The single-event rules, in load order. */
 unsigned hn_ruleset_count(const struct hn_ruleset *rs);
 const struct hn_rule_info *hn_ruleset_rule(const struct hn_ruleset *rs, unsigned i);
+/* The correlation rules, in the order they resolved. */
+unsigned hn_ruleset_correlation_count(const struct hn_ruleset *rs);
+const struct hn_rule_info *hn_ruleset_correlation(const struct hn_ruleset *rs, unsigned i);
 
 /* Can the engine's prefilters skip rule i on most events (a literal it
  * needs, or a key such as the executable's name)?  A rule that cannot is
@@ -182,11 +203,56 @@ typedef void (*hn_rule_match_fn)(const struct hn_rule_info *rule,
 
 /*
  * Match one event against every rule whose log source it can satisfy;
- * match is called once per rule that fires (in load order).  Returns the
- * number of rules that fired.
+ * match is called once per rule that fires (in load order), hidden rules
+ * included; correlations are not evaluated (a correlator does).  Returns
+ * the number of rules that fired.
  */
 int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 		     const struct hn_det_parent *parent, hn_rule_match_fn match,
 		     void *arg);
+
+/*
+ * The correlator (correlate.c): the state of a ruleset's correlations, per
+ * correlation and group-by values, over the events' own time (ev->time), so
+ * that replaying a recording gives what the agent gave live.
+ *
+ * hn_correlator_match matches ev against the rules (hn_ruleset_match) and
+ * calls match for every rule that fires and is not hidden, then for every
+ * correlation that ev completes, with the correlation's own info and ev.
+ * Correlations whose condition has an upper bound (lt, lte, eq) are decided
+ * when their window closes: then match gets the last event counted in the
+ * window, from hn_correlator_match (when a later event moves time on) or
+ * hn_correlator_advance (time passing without events).  Windows close
+ * HN_CORR_LATE_NS after their end, so that events a little late are
+ * still counted.  Returns the number of calls of match.
+ *
+ * Memory is bounded: at most HN_CORR_GROUPS groups per correlation, the
+ * least recently hit evicted (and counted) to make room.
+ * Create the correlator after loading the ruleset; free it before.  It is
+ * not reentrant: match must not call back into it.
+ */
+#define HN_CORR_LATE_NS 2000000000ULL
+#define HN_CORR_GROUPS 1024
+struct hn_correlator;
+struct hn_correlator *hn_correlator_new(const struct hn_ruleset *rs);
+void hn_correlator_free(struct hn_correlator *c);
+int hn_correlator_match(struct hn_correlator *c, const struct hn_event *ev,
+			const struct hn_det_parent *parent, hn_rule_match_fn match,
+			void *arg);
+/* Time is now (ns since the epoch) and no earlier event will come: close
+ * the windows that ended before it.  Returns the number of calls of
+ * match. */
+int hn_correlator_advance(struct hn_correlator *c, uint64_t now, hn_rule_match_fn match,
+			  void *arg);
+
+struct hn_correlator_stats {
+	uint64_t hits;           /* rule matches fed to correlations */
+	uint64_t fired;          /* correlation matches */
+	uint64_t groups;         /* groups held now */
+	uint64_t open_windows;   /* of them: windows not decided yet (lt/lte/eq) */
+	uint64_t evicted;        /* groups dropped to stay within the bounds */
+	uint64_t dropped;        /* hits not fed (an event hitting too many) */
+};
+void hn_correlator_stats(const struct hn_correlator *c, struct hn_correlator_stats *st);
 
 #endif

@@ -2,15 +2,20 @@
  * detect_int.h - what the files of detect/ share (nothing outside it
  * includes this).
  *
- *   rules.c    reading YAML files into rules (libyaml), the ruleset
- *   cond.c     Sigma conditions: text -> tree of nodes
- *   fields.c   field names, log sources, and the values of an event's
- *              fields as a rule sees them (struct det_rec)
- *   match.c    values and modifiers (match.h)
- *   engine.c   a rule against a record, the ruleset against an event
+ *   rules.c        reading YAML files into rules (libyaml), the ruleset
+ *   cond.c         Sigma conditions: text -> tree of nodes
+ *   fields.c       field names, log sources, and the values of an event's
+ *                  fields as a rule sees them (struct det_rec)
+ *   match.c        values and modifiers (match.h)
+ *   engine.c       a rule against a record, the ruleset against an event
+ *   correlation.c  correlation rules: read, checked, their references
+ *                  resolved (struct det_corr)
+ *   correlate.c    correlations over time (hn_correlator)
  */
 #ifndef HINOMI_DETECT_INT_H
 #define HINOMI_DETECT_INT_H
+
+#include <yaml.h>
 
 #include "detect/detect.h"
 #include "detect/match.h"
@@ -267,5 +272,136 @@ bool det_rule_possible(const struct det_rule *rule, struct det_rec *r);
 bool det_item_never(const struct det_item *it, enum hn_det_source src);
 
 void det_rule_release(struct det_rule *rule);
+/* Free a rule's (or correlation's) strings and zero it. */
+void det_info_release(struct hn_rule_info *info);
+
+/* ---- reading YAML documents (rules.c; correlation.c reads alike) ---- */
+
+struct det_corrset;
+
+/* What one document is being read with: its first problem is kept (later
+ * ones are consequences). */
+struct det_reader {
+	const char *path;
+	yaml_document_t *doc;
+	enum hn_rule_problem_kind kind;
+	int line;
+	char why[320];
+	bool failed;
+	enum hn_det_source src;
+};
+
+void det_problem(struct det_reader *rd, enum hn_rule_problem_kind kind,
+		 const yaml_node_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+yaml_node_t *det_yaml_node(struct det_reader *rd, int id);
+/* Value of key in a mapping node, or NULL. */
+yaml_node_t *det_yaml_get(struct det_reader *rd, const yaml_node_t *map, const char *key);
+/* A scalar's text, or NULL when n is not a scalar. */
+const char *det_yaml_text(const yaml_node_t *n);
+/* Absent, or a plain ~ / null / empty scalar. */
+bool det_yaml_null(const yaml_node_t *n);
+/* A scalar written without quotes. */
+bool det_yaml_plain(const yaml_node_t *n);
+/* What rules and correlations share: title (required), id, name, status,
+ * description, author, level (default medium), tags, into info.  0, or
+ * -errno with the problem in rd. */
+int det_read_meta(struct det_reader *rd, struct hn_rule_info *info, const yaml_node_t *root);
+
+/* Report a problem (counted in the ruleset's stats). */
+void det_ruleset_report(struct hn_ruleset *rs, const char *path, int line,
+			enum hn_rule_problem_kind kind, const char *title, const char *why,
+			hn_rule_problem_fn fn, void *arg);
+/* The index of the rule whose info this is, or -1. */
+int det_rule_index(const struct hn_ruleset *rs, const struct hn_rule_info *info);
+void det_ruleset_hide(struct hn_ruleset *rs, unsigned i);
+void det_ruleset_count_correlation(struct hn_ruleset *rs);
+struct det_corrset **det_ruleset_corrset(struct hn_ruleset *rs);
+const struct det_corrset *det_ruleset_corrs(const struct hn_ruleset *rs);
+
+/* ---- correlations (correlation.c reads them, correlate.c runs them) ---- */
+
+enum det_corr_type {
+	DC_EVENT_COUNT,
+	DC_VALUE_COUNT,
+	DC_TEMPORAL,
+	DC_TEMPORAL_ORDERED,
+};
+
+#define DET_CORR_REFS 32         /* rules a correlation may refer to */
+#define DET_CORR_GROUP_BY 8      /* group-by fields */
+#define DET_CORR_VALUE_FIELDS 8  /* value_count fields */
+#define DET_CORR_COUNT_MAX 1024  /* a count condition's largest bound */
+#define DET_CORR_DEPTH 4         /* correlations of correlations, this deep */
+
+/* A rule a correlation refers to. */
+struct det_corr_ref {
+	char *text;              /* as written: a name or an id */
+	int line;
+	bool corr;               /* a correlation, else a rule */
+	unsigned idx;            /* into the ruleset's rules or correlations */
+	unsigned sources;        /* the log sources its hits come from (1 << s) */
+};
+
+/* One alias: for the rule named key[i], the field field[i]. */
+struct det_corr_alias {
+	char *name;
+	char **key, **field;
+	unsigned n;
+};
+
+struct det_corr {
+	struct hn_rule_info info;
+	enum det_corr_type type;
+	struct det_corr_ref *refs;
+	unsigned nrefs;
+	char **group_by;
+	unsigned ngroup;
+	char **value_fields;     /* value_count: condition.field */
+	unsigned nvalue;
+	struct det_corr_alias *aliases;
+	unsigned nalias;
+	/* the field names to read for group-by g (value field v) on the hits
+	 * of ref r, aliases applied: gb_field[r * ngroup + g],
+	 * v_field[r * nvalue + v] (pointers into the above) */
+	const char **gb_field;
+	const char **v_field;
+	uint64_t span_ns;
+	/* the condition as a range of counts, inclusive; hi UINT64_MAX: no
+	 * upper bound.  With an upper bound a window is decided when it
+	 * closes (correlate.c). */
+	uint64_t lo, hi;
+	bool generate;
+	unsigned depth;          /* 1: over rules only */
+	/* where things were written, for problems */
+	int line_group, line_cond, line_alias;
+	bool resolved, failed;
+	enum hn_rule_problem_kind fail_kind;
+};
+
+/* Which correlations (and which of their refs) a rule or correlation
+ * feeds. */
+struct det_feed {
+	unsigned corr, ref;
+};
+
+/* Read a correlation document into the ruleset's pending ones.  0, or
+ * -errno with the problem in rd. */
+int det_corr_read(struct hn_ruleset *rs, struct det_reader *rd, const yaml_node_t *root);
+/* A document that did not load, by its name and id (either may be NULL). */
+void det_corr_failed(struct hn_ruleset *rs, const char *name, const char *id,
+		     enum hn_rule_problem_kind kind);
+/* The rule or correlation (loaded or pending) named name, or NULL. */
+const struct hn_rule_info *det_corr_find_name(const struct hn_ruleset *rs, const char *name);
+/* Resolve the pending correlations (each problem reported); the number
+ * that loaded. */
+int det_corr_resolve(struct hn_ruleset *rs, hn_rule_problem_fn fn, void *arg);
+void det_corrset_free(struct det_corrset *cs);
+
+unsigned det_corr_count(const struct hn_ruleset *rs);
+const struct det_corr *det_corr_at(const struct hn_ruleset *rs, unsigned i);
+/* What rule i (of_corr: correlation i) feeds. */
+const struct det_feed *det_corr_feeds(const struct hn_ruleset *rs, bool of_corr, unsigned i,
+				      unsigned *n);
 
 #endif

@@ -4,11 +4,18 @@
  * A file may hold several YAML documents; each is one rule.  Reading goes
  *
  *   file ──libyaml──► document ──rule_from_doc──► struct det_rule
- *                                  │ every key checked, every selection
- *                                  │ compiled (match.c), the condition
- *                                  │ parsed (cond.c)
- *                                  └─ a problem: reported with the line of
- *                                     the node it is about, rule dropped
+ *                        │         │ every key checked, every selection
+ *                        │         │ compiled (match.c), the condition
+ *                        │         │ parsed (cond.c)
+ *                        │         └─ a problem: reported with the line of
+ *                        │            the node it is about, rule dropped
+ *                        └─ `correlation:` ──det_corr_read──► set aside;
+ *                           resolved once the whole path is read
+ *                           (correlation.c: det_corr_resolve)
+ *
+ * Names (`name:`) are how correlations refer to rules: a second rule with
+ * a name already taken is invalid.  A document that does not load is
+ * remembered by name and id, so a correlation referring to it says why.
  *
  * Whom it trusts: nobody.  Rule files are input: any YAML (or not YAML)
  * gives a report, never a crash; files over RULE_FILE_MAX bytes are
@@ -45,42 +52,48 @@ struct hn_ruleset {
 	struct hn_ruleset_stats st;
 	struct det_index *index[HN_DS_COUNT];   /* index.c; NULL: none */
 	struct det_lits *lits;                  /* literal.c; NULL: none */
+	struct det_corrset *corrs;              /* correlation.c; NULL: none yet */
 };
 
-/* What one document is being read with. */
-struct reader {
-	const char *path;
-	yaml_document_t *doc;
-	enum hn_rule_problem_kind kind;
-	int line;
-	char why[320];
-	bool failed;
-	enum hn_det_source src;
-};
-
-static void problem(struct reader *rd, enum hn_rule_problem_kind kind,
-		    const yaml_node_t *at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Record the first problem of a document (later ones are consequences). */
-static void problem(struct reader *rd, enum hn_rule_problem_kind kind,
-		    const yaml_node_t *at, const char *fmt, ...)
+static void vproblem(struct det_reader *rd, enum hn_rule_problem_kind kind,
+		     const yaml_node_t *at, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (rd->failed)
 		return;
 	rd->failed = true;
 	rd->kind = kind;
 	rd->line = at ? (int)at->start_mark.line + 1 : 0;
-	va_start(ap, fmt);
 	vsnprintf(rd->why, sizeof(rd->why), fmt, ap);
+}
+
+static void problem(struct det_reader *rd, enum hn_rule_problem_kind kind,
+		    const yaml_node_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Record the first problem of a document (later ones are consequences). */
+static void problem(struct det_reader *rd, enum hn_rule_problem_kind kind,
+		    const yaml_node_t *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(rd, kind, at, fmt, ap);
+	va_end(ap);
+}
+
+void det_problem(struct det_reader *rd, enum hn_rule_problem_kind kind,
+		 const yaml_node_t *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(rd, kind, at, fmt, ap);
 	va_end(ap);
 }
 
 /* ---- YAML helpers ---- */
 
-static yaml_node_t *node(struct reader *rd, int id)
+static yaml_node_t *node(struct det_reader *rd, int id)
 {
 	return yaml_document_get_node(rd->doc, id);
 }
@@ -137,7 +150,7 @@ static enum hn_sm_vtype vtype(const yaml_node_t *n)
 }
 
 /* Value of key in a mapping node, or NULL. */
-static yaml_node_t *map_get(struct reader *rd, const yaml_node_t *map, const char *key)
+static yaml_node_t *map_get(struct det_reader *rd, const yaml_node_t *map, const char *key)
 {
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
@@ -150,9 +163,35 @@ static yaml_node_t *map_get(struct reader *rd, const yaml_node_t *map, const cha
 	return NULL;
 }
 
+/* The same helpers for correlation.c. */
+yaml_node_t *det_yaml_node(struct det_reader *rd, int id)
+{
+	return node(rd, id);
+}
+
+yaml_node_t *det_yaml_get(struct det_reader *rd, const yaml_node_t *map, const char *key)
+{
+	return map_get(rd, map, key);
+}
+
+const char *det_yaml_text(const yaml_node_t *n)
+{
+	return scalar(n);
+}
+
+bool det_yaml_null(const yaml_node_t *n)
+{
+	return is_null(n);
+}
+
+bool det_yaml_plain(const yaml_node_t *n)
+{
+	return plain(n);
+}
+
 /* A string member: its copy ("" when absent), or NULL (problem) when it is
  * not a scalar. */
-static char *str_member(struct reader *rd, const yaml_node_t *map, const char *key,
+static char *str_member(struct det_reader *rd, const yaml_node_t *map, const char *key,
 			bool required)
 {
 	yaml_node_t *v = map_get(rd, map, key);
@@ -189,7 +228,7 @@ static int keep_raw(struct det_item *it, const char *v)
 }
 
 /* "Field|mod|mod" into an item of sel (values compiled). */
-static int add_item(struct reader *rd, struct det_sel *sel, const yaml_node_t *keyn,
+static int add_item(struct det_reader *rd, struct det_sel *sel, const yaml_node_t *keyn,
 		    const char *key, const yaml_node_t *val)
 {
 	const char *mods[16];
@@ -301,7 +340,7 @@ static int end_alt(struct det_sel *sel)
 }
 
 /* One alternative: every "field: values" of a mapping. */
-static int add_map(struct reader *rd, struct det_sel *sel, const yaml_node_t *map)
+static int add_map(struct det_reader *rd, struct det_sel *sel, const yaml_node_t *map)
 {
 	int r;
 
@@ -323,7 +362,7 @@ static int add_map(struct reader *rd, struct det_sel *sel, const yaml_node_t *ma
 	return end_alt(sel) < 0 ? -ENOMEM : 0;
 }
 
-static int read_selection(struct reader *rd, struct det_sel *sel, const yaml_node_t *v)
+static int read_selection(struct det_reader *rd, struct det_sel *sel, const yaml_node_t *v)
 {
 	int r;
 
@@ -394,22 +433,29 @@ void det_rule_release(struct det_rule *rule)
 		sel_release(&rule->sels[i]);
 	free(rule->sels);
 	det_cond_release(&rule->cond);
-	free((char *)rule->info.path);
-	free((char *)rule->info.id);
-	free((char *)rule->info.title);
-	free((char *)rule->info.status);
-	free((char *)rule->info.level);
-	free((char *)rule->info.author);
-	free((char *)rule->info.description);
-	for (unsigned i = 0; i < rule->info.ntags; i++)
-		free((char *)rule->info.tags[i]);
-	free((void *)rule->info.tags);
+	det_info_release(&rule->info);
 	memset(rule, 0, sizeof(*rule));
+}
+
+void det_info_release(struct hn_rule_info *info)
+{
+	free((char *)info->path);
+	free((char *)info->id);
+	free((char *)info->title);
+	free((char *)info->status);
+	free((char *)info->level);
+	free((char *)info->author);
+	free((char *)info->description);
+	free((char *)info->name);
+	for (unsigned i = 0; i < info->ntags; i++)
+		free((char *)info->tags[i]);
+	free((void *)info->tags);
+	memset(info, 0, sizeof(*info));
 }
 
 /* ---- a rule ---- */
 
-static int read_detection(struct reader *rd, struct det_rule *rule, const yaml_node_t *det)
+static int read_detection(struct det_reader *rd, struct det_rule *rule, const yaml_node_t *det)
 {
 	yaml_node_t *cond = NULL;
 	char err[200];
@@ -498,7 +544,7 @@ static int read_detection(struct reader *rd, struct det_rule *rule, const yaml_n
 	return det_cond_join(&rule->cond, roots, nroots);
 }
 
-static int read_tags(struct reader *rd, struct det_rule *rule, const yaml_node_t *t)
+static int read_tags(struct det_reader *rd, struct hn_rule_info *info, const yaml_node_t *t)
 {
 	const char **tags;
 	unsigned n = 0;
@@ -513,7 +559,7 @@ static int read_tags(struct reader *rd, struct det_rule *rule, const yaml_node_t
 		      sizeof(*tags));
 	if (!tags)
 		return -ENOMEM;
-	rule->info.tags = tags;
+	info->tags = tags;
 	for (yaml_node_item_t *i = t->data.sequence.items.start;
 	     i < t->data.sequence.items.top; i++) {
 		yaml_node_t *x = node(rd, *i);
@@ -524,13 +570,13 @@ static int read_tags(struct reader *rd, struct det_rule *rule, const yaml_node_t
 		tags[n] = strdup(scalar(x));
 		if (!tags[n])
 			return -ENOMEM;
-		rule->info.ntags = ++n;
+		info->ntags = ++n;
 	}
 	return 0;
 }
 
 /* Authors are text or, in some rules, a list: joined with ", ". */
-static char *read_author(struct reader *rd, const yaml_node_t *root)
+static char *read_author(struct det_reader *rd, const yaml_node_t *root)
 {
 	yaml_node_t *a = map_get(rd, root, "author");
 	size_t len = 1;
@@ -566,55 +612,58 @@ static const char *const levels[] = {
 	"informational", "low", "medium", "high", "critical", NULL,
 };
 
-/* The rule of a document, into rule (0), or a problem in rd (-errno). */
-static int rule_from_doc(struct reader *rd, struct det_rule *rule, const yaml_node_t *root)
+int det_read_meta(struct det_reader *rd, struct hn_rule_info *info, const yaml_node_t *root)
 {
-	yaml_node_t *ls, *x;
-	const char *product = NULL, *category = NULL, *service = NULL, *why = NULL;
-	int r;
+	yaml_node_t *x;
 
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		problem(rd, HN_RULE_INVALID, root, "a rule must be a YAML mapping");
 		return -EINVAL;
 	}
-	rule->info.line = (int)root->start_mark.line + 1;
-	rule->info.title = str_member(rd, root, "title", true);
-	if (!rule->info.title)
+	info->line = (int)root->start_mark.line + 1;
+	info->title = str_member(rd, root, "title", true);
+	if (!info->title)
 		return -EINVAL;
-	if (map_get(rd, root, "correlation")) {
-		problem(rd, HN_RULE_UNSUPPORTED, map_get(rd, root, "correlation"),
-			"correlation rules are not supported yet");
-		return -ENOTSUP;
-	}
 	if ((x = map_get(rd, root, "action")) && scalar(x)) {
 		problem(rd, HN_RULE_UNSUPPORTED, x, "rule collections ('action: %s')"
 			" are not supported", scalar(x));
 		return -ENOTSUP;
 	}
-	rule->info.id = str_member(rd, root, "id", false);
-	rule->info.status = str_member(rd, root, "status", false);
-	rule->info.description = str_member(rd, root, "description", false);
-	rule->info.author = read_author(rd, root);
-	rule->info.level = str_member(rd, root, "level", false);
-	if (rd->failed || !rule->info.id || !rule->info.status || !rule->info.description ||
-	    !rule->info.author || !rule->info.level)
+	info->id = str_member(rd, root, "id", false);
+	info->name = str_member(rd, root, "name", false);
+	info->status = str_member(rd, root, "status", false);
+	info->description = str_member(rd, root, "description", false);
+	info->author = read_author(rd, root);
+	info->level = str_member(rd, root, "level", false);
+	if (rd->failed || !info->id || !info->name || !info->status || !info->description ||
+	    !info->author || !info->level)
 		return rd->failed ? -EINVAL : -ENOMEM;
-	if (rule->info.level[0]) {
+	if (info->level[0]) {
 		bool ok = false;
 		for (int i = 0; levels[i]; i++)
-			ok |= !strcasecmp(levels[i], rule->info.level);
+			ok |= !strcasecmp(levels[i], info->level);
 		if (!ok) {
 			problem(rd, HN_RULE_INVALID, map_get(rd, root, "level"),
-				"unknown level '%s'", rule->info.level);
+				"unknown level '%s'", info->level);
 			return -EINVAL;
 		}
 	} else {
-		free((char *)rule->info.level);
-		rule->info.level = strdup("medium");
-		if (!rule->info.level)
+		free((char *)info->level);
+		info->level = strdup("medium");
+		if (!info->level)
 			return -ENOMEM;
 	}
-	r = read_tags(rd, rule, map_get(rd, root, "tags"));
+	return read_tags(rd, info, map_get(rd, root, "tags"));
+}
+
+/* The rule of a document, into rule (0), or a problem in rd (-errno). */
+static int rule_from_doc(struct det_reader *rd, struct det_rule *rule, const yaml_node_t *root)
+{
+	yaml_node_t *ls, *x;
+	const char *product = NULL, *category = NULL, *service = NULL, *why = NULL;
+	int r;
+
+	r = det_read_meta(rd, &rule->info, root);
 	if (r < 0)
 		return r;
 	ls = map_get(rd, root, "logsource");
@@ -664,6 +713,7 @@ void hn_ruleset_free(struct hn_ruleset *rs)
 		det_index_free(rs->index[s]);
 	}
 	det_lits_free(rs->lits);
+	det_corrset_free(rs->corrs);
 	free(rs);
 }
 
@@ -694,9 +744,9 @@ static int ruleset_add(struct hn_ruleset *rs, struct det_rule *rule)
 	return 0;
 }
 
-static void report(struct hn_ruleset *rs, const char *path, int line,
-		   enum hn_rule_problem_kind kind, const char *title, const char *why,
-		   hn_rule_problem_fn fn, void *arg)
+void det_ruleset_report(struct hn_ruleset *rs, const char *path, int line,
+			enum hn_rule_problem_kind kind, const char *title, const char *why,
+			hn_rule_problem_fn fn, void *arg)
 {
 	struct hn_rule_problem p = {
 		.path = path, .line = line, .kind = kind, .title = title, .why = why,
@@ -754,6 +804,44 @@ out:
 	return r;
 }
 
+/* A document that did not load: remembered by its name and id, so that a
+ * correlation referring to it can say so. */
+static void doc_failed(struct hn_ruleset *rs, struct det_reader *rd, const yaml_node_t *root)
+{
+	const char *name = scalar(map_get(rd, root, "name"));
+	const char *id = scalar(map_get(rd, root, "id"));
+
+	det_corr_failed(rs, name, id, rd->kind);
+}
+
+/* Names are how correlations refer to rules: two rules (or correlations)
+ * of a ruleset may not share one. */
+static void name_unique(struct hn_ruleset *rs, struct det_reader *rd, const yaml_node_t *root,
+			const char *name)
+{
+	const struct hn_rule_info *other = name && name[0] ? det_corr_find_name(rs, name) : NULL;
+
+	if (other)
+		problem(rd, HN_RULE_INVALID, map_get(rd, root, "name"),
+			"name '%s' is already the name of %s:%d", name, other->path, other->line);
+}
+
+/* A correlation document: read into the ruleset's pending correlations,
+ * or reported. */
+static void doc_correlation(struct hn_ruleset *rs, struct det_reader *rd,
+			    const yaml_node_t *root, hn_rule_problem_fn fn, void *arg)
+{
+	int r = det_corr_read(rs, rd, root);
+
+	if (r >= 0 && !rd->failed)
+		return;
+	if (!rd->failed)
+		problem(rd, HN_RULE_INVALID, root, "%s", strerror(-r));
+	det_ruleset_report(rs, rd->path, rd->line, rd->kind, scalar(map_get(rd, root, "title")),
+			   rd->why, fn, arg);
+	doc_failed(rs, rd, root);
+}
+
 static int load_file(struct hn_ruleset *rs, const char *path, hn_rule_problem_fn fn,
 		     void *arg)
 {
@@ -769,7 +857,7 @@ static int load_file(struct hn_ruleset *rs, const char *path, hn_rule_problem_fn
 		char why[128];
 		snprintf(why, sizeof(why), "cannot read: %s",
 			 r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-		report(rs, path, 0, HN_RULE_INVALID, NULL, why, fn, arg);
+		det_ruleset_report(rs, path, 0, HN_RULE_INVALID, NULL, why, fn, arg);
 		return 0;
 	}
 	if (!yaml_parser_initialize(&parser)) {
@@ -778,7 +866,7 @@ static int load_file(struct hn_ruleset *rs, const char *path, hn_rule_problem_fn
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	for (;;) {
-		struct reader rd = { .path = path, .doc = &doc };
+		struct det_reader rd = { .path = path, .doc = &doc };
 		struct det_rule rule = { 0 };
 		yaml_node_t *root;
 
@@ -787,29 +875,40 @@ static int load_file(struct hn_ruleset *rs, const char *path, hn_rule_problem_fn
 			snprintf(why, sizeof(why), "not YAML: %s%s%s",
 				 parser.problem ? parser.problem : "parse error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
-			report(rs, path, (int)parser.problem_mark.line + 1, HN_RULE_INVALID,
-			       NULL, why, fn, arg);
+			det_ruleset_report(rs, path, (int)parser.problem_mark.line + 1,
+					   HN_RULE_INVALID, NULL, why, fn, arg);
 			break;
 		}
 		root = yaml_document_get_root_node(&doc);
 		if (!root) {
 			yaml_document_delete(&doc);
 			if (!docs)
-				report(rs, path, 0, HN_RULE_INVALID, NULL, "empty file", fn, arg);
+				det_ruleset_report(rs, path, 0, HN_RULE_INVALID, NULL, "empty file",
+						   fn, arg);
 			break;
 		}
 		docs++;
+		if (map_get(&rd, root, "correlation")) {
+			/* kept aside: resolved when the whole path is read */
+			doc_correlation(rs, &rd, root, fn, arg);
+			yaml_document_delete(&doc);
+			continue;
+		}
 		r = rule_from_doc(&rd, &rule, root);
+		if (r >= 0 && !rd.failed)
+			name_unique(rs, &rd, root, rule.info.name);
 		if (r < 0 || rd.failed) {
 			if (!rd.failed)
 				problem(&rd, HN_RULE_INVALID, root, "%s", strerror(-r));
-			report(rs, path, rd.line, rd.kind, rule.info.title, rd.why, fn, arg);
+			det_ruleset_report(rs, path, rd.line, rd.kind, rule.info.title, rd.why, fn,
+					   arg);
+			doc_failed(rs, &rd, root);
 			det_rule_release(&rule);
 		} else {
 			rule.info.path = strdup(path);
 			if (!rule.info.path || ruleset_add(rs, &rule) < 0) {
-				report(rs, path, rule.info.line, HN_RULE_INVALID, rule.info.title,
-				       "out of memory", fn, arg);
+				det_ruleset_report(rs, path, rule.info.line, HN_RULE_INVALID,
+						   rule.info.title, "out of memory", fn, arg);
 				det_rule_release(&rule);
 			} else {
 				loaded++;
@@ -879,6 +978,11 @@ int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 	if (!rs || !path)
 		return -EINVAL;
 	r = load_path(rs, path, 0, problem_fn, arg);
+	/* the correlations read, now that what they refer to is loaded */
+	if (r >= 0)
+		r += det_corr_resolve(rs, problem_fn, arg);
+	else
+		(void)det_corr_resolve(rs, problem_fn, arg);
 	/* the prefilter, anew for what is loaded now (NULL: every rule is
 	 * tried, which is always right) */
 	for (int s = 0; s < HN_DS_COUNT; s++) {
@@ -938,4 +1042,44 @@ const unsigned *det_ruleset_by_source(const struct hn_ruleset *rs,
 const struct det_rule *det_ruleset_rule(const struct hn_ruleset *rs, unsigned i)
 {
 	return &rs->rules[i];
+}
+
+/* ---- for correlation.c and correlate.c ---- */
+
+int det_rule_index(const struct hn_ruleset *rs, const struct hn_rule_info *info)
+{
+	uintptr_t base, p = (uintptr_t)info;
+	size_t off;
+
+	if (!rs->n)
+		return -1;
+	base = (uintptr_t)&rs->rules[0].info;
+	if (p < base)
+		return -1;
+	off = p - base;
+	if (off % sizeof(struct det_rule) || off / sizeof(struct det_rule) >= rs->n)
+		return -1;
+	return (int)(off / sizeof(struct det_rule));
+}
+
+void det_ruleset_hide(struct hn_ruleset *rs, unsigned i)
+{
+	if (i < rs->n)
+		rs->rules[i].info.hidden = true;
+}
+
+void det_ruleset_count_correlation(struct hn_ruleset *rs)
+{
+	rs->st.loaded++;
+	rs->st.correlations++;
+}
+
+struct det_corrset **det_ruleset_corrset(struct hn_ruleset *rs)
+{
+	return &rs->corrs;
+}
+
+const struct det_corrset *det_ruleset_corrs(const struct hn_ruleset *rs)
+{
+	return rs ? rs->corrs : NULL;
 }

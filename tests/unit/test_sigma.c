@@ -279,7 +279,7 @@ static void test_rule_problems_have_lines(void **state)
 		       HN_RULE_INVALID, 6, "no 'condition'");
 	expect_problem("- just\n- a list\n", HN_RULE_INVALID, 1, "must be a YAML mapping");
 	expect_problem("title: c\ncorrelation:\n  type: event_count\n",
-		       HN_RULE_UNSUPPORTED, 3, "correlation");
+		       HN_RULE_INVALID, 3, "correlation: no 'rules'");
 }
 
 static void test_load_directory_and_documents(void **state)
