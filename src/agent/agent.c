@@ -289,10 +289,11 @@ static int preload_hash(uint64_t dev, uint64_t ino, uint64_t size, uint64_t mtim
 	return 0;
 }
 
-static void hash_done(const struct hn_file_key *k, const char *sha256, void *arg)
+static void hash_done(const struct hn_file_key *k, const struct hn_digests *d, void *arg)
 {
 	struct agent *a = arg;
-	hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, sha256);
+	if (d)
+		hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, d->sha256);
 }
 
 static void submit(struct agent *a, struct hn_event *ev)
