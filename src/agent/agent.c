@@ -11,6 +11,7 @@
  * weakens the by-process filter.
  */
 #include "agent/agent.h"
+#include "agent/agent_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,7 @@ struct agent {
 	uint64_t alert_seen[ALERT_SEEN];
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
+	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -294,6 +296,7 @@ static void hash_done(const struct hn_file_key *k, const struct hn_digests *d, v
 	struct agent *a = arg;
 	if (d)
 		hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, d->sha256);
+	iocw_exec_hashed(a->iocw, k, d);
 }
 
 static void submit(struct agent *a, struct hn_event *ev)
@@ -447,6 +450,14 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	hn_strbuf_release(&tags);
 }
 
+/* An IOC hit (ioc_watch.c) takes the path of a rule's match. */
+static void ioc_hit(const struct hn_rule_info *rule, const struct hn_event *ev, void *arg)
+{
+	struct match_ctx m = { arg, ev };
+
+	on_match(rule, ev, &m);
+}
+
 static void detect(struct agent *a, const struct hn_event *ev)
 {
 	struct hn_det_parent par = { 0 };
@@ -505,6 +516,7 @@ static void on_event(struct hn_event *ev, void *arg)
 		if (!hn_hasher_lookup(a->hasher, &k, ev->sha256))
 			hn_hasher_submit(a->hasher, &k, ev->path, ev->proc.pid);
 	}
+	iocw_event(a->iocw, ev);
 	detect(a, ev);
 	if (ev->type == HN_EV_PROCESS_EXIT)
 		pt_del(a, ev->proc.entity);
@@ -739,6 +751,7 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "alerts_dropped", a->alerts_dropped + ss.alerts_dropped);
 	hn_json_kv_u64(&j, "allowed", a->alerts_allowed);
 	hn_json_obj_close(&j);
+	iocw_status(a->iocw, &j, NULL);
 	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
 	hn_json_kv_u64(&j, "untracked_processes", a->pt_full);
@@ -769,6 +782,7 @@ static void publish_status(struct agent *a, bool final)
 		       hn_ruleset_count(a->rules), (unsigned long long)a->alerts,
 		       (unsigned long long)a->alerts_allowed,
 		       (unsigned long long)(a->alerts_dropped + ss.alerts_dropped));
+	iocw_status(a->iocw, NULL, &tx);
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
 		hn_strbuf_addf(&tx, "%-12s %12llu %10llu %10llu\n", c[i].family,
@@ -862,6 +876,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	if (r < 0)
 		fprintf(stderr, "hinomi agent: known hashes not read (%s): %s\n",
 			strerror(-r), hn_store_errmsg(a->store));
+	a->iocw = iocw_open(o, a->hasher, ioc_hit, a, stderr);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -920,13 +935,14 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		deadline = last_tick + (uint64_t)(o->duration * 1e9);
 	while (!stop_requested) {
 		uint64_t t;
-		int n = hn_sensor_poll(a->sensor, POLL_MS);
+		int n = hn_sensor_poll(a->sensor, iocw_poll_ms(a->iocw, POLL_MS));
 
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "hinomi agent: reading the ring buffer: %s\n", strerror(-n));
 			break;
 		}
 		t = now_ns(CLOCK_MONOTONIC);
+		iocw_poll(a->iocw);
 		logs_poll(a, t, false);
 		/* every STATUS_BUSY_S while events come, every STATUS_IDLE_S
 		 * when none do (readers call an agent alive for 10 s) */
@@ -952,12 +968,14 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	check_drops(a);
 	agent_event(a, HN_EV_AGENT_STOP);
 	hn_hasher_drain(a->hasher);
+	iocw_drain(a->iocw);
 	hn_store_flush(a->store);
 	publish_status(a, true);
 	r = 0;
 out:
 	hn_sensor_close(a->sensor);
 	hn_hasher_free(a->hasher);
+	iocw_free(a->iocw);
 	hn_store_close(a->store);
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);
