@@ -10,8 +10,11 @@
  *                 hash, ...), description (name, comment, threat, ...),
  *                 level (severity), or a type ("sha256", "md5_hash",
  *                 "domain": that column's values are of that type).  It
- *                 is a header when it names one and no field of it is a
- *                 value.  Columns it does not name are ignored.
+ *                 is a header when it names one, no field of it is a
+ *                 value, and a type in its first field is followed by
+ *                 another name it knows ("sha256,description"; but
+ *                 "ip,10.1.2.3/8" is a row with a bad value).  Columns it
+ *                 does not name are ignored.
  *   type,value    rows "type,value[,description[,level]]"
  *   values        one value a line (or "value,description[,level]"), the
  *                 type told from the value
@@ -236,6 +239,10 @@ static bool read_header(struct ioc_ctx *c, const struct rec *r, struct layout *L
 		fixed += L->role[i] == R_FIXED;
 	}
 	if (!named)
+		return false;
+	/* "ip,10.1.2.3/8": a type and a bad value, not a header naming an
+	 * "ip" column: after a type name, a header names another column */
+	if (r->n >= 2 && L->role[0] == R_FIXED && *field(r, 1) && L->role[1] == R_IGNORE)
 		return false;
 	L->header = true;
 	L->ncols = r->n;

@@ -400,10 +400,24 @@ static void csv_headers_name_columns_or_types(void **state)
 	assert_non_null(strstr(v.p[0].why, "without a value column"));
 	hn_ioc_set_free(s);
 
-	/* a first row of values is not a header */
+	/* a first row of values is not a header, even with a bad value */
 	s = load("nohdr.csv", "domain,evil.example\nip,192.0.2.1\n", &v);
 	hn_ioc_stats(s, &st);
 	assert_int_equal(st.loaded, 2);
+	assert_int_equal(v.n, 0);
+	hn_ioc_set_free(s);
+	s = load("nohdr2.csv", "ip,10.1.2.3/8\nip,192.0.2.1\nurl,http://x.example/\n", &v);
+	hn_ioc_stats(s, &st);
+	assert_int_equal(st.loaded, 1);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.p[0].line, 1);
+	assert_non_null(strstr(v.p[0].why, "host bits"));
+	assert_int_equal(v.p[1].kind, HN_IOC_UNSUPPORTED);
+	hn_ioc_set_free(s);
+	/* a type column and a description: a header */
+	s = load("hdr.csv", "md5,name\n00000000000000000000000000000004,x\n", &v);
+	hn_ioc_stats(s, &st);
+	assert_int_equal(st.loaded, 1);
 	assert_int_equal(v.n, 0);
 	hn_ioc_set_free(s);
 }
