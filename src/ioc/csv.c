@@ -19,6 +19,10 @@
  *   values        one value a line (or "value,description[,level]"), the
  *                 type told from the value
  *
+ * When the first record is not a header, the last comment line before it
+ * may be one ('# "first_seen_utc","sha256_hash",...', as abuse.ch's feeds
+ * write it).
+ *
  * A row that cannot be used is reported with its line (the first line of
  * the record) and skipped.
  */
@@ -38,6 +42,8 @@ struct csv {
 	const char *p, *end;
 	int line;                 /* the line p is on */
 	char delim;
+	const char *comment;      /* the last comment line skipped, after '#' */
+	size_t comment_len;
 };
 
 struct rec {
@@ -80,6 +86,11 @@ static int next_record(struct csv *c, struct rec *r, const char **err)
 			q++;
 		if (q < c->end && *q != '\n' && *q != '#')
 			break;
+		if (q < c->end && *q == '#') {
+			const char *e = memchr(q, '\n', (size_t)(c->end - q));
+			c->comment = q + 1;
+			c->comment_len = (size_t)((e ? e : c->end) - c->comment);
+		}
 		skip_line(c);
 	}
 	hn_strbuf_reset(&r->b);
@@ -184,7 +195,8 @@ static const struct {
 	{ "comments", R_DESC }, { "name", R_DESC }, { "title", R_DESC },
 	{ "threat", R_DESC }, { "malware", R_DESC }, { "malware_family", R_DESC },
 	{ "family", R_DESC }, { "info", R_DESC }, { "tags", R_DESC },
-	{ "signature", R_DESC }, { "context", R_DESC },
+	{ "signature", R_DESC }, { "context", R_DESC }, { "malware_printable", R_DESC },
+	{ "threat_type", R_DESC },
 	{ "level", R_LEVEL }, { "severity", R_LEVEL },
 };
 
@@ -219,12 +231,12 @@ static enum role col_role(const char *raw, enum hn_ioc_type *type)
 	return R_IGNORE;
 }
 
-/* Is the first record a header?  Fills the layout when it is. */
-static bool read_header(struct ioc_ctx *c, const struct rec *r, struct layout *L)
+/* Is this record a header?  Fills the layout when it is. */
+static bool read_header(const struct rec *r, struct layout *L)
 {
 	bool named = false;
-	int values = 0, fixed = 0;
 
+	memset(L, 0, sizeof(*L));
 	for (int i = 0; i < r->n; i++) {
 		enum hn_ioc_type t;
 		char norm[512];
@@ -235,8 +247,6 @@ static bool read_header(struct ioc_ctx *c, const struct rec *r, struct layout *L
 		L->fixed[i] = HN_IOC_NONE;
 		L->role[i] = col_role(field(r, i), &L->fixed[i]);
 		named |= L->role[i] != R_IGNORE;
-		values += L->role[i] == R_VALUE;
-		fixed += L->role[i] == R_FIXED;
 	}
 	if (!named)
 		return false;
@@ -246,11 +256,35 @@ static bool read_header(struct ioc_ctx *c, const struct rec *r, struct layout *L
 		return false;
 	L->header = true;
 	L->ncols = r->n;
-	if (!values && !fixed)
-		ioc_problem(c, r->line, NULL, HN_IOC_INVALID,
-			    "a header row without a value column (value, indicator, or a type "
-			    "such as sha256)");
 	return true;
+}
+
+/* Does the header name a column values come from? */
+static bool has_values(const struct layout *L)
+{
+	for (int i = 0; i < L->ncols; i++)
+		if (L->role[i] == R_VALUE || L->role[i] == R_FIXED)
+			return true;
+	return false;
+}
+
+/* A header in the last comment line before the data, as feeds such as
+ * abuse.ch's write it ('# "first_seen_utc","sha256_hash",...'). */
+static bool comment_header(struct csv *cv, struct layout *L)
+{
+	struct csv sub = { cv->comment, cv->comment + cv->comment_len, 1, cv->delim, NULL, 0 };
+	struct rec r = { .n = 0 };
+	const char *err;
+	bool ok;
+
+	if (!cv->comment)
+		return false;
+	hn_strbuf_init(&r.b);
+	ok = next_record(&sub, &r, &err) == 1 && read_header(&r, L) && has_values(L);
+	hn_strbuf_release(&r.b);
+	if (!ok)
+		memset(L, 0, sizeof(*L));
+	return ok;
 }
 
 /* ---- rows ---- */
@@ -360,7 +394,7 @@ static void row_plain(struct ioc_ctx *c, const struct rec *r)
 
 void ioc_csv_load(struct ioc_ctx *c, const char *buf, size_t len)
 {
-	struct csv cv = { buf, buf + len, 1, ',' };
+	struct csv cv = { buf, buf + len, 1, ',', NULL, 0 };
 	struct rec r = { .n = 0 };
 	struct layout L = { .header = false };
 	struct hn_strbuf desc;
@@ -397,14 +431,15 @@ void ioc_csv_load(struct ioc_ctx *c, const char *buf, size_t len)
 		}
 		if (first) {
 			first = false;
-			if (read_header(c, &r, &L)) {
-				bool usable = false;
-				for (int i = 0; i < L.ncols; i++)
-					usable |= L.role[i] == R_VALUE || L.role[i] == R_FIXED;
-				if (!usable)
-					break;
-				continue;
+			if (read_header(&r, &L)) {
+				if (has_values(&L))
+					continue;
+				ioc_problem(c, r.line, NULL, HN_IOC_INVALID,
+					    "a header row without a value column (value, "
+					    "indicator, or a type such as sha256)");
+				break;
 			}
+			comment_header(&cv, &L);
 		}
 		if (L.header)
 			row_header(c, &L, &r, &desc);

@@ -25,9 +25,11 @@
  *   CSV     rows "type,value[,description[,level]]", or with a header row
  *           naming its columns (type, value, description, level, and
  *           columns named by a type: "sha256,description" or
- *           "sha256_hash,md5_hash"); a file of bare values, one a line, the
- *           type told from the value (64/40/32 hex digits, an address, a
- *           name); '#' comments, quoted fields (RFC 4180), a BOM
+ *           "sha256_hash,md5_hash"), also in the last comment line before
+ *           the data ('# "first_seen_utc","sha256_hash",...'); a file of
+ *           bare values, one a line, the type told from the value (64/40/32
+ *           hex digits, an address, a name); '#' comments, quoted fields
+ *           (RFC 4180), a BOM
  *   MISP    an event export ({"Event": ...}), a list of events, a REST
  *           search result ({"response": [...]}) or bare attributes:
  *           Attribute[] and Object[].Attribute[] of the types md5, sha1,
@@ -48,7 +50,8 @@
  *           alternatives load.
  *
  * Defanged values ("evil[.]example", "10[.]0[.]0[.]1") are read as their
- * plain form; "*.evil.example" as "evil.example".
+ * plain form; "*.evil.example" as "evil.example"; an address with a port
+ * ("192.0.2.1:443") as the address.
  *
  * Every entry that cannot be used is passed to the problem callback with
  * the file, the line (CSV, JSON syntax errors) or the JSON path and object

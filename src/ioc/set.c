@@ -67,6 +67,7 @@ static const struct {
 	{ "ip_dst", HN_IOC_IP }, { "cidr", HN_IOC_IP }, { "ip-address", HN_IOC_IP },
 	{ "ip_address", HN_IOC_IP }, { "ipv4-addr", HN_IOC_IP }, { "ipv6-addr", HN_IOC_IP },
 	{ "ipv4-cidr", HN_IOC_IP }, { "ipv6-cidr", HN_IOC_IP }, { "network", HN_IOC_IP },
+	{ "ip:port", HN_IOC_IP }, { "ip-port", HN_IOC_IP },
 	{ "domain", HN_IOC_DOMAIN }, { "hostname", HN_IOC_DOMAIN }, { "fqdn", HN_IOC_DOMAIN },
 	{ "domain-name", HN_IOC_DOMAIN }, { "domain_name", HN_IOC_DOMAIN },
 	{ "host", HN_IOC_DOMAIN },
@@ -314,6 +315,28 @@ static int parse_domain(const char *v, char *out, size_t n, const char **why)
 	return 0;
 }
 
+/* "192.0.2.1:443" and "[2001:db8::1]:443" without the port (an address
+ * indicator is for every port). */
+static void strip_port(char *v)
+{
+	char *colon = strrchr(v, ':');
+	size_t n;
+
+	if (v[0] == '[') {
+		char *close = strchr(v, ']');
+		if (close && (!close[1] || (close[1] == ':' && close[2] &&
+					   strspn(close + 2, "0123456789") == strlen(close + 2)))) {
+			n = (size_t)(close - v - 1);
+			memmove(v, v + 1, n);
+			v[n] = '\0';
+		}
+		return;
+	}
+	if (colon && colon != v && strchr(v, ':') == colon && colon[1] &&
+	    strspn(colon + 1, "0123456789") == strlen(colon + 1) && strchr(v, '.'))
+		*colon = '\0';
+}
+
 static bool looks_url(const char *v)
 {
 	const char *p = strstr(v, "://");
@@ -360,6 +383,7 @@ int hn_ioc_parse(enum hn_ioc_type t, const char *value, enum hn_ioc_type *type,
 		*type = t;
 		return parse_hash(t, v, out, n, why);
 	case HN_IOC_IP:
+		strip_port(v);
 		if (parse_ip(v, &fam, addr, &plen, why) < 0)
 			return -EINVAL;
 		*type = HN_IOC_IP;
@@ -401,6 +425,16 @@ int hn_ioc_parse(enum hn_ioc_type t, const char *value, enum hn_ioc_type *type,
 		*type = HN_IOC_IP;
 		ip_text(fam, addr, plen, out, n);
 		return 0;
+	}
+	{
+		char np[IOC_VALUE_MAX + 1];
+		memcpy(np, v, len + 1);
+		strip_port(np);
+		if (strcmp(np, v) && parse_ip(np, &fam, addr, &plen, why) == 0) {
+			*type = HN_IOC_IP;
+			ip_text(fam, addr, plen, out, n);
+			return 0;
+		}
 	}
 	/* an address with a bad prefix or host bits: say so */
 	if (strspn(v, "0123456789./") == len || (strchr(v, ':') && strspn(v,

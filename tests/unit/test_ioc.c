@@ -178,6 +178,10 @@ static void values_parse_and_normalise(void **state)
 	expect_ok(HN_IOC_NONE, "::ffff:198.51.100.9", HN_IOC_IP, "198.51.100.9");
 	expect_ok(HN_IOC_NONE, "::ffff:198.51.100.0/120", HN_IOC_IP, "198.51.100.0/24");
 	expect_ok(HN_IOC_NONE, "10[.]1[.]2[.]3", HN_IOC_IP, "10.1.2.3");
+	expect_ok(HN_IOC_NONE, "192.0.2.1:8080", HN_IOC_IP, "192.0.2.1");
+	expect_ok(HN_IOC_IP, "[2001:db8::1]:443", HN_IOC_IP, "2001:db8::1");
+	expect_ok(HN_IOC_IP, "[2001:db8::1]", HN_IOC_IP, "2001:db8::1");
+	expect_bad(HN_IOC_IP, "192.0.2.1:http", -EINVAL, "not an IP");
 	expect_bad(HN_IOC_NONE, "10.1.2.3/8", -EINVAL, "host bits");
 	expect_bad(HN_IOC_IP, "2001:db8::1/32", -EINVAL, "host bits");
 	expect_bad(HN_IOC_IP, "0.0.0.0/0", -EINVAL, "every address");
@@ -413,6 +417,33 @@ static void csv_headers_name_columns_or_types(void **state)
 	assert_int_equal(v.p[0].line, 1);
 	assert_non_null(strstr(v.p[0].why, "host bits"));
 	assert_int_equal(v.p[1].kind, HN_IOC_UNSUPPORTED);
+	hn_ioc_set_free(s);
+	/* a header in the last comment line, quoted, with ", " between
+	 * fields; an address with its port */
+	s = load("tf.csv",
+		 "#####\n# ThreatFox IOCs\n#\n"
+		 "# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"malware_printable\"\n"
+		 "\"2024-01-01\", \"1\", \"192.0.2.10:443\", \"ip:port\", \"X\"\n"
+		 "\"2024-01-01\", \"2\", \"tf.example\", \"domain\", \"Y\"\n"
+		 "\"2024-01-01\", \"3\", \"https://tf.example/p\", \"url\", \"Y\"\n"
+		 "\"2024-01-01\", \"4\", \"[2001:db8::7]:8443\", \"ip:port\", \"Z\"\n", &v);
+	hn_ioc_stats(s, &st);
+	if (st.loaded != 3)
+		dump(&v);
+	assert_int_equal(st.loaded, 3);
+	assert_int_equal(st.unsupported, 1);
+	assert_int_equal(v.p[0].line, 7);
+	{
+		struct hits h;
+		assert_int_equal(ip_hits(s, "192.0.2.10", &h), 1);
+		assert_string_equal(h.desc[0], "X");
+		assert_int_equal(ip_hits(s, "2001:db8::7", &h), 1);
+	}
+	hn_ioc_set_free(s);
+	/* a comment that is no header changes nothing */
+	s = load("c.csv", "# just a note, with commas\ndomain,c.example\n", &v);
+	hn_ioc_stats(s, &st);
+	assert_int_equal(st.loaded, 1);
 	hn_ioc_set_free(s);
 	/* a type column and a description: a header */
 	s = load("hdr.csv", "md5,name\n00000000000000000000000000000004,x\n", &v);
