@@ -40,7 +40,8 @@ struct ioc_list {
 struct hn_ioc_set {
 	struct ioc_ind *ind;
 	unsigned n, cap;
-	uint32_t *slot;              /* chain head index + 1; 0 empty */
+	uint64_t *slot;              /* high half: the key hash's top bits;
+				      * low half: chain head index + 1 (0 empty) */
 	unsigned nslots;             /* power of two, > 2 n */
 	char *pool;
 	size_t pool_len, pool_cap;

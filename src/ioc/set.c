@@ -11,8 +11,9 @@
  *    lookup probes only those lengths, longest first;
  *  - dom_labels has a bit for each label count a domain indicator has, so
  *    a name is probed only at the suffixes that could be listed;
- *  - slot[] holds chain heads only; the table is never more than half
- *    full.
+ *  - slot[] holds chain heads only, each with the top half of its key's
+ *    hash, so that a probe that misses reads no indicator (one cache line
+ *    per probe); the table is never more than half full.
  * Input is untrusted: every value is checked for length and characters
  * before it is used, and nothing here aborts on it.
  */
@@ -687,38 +688,48 @@ static bool same_key(const struct hn_ioc_set *s, const struct ioc_ind *x, uint8_
 	return !memcmp(s->pool + x->value, v, vn) && s->pool[x->value + vn] == '\0';
 }
 
+#define SLOT(h, i) (((h) & 0xffffffff00000000ULL) | (uint64_t)(i))
+#define SLOT_I(v)   ((uint32_t)(v))
+
 /* The chain head of a key: index + 1, or 0. */
 static uint32_t find(const struct hn_ioc_set *s, uint64_t h, uint8_t t, const char *v,
 		     size_t vn, uint8_t fam, uint8_t plen, const uint8_t *addr)
 {
+	uint64_t tag = h & 0xffffffff00000000ULL;
+
 	if (!s->nslots)
 		return 0;
 	for (unsigned k = (unsigned)h & (s->nslots - 1);; k = (k + 1) & (s->nslots - 1)) {
-		uint32_t i = s->slot[k];
+		uint64_t e = s->slot[k];
+		uint32_t i = SLOT_I(e);
 		if (!i)
 			return 0;
-		if (s->ind[i - 1].h == h &&
+		if ((e & 0xffffffff00000000ULL) == tag && s->ind[i - 1].h == h &&
 		    same_key(s, &s->ind[i - 1], t, v, vn, fam, plen, addr))
 			return i;
 	}
 }
 
+static void slot_put(uint64_t *t, unsigned n, uint64_t h, uint32_t i)
+{
+	for (unsigned k = (unsigned)h & (n - 1);; k = (k + 1) & (n - 1))
+		if (!SLOT_I(t[k])) {
+			t[k] = SLOT(h, i);
+			return;
+		}
+}
+
 static int grow_table(struct hn_ioc_set *s)
 {
 	unsigned nn = s->nslots ? s->nslots * 2 : 1024;
-	uint32_t *t = calloc(nn, sizeof(*t));
+	uint64_t *t = calloc(nn, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
 	for (unsigned k = 0; k < s->nslots; k++) {
-		uint32_t i = s->slot[k];
-		if (!i)
-			continue;
-		for (unsigned j = (unsigned)s->ind[i - 1].h & (nn - 1);; j = (j + 1) & (nn - 1))
-			if (!t[j]) {
-				t[j] = i;
-				break;
-			}
+		uint32_t i = SLOT_I(s->slot[k]);
+		if (i)
+			slot_put(t, nn, s->ind[i - 1].h, i);
 	}
 	free(s->slot);
 	s->slot = t;
@@ -861,11 +872,7 @@ int ioc_add(struct ioc_ctx *c, const struct ioc_entry *e)
 			i = s->ind[i - 1].next;
 		s->ind[i - 1].next = s->n;
 	} else {
-		for (unsigned k = (unsigned)x.h & (s->nslots - 1);; k = (k + 1) & (s->nslots - 1))
-			if (!s->slot[k]) {
-				s->slot[k] = s->n;
-				break;
-			}
+		slot_put(s->slot, s->nslots, x.h, s->n);
 	}
 	s->has[t] = true;
 	if (t == HN_IOC_IP) {
