@@ -439,6 +439,8 @@ struct iocw *iocw_open(const struct hn_agent_opts *o, struct hn_hasher *exec_has
 			" (`hinomi ioc check PATH` says why)\n", st.loaded, st.unsupported,
 			st.invalid);
 	if (!st.loaded) {
+		if (o->nioc)
+			fprintf(err, "hinomi agent: no indicator in the IOC lists given\n");
 		hn_ioc_set_free(set);
 		return NULL;
 	}
@@ -514,6 +516,18 @@ void iocw_status(struct iocw *w, struct hn_json *j, struct hn_strbuf *text)
 	hn_json_kv_u64(j, "waits_dropped", st.waits_dropped);
 	hn_json_kv_u64(j, "waits_expired", st.waits_expired);
 	hn_json_kv_u64(j, "results_dropped", st.results_dropped);
+	if (w && w->written) {
+		struct hn_hasher_stats hs;
+		hn_hasher_stats(w->written, &hs);
+		hn_json_obj_open(j, "written_hasher");
+		hn_json_kv_u64(j, "hashed", hs.hashed);
+		hn_json_kv_u64(j, "bytes", hs.bytes);
+		hn_json_kv_u64(j, "too_big", hs.too_big);
+		hn_json_kv_u64(j, "changed_while_read", hs.stale);
+		hn_json_kv_u64(j, "failed", hs.failed);
+		hn_json_kv_u64(j, "queue_dropped", hs.queue_dropped);
+		hn_json_obj_close(j);
+	}
 	hn_json_obj_close(j);
 text:
 	if (!text)
