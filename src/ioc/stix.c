@@ -516,9 +516,13 @@ int ioc_stix_pattern(const char *pattern,
 	if (!obs_or(&p) || p.l.t != T_END) {
 		if (p.l.t == T_END && !p.l.why)
 			p.l.why = "the pattern ends too soon";
-		snprintf(whybuf, whylen, "the pattern does not parse: %s (at '%.20s')",
-			 p.l.why ? p.l.why : "unexpected text", p.l.t == T_END ? "" :
-			 p.l.text[0] ? p.l.text : p.l.p);
+		if (p.l.t == T_END)
+			snprintf(whybuf, whylen, "the pattern does not parse: %s (at its end)",
+				 p.l.why ? p.l.why : "unexpected text");
+		else
+			snprintf(whybuf, whylen, "the pattern does not parse: %s (at '%.20s')",
+				 p.l.why ? p.l.why : "unexpected text",
+				 p.l.text[0] ? p.l.text : p.l.p);
 		*why = whybuf;
 		goto out;
 	}
