@@ -56,6 +56,7 @@
 #define WCACHE         4096
 #define WMAX_BYTES     (64ULL << 20)
 #define FAST_POLL_MS   20
+#define FAST_POLL_NS   (2ULL * 1000000000ULL)
 
 enum { SRC_EXEC = 1, SRC_WRITTEN = 2 };
 
@@ -90,6 +91,7 @@ struct iocw {
 	struct open_slot opens[OPENS];
 	struct wait waits[WAITS];
 	unsigned nwaits;
+	uint64_t last_wait;          /* when the newest wait began */
 	pthread_mutex_t mu;          /* guards results and results_dropped */
 	struct result *results;
 	unsigned nresults;
@@ -174,7 +176,7 @@ static void wait_add(struct iocw *w, uint8_t src, const struct hn_file_key *k,
 			w->waits[i].ev = cp;
 			w->waits[i].path = path;
 			w->waits[i].jobs += new_job;
-			w->waits[i].since = mono_ns();
+			w->waits[i].since = w->last_wait = mono_ns();
 			return;
 		}
 		same++;
@@ -184,7 +186,8 @@ static void wait_add(struct iocw *w, uint8_t src, const struct hn_file_key *k,
 		free(path);
 		return;
 	}
-	w->waits[w->nwaits++] = (struct wait){ src, *k, cp, path, 1, mono_ns() };
+	w->last_wait = mono_ns();
+	w->waits[w->nwaits++] = (struct wait){ src, *k, cp, path, 1, w->last_wait };
 }
 
 /* A result: match every event waiting for it.  A written file's wait
@@ -274,9 +277,15 @@ void iocw_poll(struct iocw *w)
 	}
 }
 
+/* A hash is usually back within milliseconds: the loop looks every
+ * FAST_POLL_MS for FAST_POLL_NS after the newest wait began, then at its
+ * own pace (a hash that takes longer, a big file, waits a little more). */
 int iocw_poll_ms(struct iocw *w, int dflt)
 {
-	return w && w->nwaits && dflt > FAST_POLL_MS ? FAST_POLL_MS : dflt;
+	if (!w || !w->nwaits || dflt <= FAST_POLL_MS ||
+	    mono_ns() - w->last_wait > FAST_POLL_NS)
+		return dflt;
+	return FAST_POLL_MS;
 }
 
 void iocw_drain(struct iocw *w)
