@@ -11,6 +11,7 @@
  * weakens the by-process filter.
  */
 #include "agent/agent.h"
+#include "agent/agent_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +95,7 @@ struct agent {
 	uint64_t alert_seen[ALERT_SEEN];
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
+	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -293,10 +295,12 @@ static int preload_hash(uint64_t dev, uint64_t ino, uint64_t size, uint64_t mtim
 	return 0;
 }
 
-static void hash_done(const struct hn_file_key *k, const char *sha256, void *arg)
+static void hash_done(const struct hn_file_key *k, const struct hn_digests *d, void *arg)
 {
 	struct agent *a = arg;
-	hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, sha256);
+	if (d)
+		hn_store_submit_hash(a->store, k->dev, k->ino, k->size, k->mtime, d->sha256);
+	iocw_exec_hashed(a->iocw, k, d);
 }
 
 static void submit(struct agent *a, struct hn_event *ev)
@@ -454,6 +458,14 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	hn_strbuf_release(&tags);
 }
 
+/* An IOC hit (ioc_watch.c) takes the path of a rule's match. */
+static void ioc_hit(const struct hn_rule_info *rule, const struct hn_event *ev, void *arg)
+{
+	struct match_ctx m = { arg, ev };
+
+	on_match(rule, ev, &m);
+}
+
 static void detect(struct agent *a, const struct hn_event *ev)
 {
 	struct hn_det_parent par = { 0 };
@@ -524,6 +536,7 @@ static void on_event(struct hn_event *ev, void *arg)
 		if (!hn_hasher_lookup(a->hasher, &k, ev->sha256))
 			hn_hasher_submit(a->hasher, &k, ev->path, ev->proc.pid);
 	}
+	iocw_event(a->iocw, ev);
 	detect(a, ev);
 	if (ev->type == HN_EV_PROCESS_EXIT)
 		pt_del(a, ev->proc.entity);
@@ -781,6 +794,7 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "allowed", a->alerts_allowed);
 	status_correlations(a, &j, NULL);
 	hn_json_obj_close(&j);
+	iocw_status(a->iocw, &j, NULL);
 	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
 	hn_json_kv_u64(&j, "untracked_processes", a->pt_full);
@@ -812,6 +826,7 @@ static void publish_status(struct agent *a, bool final)
 		       (unsigned long long)a->alerts_allowed,
 		       (unsigned long long)(a->alerts_dropped + ss.alerts_dropped));
 	status_correlations(a, NULL, &tx);
+	iocw_status(a->iocw, NULL, &tx);
 	hn_strbuf_addf(&tx, "\n%-12s %12s %10s %10s\n", "kernel", "emitted", "dropped", "filtered");
 	for (int i = 0; i < nc; i++)
 		hn_strbuf_addf(&tx, "%-12s %12llu %10llu %10llu\n", c[i].family,
@@ -906,6 +921,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	if (r < 0)
 		fprintf(stderr, "hinomi agent: known hashes not read (%s): %s\n",
 			strerror(-r), hn_store_errmsg(a->store));
+	a->iocw = iocw_open(o, a->hasher, ioc_hit, a, stderr);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -964,7 +980,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		deadline = last_tick + (uint64_t)(o->duration * 1e9);
 	while (!stop_requested) {
 		uint64_t t;
-		int n = hn_sensor_poll(a->sensor, follow ? FOLLOW_MS : POLL_MS);
+		int n = hn_sensor_poll(a->sensor, iocw_poll_ms(a->iocw, follow ? FOLLOW_MS : POLL_MS));
 
 		follow = n > 0;
 		if (n < 0 && n != -EINTR) {
@@ -972,6 +988,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 			break;
 		}
 		t = now_ns(CLOCK_MONOTONIC);
+		iocw_poll(a->iocw);
 		logs_poll(a, t, false);
 		detect_tick(a);
 		/* every STATUS_BUSY_S while events come, every STATUS_IDLE_S
@@ -998,12 +1015,14 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	check_drops(a);
 	agent_event(a, HN_EV_AGENT_STOP);
 	hn_hasher_drain(a->hasher);
+	iocw_drain(a->iocw);
 	hn_store_flush(a->store);
 	publish_status(a, true);
 	r = 0;
 out:
 	hn_sensor_close(a->sensor);
 	hn_hasher_free(a->hasher);
+	iocw_free(a->iocw);
 	hn_store_close(a->store);
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);

@@ -17,7 +17,9 @@
  * stopped.
  * Events are matched against the Sigma rules (detect/detect.h) on their
  * way; a match is an alert in the store (grouped by rule and process tree)
- * and a live line the first time.
+ * and a live line the first time.  They are matched against IOC lists
+ * too (ioc/ioc.h; ioc_watch.c): executables' and written files' hashes,
+ * remote addresses, DNS names; a hit is an alert like a rule's.
  * Every second it publishes its status (meta "status.json"/"status.text")
  * for `hinomi status`, and turns kernel drop counters into HN_EV_GAP events:
  * nothing is lost silently.
@@ -46,9 +48,15 @@ struct hn_agent_opts {
 	int nrules;
 	bool no_rules;
 	const char *tuning_path;   /* NULL: /etc/hinomi/tuning.conf if present */
+	/* IOC lists (ioc/ioc.h): files or directories; none given:
+	 * $HINOMI_IOC and /etc/hinomi/ioc (ioc_watch.c: iocw_open) */
+	const char *const *iocs;
+	int nioc;
+	bool no_ioc;
 };
 
 #define HN_AGENT_MAX_RULE_PATHS 16
+#define HN_AGENT_MAX_IOC_PATHS 16
 
 /* Runs until stopped. 0, or -errno with the reason printed to stderr. */
 int hn_agent_run(const struct hn_agent_opts *o);

@@ -13,6 +13,7 @@
 #include "cli/cli_render.h"
 #include "detect/detect.h"
 #include "event/ecs.h"
+#include "ioc/ioc.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -545,11 +546,72 @@ static void tag_json(const char *tag, void *arg)
 		hn_json_arr_str(t->j, at.tactic_id, strlen(at.tactic_id));
 }
 
+/* An IOC alert's indicator, as ECS threat.enrichments (one: the indicator
+ * its rule id names), with the event field it matched. */
+static void ioc_enrichment(struct hn_json *j, const struct hn_alert *a)
+{
+	char list[160], value[1300], key[32];
+	enum hn_ioc_type t;
+	const char *field = NULL, *alg = "";
+	bool file = a->event_type == HN_EV_FILE_CREATE || a->event_type == HN_EV_FILE_OPEN_WRITE;
+	bool exact = true;
+
+	if (!hn_ioc_rule_id_parse(a->rule_id, list, sizeof(list), value, sizeof(value), &t))
+		return;
+	hn_json_arr_open(j, "enrichments");
+	hn_json_obj_open(j, NULL);
+	hn_json_obj_open(j, "indicator");
+	switch (t) {
+	case HN_IOC_SHA256:
+	case HN_IOC_SHA1:
+	case HN_IOC_MD5:
+		alg = hn_ioc_type_name(t);
+		hn_json_kv_str(j, "type", "file");
+		hn_json_obj_open(j, "file");
+		hn_json_obj_open(j, "hash");
+		hn_json_kv_str(j, alg, value);
+		hn_json_obj_close(j);
+		hn_json_obj_close(j);
+		snprintf(key, sizeof(key), "%s.hash.%s", file ? "file" : "process", alg);
+		field = key;
+		break;
+	case HN_IOC_IP:
+		hn_json_kv_str(j, "type", strchr(value, ':') ? "ipv6-addr" : "ipv4-addr");
+		hn_json_kv_str(j, "ip", value);
+		field = a->event_type == HN_EV_NET_ACCEPT ? "source.ip" : "destination.ip";
+		exact = !strchr(value, '/');
+		break;
+	case HN_IOC_DOMAIN:
+		hn_json_kv_str(j, "type", "domain-name");
+		hn_json_obj_open(j, "url");
+		hn_json_kv_str(j, "domain", value);
+		hn_json_obj_close(j);
+		field = "dns.question.name";
+		exact = false;     /* the name may be under it */
+		break;
+	default:
+		break;
+	}
+	hn_json_obj_close(j);
+	hn_json_obj_open(j, "feed");
+	hn_json_kv_str(j, "name", list);
+	hn_json_obj_close(j);
+	hn_json_obj_open(j, "matched");
+	hn_json_kv_str(j, "type", "indicator_match_rule");
+	hn_json_kv_str(j, "field", field);
+	if (exact)
+		hn_json_kv_str(j, "atomic", value);
+	hn_json_obj_close(j);
+	hn_json_obj_close(j);
+	hn_json_arr_close(j);
+}
+
 void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a)
 {
 	struct hn_json j;
 	struct tag_json tj = { &j, 0 };
 	char ts[HN_ECS_TIME_LEN];
+	bool ioc = a->rule_id && !strncmp(a->rule_id, "ioc:", 4);
 
 	hn_json_begin(&j, sb);
 	hn_json_obj_open(&j, NULL);
@@ -567,7 +629,7 @@ void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a)
 	if (a->rule_author)
 		hn_json_arr_str(&j, a->rule_author, strlen(a->rule_author));
 	hn_json_arr_close(&j);
-	hn_json_kv_str(&j, "ruleset", "sigma");
+	hn_json_kv_str(&j, "ruleset", ioc ? "ioc" : "sigma");
 	hn_json_obj_close(&j);
 	hn_json_obj_open(&j, "threat");
 	hn_json_kv_str(&j, "framework", "MITRE ATT&CK");
@@ -587,6 +649,8 @@ void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a)
 	each_tag(a->rule_tags, tag_json, &tj);
 	hn_json_arr_close(&j);
 	hn_json_obj_close(&j);
+	if (ioc)
+		ioc_enrichment(&j, a);
 	hn_json_obj_close(&j);
 	hn_json_obj_open(&j, "process");
 	if (a->entity) {

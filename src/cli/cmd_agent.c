@@ -16,7 +16,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: hinomi agent [--db PATH] [--config FILE] [--quiet] [--duration SECS]\n"
 		"                    [--max-size MB] [--max-age DUR] [--no-snapshot]\n"
-		"                    [--rules PATH]... [--no-rules]\n"
+		"                    [--rules PATH]... [--no-rules] [--ioc PATH]... [--no-ioc]\n"
 		"\n"
 		"Load the kernel sensor and record what this host does into the store,\n"
 		"in the foreground, until Ctrl-C (or SIGTERM).  Prints a short line for\n"
@@ -34,6 +34,12 @@ static void usage(FILE *f)
 		"                   Default: $HINOMI_RULES, /etc/hinomi/rules and the\n"
 		"                   rules shipped with hinomi, where they exist\n"
 		"  --no-rules       match no rules\n"
+		"  --ioc PATH       IOC lists (a CSV, MISP or STIX file, or a directory of\n"
+		"                   .csv/.txt/.json files) to match executables' and written\n"
+		"                   files' hashes, remote addresses and DNS names against;\n"
+		"                   may be repeated.  Default: $HINOMI_IOC and\n"
+		"                   /etc/hinomi/ioc, where they exist\n"
+		"  --no-ioc         match no IOC lists\n"
 		"  --tuning FILE    allowlist silencing rules where they misfire\n"
 		"                   (default /etc/hinomi/tuning.conf; docs/DETECT.md)\n"
 		"  --ready-file F   create F once recording, with the running processes\n"
@@ -55,15 +61,18 @@ int cmd_agent(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'R' },
 		{ "no-rules", no_argument, NULL, 'N' },
 		{ "tuning", required_argument, NULL, 'T' },
+		{ "ioc", required_argument, NULL, 'I' },
+		{ "no-ioc", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hn_agent_opts o = { .db_path = cli_default_db(), .live = stdout };
-	const char *rules[HN_AGENT_MAX_RULE_PATHS];
+	const char *rules[HN_AGENT_MAX_RULE_PATHS], *iocs[HN_AGENT_MAX_IOC_PATHS];
 	int c;
 
 	o.rules = rules;
-	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:NT:h", opts, NULL)) != -1) {
+	o.iocs = iocs;
+	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:NT:I:Xh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.db_path = optarg;
@@ -78,6 +87,17 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'N':
 			o.no_rules = true;
+			break;
+		case 'I':
+			if (o.nioc == HN_AGENT_MAX_IOC_PATHS) {
+				fprintf(stderr, "hinomi agent: at most %d --ioc\n",
+					HN_AGENT_MAX_IOC_PATHS);
+				return 2;
+			}
+			iocs[o.nioc++] = optarg;
+			break;
+		case 'X':
+			o.no_ioc = true;
 			break;
 		case 'T':
 			o.tuning_path = optarg;

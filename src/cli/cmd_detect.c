@@ -1,7 +1,10 @@
 /*
- * cmd_detect.c - `hinomi detect --rules PATH... (--input FILE | --db PATH)`:
- * Sigma rules over recorded events, offline: an ECS NDJSON file (as
- * `hinomi events --json` writes it; "-" is standard input) or a store.
+ * cmd_detect.c - `hinomi detect --rules PATH... --ioc PATH... (--input FILE |
+ * --db PATH)`: Sigma rules and IOC lists over recorded events, offline: an
+ * ECS NDJSON file (as `hinomi events --json` writes it; "-" is standard
+ * input) or a store.  IOC lists match what events show: the SHA-256 of a
+ * process start's executable, the remote address of a connection, a DNS
+ * query's name (written files' hashes are not in events).
  * The alerts are grouped as the agent groups them (per rule and process
  * tree, with a count) and printed oldest first, as lines or ECS JSON.
  * Correlation rules run over the events' own times, as in the agent;
@@ -15,6 +18,7 @@
 #include "cli/cli_render.h"
 #include "detect/detect.h"
 #include "event/ecs.h"
+#include "ioc/ioc.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -30,13 +34,18 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hinomi detect --rules PATH [--rules PATH]... (--input FILE | --db PATH)\n"
+		"usage: hinomi detect [--rules PATH]... [--ioc PATH]... (--input FILE | --db PATH)\n"
 		"                     [--since DUR] [--tuning FILE] [--json]\n\n"
-		"Match Sigma rules against recorded events, offline: an ECS NDJSON file\n"
-		"(`hinomi events --json` output; - for standard input) or a store.  Alerts\n"
-		"are grouped per rule and process tree, as the agent does, and printed\n"
-		"oldest first.  Correlation rules run over the events' own times.\n\n"
+		"Match Sigma rules and IOC lists against recorded events, offline: an ECS\n"
+		"NDJSON file (`hinomi events --json` output; - for standard input) or a\n"
+		"store.  Alerts are grouped per rule (or indicator) and process tree, as\n"
+		"the agent does, and printed oldest first.  Correlation rules run over the\n"
+		"events' own times.  IOC lists match executables' SHA-256, remote\n"
+		"addresses and DNS names (the hashes of written files are not in events:\n"
+		"the agent matches those live).\n\n"
 		"  -r, --rules PATH  a rule file or directory (repeatable)\n"
+		"  -I, --ioc PATH    an IOC list (CSV, MISP, STIX) or a directory of them\n"
+		"                    (repeatable)\n"
 		"  -i, --input FILE  ECS NDJSON events\n"
 		"  -d, --db PATH     a store's events instead\n"
 		"  -s, --since DUR   with --db: only the last DUR\n"
@@ -51,6 +60,7 @@ struct group {
 
 struct run {
 	const char *host;
+	const struct hn_ioc_set *iocs;
 	struct hn_tuning *tuning;
 	uint64_t allowed;
 	struct group *g;
@@ -169,6 +179,31 @@ static void on_match(const struct hn_rule_info *rule, const struct hn_event *ev,
 	hn_strbuf_release(&tags);
 }
 
+struct ioc_ctx {
+	struct run *rn;
+	const struct hn_event *ev;
+};
+
+/* An IOC hit is alerted as a rule's match. */
+static void on_ioc(const struct hn_ioc *ioc, void *arg)
+{
+	struct ioc_ctx *c = arg;
+	struct hn_ioc_rule r;
+
+	hn_ioc_rule_make(ioc, &r);
+	on_match(&r.info, c->ev, c->rn);
+}
+
+/* Rules and IOC lists over one event. */
+static void match_event(struct hn_correlator *corr, struct run *rn, const struct hn_event *ev,
+			const struct hn_det_parent *par)
+{
+	struct ioc_ctx c = { rn, ev };
+
+	hn_correlator_match(corr, ev, par, on_match, rn);
+	hn_ioc_match_event(rn->iocs, ev, on_ioc, &c);
+}
+
 static void tuning_problem(const char *path, int line, const char *why, void *arg)
 {
 	(void)arg;
@@ -217,7 +252,7 @@ static int read_ndjson(const char *path, struct hn_correlator *corr, struct run 
 			continue;
 		}
 		par.image = ev->proc.parent_executable;
-		hn_correlator_match(corr, ev, &par, on_match, rn);
+		match_event(corr, rn, ev, &par);
 		c->events++;
 		hn_event_free(ev);
 	}
@@ -256,7 +291,7 @@ static int db_event(const struct hn_event *ev, void *arg)
 	} else {
 		par.image = ev->proc.parent_executable;
 	}
-	hn_correlator_match(d->corr, ev, &par, on_match, d->rn);
+	match_event(d->corr, d->rn, ev, &par);
 	d->c->events++;
 	return 0;
 }
@@ -270,11 +305,15 @@ int cmd_detect(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "tuning", required_argument, NULL, 't' },
+		{ "ioc", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *rules[MAX_RULES], *input = NULL, *db = NULL, *tuning = NULL;
-	int nrules = 0, c, r = 1;
+	const char *rules[MAX_RULES], *iocs[MAX_RULES], *input = NULL, *db = NULL,
+		   *tuning = NULL;
+	int nrules = 0, nioc = 0, c, r = 1;
+	struct hn_ioc_set *set = NULL;
+	struct hn_ioc_stats ist = { 0 };
 	bool json = false;
 	uint64_t since = 0, dur;
 	struct hn_ruleset *rs = NULL;
@@ -285,7 +324,7 @@ int cmd_detect(int argc, char **argv)
 	struct counts cnt = { 0 };
 	struct hn_strbuf sb;
 
-	while ((c = getopt_long(argc, argv, "r:i:d:s:jt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:d:s:jt:I:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (nrules == MAX_RULES) {
@@ -293,6 +332,13 @@ int cmd_detect(int argc, char **argv)
 				return 2;
 			}
 			rules[nrules++] = optarg;
+			break;
+		case 'I':
+			if (nioc == MAX_RULES) {
+				fprintf(stderr, "hinomi detect: at most %d --ioc\n", MAX_RULES);
+				return 2;
+			}
+			iocs[nioc++] = optarg;
 			break;
 		case 'i': input = optarg; break;
 		case 'd': db = optarg; break;
@@ -309,7 +355,7 @@ int cmd_detect(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!nrules || (!input == !db) || optind < argc) {
+	if ((!nrules && !nioc) || (!input == !db) || optind < argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -327,6 +373,22 @@ int cmd_detect(int argc, char **argv)
 		fprintf(stderr, "hinomi detect: out of memory\n");
 		goto out;
 	}
+	if (nioc && !(set = hn_ioc_set_new()))
+		goto out;
+	for (int i = 0; i < nioc; i++) {
+		int e = hn_ioc_load(set, iocs[i], NULL, NULL);
+		if (e < 0) {
+			fprintf(stderr, "hinomi detect: cannot read IOC list %s: %s\n", iocs[i],
+				strerror(-e));
+			goto out;
+		}
+	}
+	hn_ioc_stats(set, &ist);
+	if (ist.invalid || ist.unsupported)
+		fprintf(stderr, "hinomi detect: %u indicators loaded, %u unsupported, %u invalid"
+			" (`hinomi ioc check PATH` says why)\n", ist.loaded, ist.unsupported,
+			ist.invalid);
+	rn.iocs = set;
 	if (tuning) {
 		int e = hn_tuning_load(tuning, &rn.tuning, tuning_problem, NULL);
 		if (e < 0) {
@@ -370,8 +432,8 @@ int cmd_detect(int argc, char **argv)
 	}
 	hn_strbuf_release(&sb);
 	hn_correlator_stats(corr, &cst);
-	fprintf(stderr, "hinomi detect: %u rules, %llu events (%llu lines skipped),"
-		" %llu matches in %zu alerts, %llu silenced by tuning%s\n", st.loaded,
+	fprintf(stderr, "hinomi detect: %u rules, %u indicators, %llu events (%llu lines skipped),"
+		" %llu matches in %zu alerts, %llu silenced by tuning%s\n", st.loaded, ist.loaded,
 		(unsigned long long)cnt.events, (unsigned long long)cnt.bad,
 		(unsigned long long)rn.matches, rn.n, (unsigned long long)rn.allowed,
 		rn.over ? " (some groups over the bound, counted only)" : "");
@@ -389,5 +451,6 @@ out:
 	hn_tuning_free(rn.tuning);
 	hn_correlator_free(corr);
 	hn_ruleset_free(rs);
+	hn_ioc_set_free(set);
 	return r;
 }

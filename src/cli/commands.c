@@ -18,6 +18,7 @@ const struct hn_command hn_commands[] = {
 	{ "alerts",   cmd_alerts,   "alerts raised by the rules, grouped per process tree" },
 	{ "detect",   cmd_detect,   "match Sigma rules against recorded events (NDJSON or a store)" },
 	{ "rules",    cmd_rules,    "check Sigma rules: what loads, what does not and why" },
+	{ "ioc",      cmd_ioc,      "check IOC lists (CSV, MISP, STIX): what loads, what does not and why" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,7 +1,11 @@
 /*
  * hasher.c - see hasher.h.  One mutex guards the queue and the cache; the
  * worker hashes without holding it.  The cache is an array of buckets of
- * WAYS entries; an entry is EMPTY, PENDING (queued, no hash yet) or DONE.
+ * WAYS entries; an entry is EMPTY, PENDING (queued, no hash yet) or DONE,
+ * and `have` says which digests beyond SHA-256 it holds.  A job for a
+ * written file (current) is marked by a PENDING entry under the key
+ * (dev, ino, CURRENT, CURRENT), which refuses a second job for that inode
+ * until the worker starts on the first.
  */
 #include "enrich/hasher.h"
 
@@ -19,6 +23,7 @@
 #include <openssl/evp.h>
 
 #define WAYS 4
+#define CURRENT UINT64_MAX   /* size and mtime of a written file's job mark */
 
 enum { EMPTY = 0, PENDING = 1, DONE = 2 };
 
@@ -26,12 +31,17 @@ struct entry {
 	struct hn_file_key k;
 	uint64_t age;
 	int state;
+	unsigned have;           /* HN_DIGEST_* held besides SHA-256 */
+	bool queued;             /* DONE, and queued again for more digests */
 	char hex[65];
+	char sha1[41];
+	char md5[33];
 };
 
 struct job {
 	struct hn_file_key k;
 	uint32_t pid;
+	bool current;            /* hn_hasher_submit_current */
 	char *path;
 };
 
@@ -47,6 +57,7 @@ struct hn_hasher {
 	unsigned nbuckets;
 	uint64_t clock;
 	uint64_t max_bytes;
+	unsigned want;           /* HN_DIGEST_* */
 	hn_hash_done_cb cb;
 	void *arg;
 	struct hn_hasher_stats st;
@@ -91,56 +102,193 @@ static struct entry *claim(struct hn_hasher *h, const struct hn_file_key *k)
 	return victim;
 }
 
-int hn_sha256_file(const char *path, uint64_t max_bytes, char out[65])
+static void to_hex(const unsigned char *d, unsigned n, char *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
+	static const char x[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Digest what fd reads to its end: SHA-256, and the others digests asks
+ * for, in one pass. */
+static int digest_fd(int fd, unsigned digests, struct hn_digests *out)
+{
+	const EVP_MD *md[3] = { EVP_sha256(), EVP_sha1(), EVP_md5() };
+	bool on[3] = { true, digests & HN_DIGEST_SHA1, digests & HN_DIGEST_MD5 };
+	EVP_MD_CTX *ctx[3] = { NULL, NULL, NULL };
+	unsigned char buf[65536], dig[EVP_MAX_MD_SIZE];
+	unsigned dlen;
+	ssize_t n;
 	int r = -EIO;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < 3; i++)
+		if (on[i] && (!(ctx[i] = EVP_MD_CTX_new()) ||
+			      EVP_DigestInit_ex(ctx[i], md[i], NULL) != 1))
+			goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		for (int i = 0; n > 0 && i < 3; i++)
+			if (on[i])
+				EVP_DigestUpdate(ctx[i], buf, (size_t)n);
+	if (n < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		char *dst = i == 0 ? out->sha256 : i == 1 ? out->sha1 : out->md5;
+		if (!on[i])
+			continue;
+		if (EVP_DigestFinal_ex(ctx[i], dig, &dlen) != 1 ||
+		    dlen != (unsigned)EVP_MD_get_size(md[i]))
+			goto out;
+		to_hex(dig, dlen, dst);
+	}
+	r = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		EVP_MD_CTX_free(ctx[i]);
+	return r;
+}
+
+/* Open a regular file for reading without blocking on what is not one. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max_bytes) {
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static struct hn_file_key key_of(const struct stat *st)
+{
+	struct hn_file_key k;
+
+	k.dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev);
+	k.ino = st->st_ino;
+	k.size = (uint64_t)st->st_size;
+	k.mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000ULL + (uint64_t)st->st_mtim.tv_nsec;
+	return k;
+}
+
+int hn_digest_file(const char *path, uint64_t max_bytes, unsigned digests,
+		   struct hn_digests *out)
+{
+	struct stat st;
+	int fd = open_regular(path, &st), r;
+
+	if (fd < 0)
+		return fd;
+	if ((uint64_t)st.st_size > max_bytes) {
 		close(fd);
 		return -EFBIG;
 	}
-	r = -EIO;
-	{
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		unsigned char buf[65536], dig[32];
-		unsigned dlen = 0;
-		ssize_t n;
-
-		if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
-			while ((n = read(fd, buf, sizeof(buf))) > 0)
-				EVP_DigestUpdate(md, buf, (size_t)n);
-			if (n == 0 && EVP_DigestFinal_ex(md, dig, &dlen) == 1 && dlen == 32) {
-				for (int i = 0; i < 32; i++)
-					snprintf(out + 2 * i, 3, "%02x", dig[i]);
-				r = 0;
-			}
-		}
-		EVP_MD_CTX_free(md);
-	}
+	r = digest_fd(fd, digests, out);
 	close(fd);
+	return r;
+}
+
+int hn_sha256_file(const char *path, uint64_t max_bytes, char out[65])
+{
+	struct hn_digests d;
+	int r = hn_digest_file(path, max_bytes, 0, &d);
+
+	if (r == 0)
+		memcpy(out, d.sha256, 65);
 	return r;
 }
 
 /* Hash the file at path if its identity is k. */
 static int hash_if_same(const char *path, const struct hn_file_key *k, uint64_t max,
-			char out[65])
+			unsigned digests, struct hn_digests *out)
 {
 	struct stat st;
 	struct hn_file_key got;
+	int fd, r;
 
-	if (stat(path, &st) < 0)
-		return -errno;
-	got.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
-	got.ino = st.st_ino;
-	got.size = (uint64_t)st.st_size;
-	got.mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
-	if (!key_eq(&got, k))
+	fd = open_regular(path, &st);
+	if (fd < 0)
+		return fd;
+	got = key_of(&st);
+	if (!key_eq(&got, k)) {
+		close(fd);
 		return -ESTALE;
-	return hn_sha256_file(path, max, out);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	r = digest_fd(fd, digests, out);
+	close(fd);
+	return r;
+}
+
+static bool has_all(const struct entry *e, unsigned want)
+{
+	return e->state == DONE && (e->have & want) == want;
+}
+
+static void entry_set(struct entry *e, const struct hn_digests *d, unsigned have)
+{
+	e->state = DONE;
+	e->have = have;
+	memcpy(e->hex, d->sha256, sizeof(e->hex));
+	memcpy(e->sha1, d->sha1, sizeof(e->sha1));
+	memcpy(e->md5, d->md5, sizeof(e->md5));
+}
+
+static void entry_get(const struct entry *e, struct hn_digests *d)
+{
+	memcpy(d->sha256, e->hex, sizeof(d->sha256));
+	memcpy(d->sha1, e->have & HN_DIGEST_SHA1 ? e->sha1 : "", e->have & HN_DIGEST_SHA1 ?
+	       sizeof(d->sha1) : 1);
+	memcpy(d->md5, e->have & HN_DIGEST_MD5 ? e->md5 : "", e->have & HN_DIGEST_MD5 ?
+	       sizeof(d->md5) : 1);
+}
+
+/*
+ * A written file's job: the file as it is now, if it is still the inode
+ * written.  0 with *k its identity, or -errno.  It is always read: the
+ * cache could answer for the identity, but a rewrite of the same size
+ * within one tick of the file system's clock keeps size and mtime, and
+ * only reading tells the contents apart.
+ */
+static int hash_current(struct hn_hasher *h, const struct job *j, unsigned want,
+			struct hn_file_key *k, struct hn_digests *d)
+{
+	struct stat st, after;
+	int fd, r;
+
+	fd = open_regular(j->path, &st);
+	if (fd < 0)
+		return fd;
+	*k = key_of(&st);
+	if (k->dev != j->k.dev || k->ino != j->k.ino) {
+		r = -ESTALE;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > h->max_bytes) {
+		r = -EFBIG;
+		goto out;
+	}
+	r = digest_fd(fd, want, d);
+	/* written to while we read: not the content of any one moment (the
+	 * write's close queues the file again) */
+	if (r == 0 && (fstat(fd, &after) < 0 || after.st_size != st.st_size ||
+		       after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+		       after.st_mtim.tv_nsec != st.st_mtim.tv_nsec))
+		r = -ESTALE;
+out:
+	close(fd);
+	return r;
 }
 
 static void *worker(void *p)
@@ -153,7 +301,9 @@ static void *worker(void *p)
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		struct job j;
-		char hex[65];
+		struct hn_digests d;
+		struct hn_file_key k;
+		unsigned want;
 		int r;
 
 		while (!h->stop && h->qlen == 0) {
@@ -167,29 +317,48 @@ static void *worker(void *p)
 		h->qhead = (h->qhead + 1) % h->qmax;
 		h->qlen--;
 		h->busy = true;
+		want = h->want;
+		if (j.current) {
+			/* the inode may be queued again from now: a write while
+			 * it is read is hashed after */
+			struct entry *mark = find(h, &j.k);
+			if (mark && mark->state == PENDING)
+				mark->state = EMPTY;
+		}
 		pthread_mutex_unlock(&h->mu);
 
-		r = j.path ? hash_if_same(j.path, &j.k, h->max_bytes, hex) : -ENOENT;
-		if (r < 0 && r != -EFBIG && j.pid) {
-			char exe[64];
-			snprintf(exe, sizeof(exe), "/proc/%u/exe", j.pid);
-			r = hash_if_same(exe, &j.k, h->max_bytes, hex);
+		k = j.k;
+		if (j.current) {
+			r = j.path ? hash_current(h, &j, want, &k, &d) : -ENOENT;
+		} else {
+			r = j.path ? hash_if_same(j.path, &j.k, h->max_bytes, want, &d) : -ENOENT;
+			if (r < 0 && r != -EFBIG && j.pid) {
+				char exe[64];
+				snprintf(exe, sizeof(exe), "/proc/%u/exe", j.pid);
+				r = hash_if_same(exe, &j.k, h->max_bytes, want, &d);
+			}
 		}
 		free(j.path);
 
 		pthread_mutex_lock(&h->mu);
 		{
-			struct entry *e = find(h, &j.k);
+			/* a written file's identity is not cached (hash_current) */
+			struct entry *e = j.current ? NULL : find(h, &j.k);
+			if (e)
+				e->queued = false;
 			if (r == 0) {
 				h->st.hashed++;
-				h->st.bytes += j.k.size;
-				if (!e)
-					e = claim(h, &j.k);
-				e->state = DONE;
-				memcpy(e->hex, hex, sizeof(hex));
+				h->st.bytes += k.size;
+				if (!j.current) {
+					if (!e)
+						e = claim(h, &k);
+					entry_set(e, &d, want);
+				}
 			} else {
 				if (r == -EFBIG)
 					h->st.too_big++;
+				else if (r == -ESTALE && j.current)
+					h->st.stale++;
 				else
 					h->st.failed++;
 				if (e && e->state == PENDING)
@@ -197,8 +366,11 @@ static void *worker(void *p)
 			}
 		}
 		pthread_mutex_unlock(&h->mu);
-		if (r == 0 && h->cb)
-			h->cb(&j.k, hex, h->arg);
+		if (h->cb) {
+			if (r < 0)
+				k = j.k;
+			h->cb(&k, r == 0 ? &d : NULL, h->arg);
+		}
 		pthread_mutex_lock(&h->mu);
 	}
 	h->busy = false;
@@ -277,6 +449,16 @@ void hn_hasher_free(struct hn_hasher *h)
 	free(h);
 }
 
+int hn_hasher_want(struct hn_hasher *h, unsigned digests)
+{
+	if (!h)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	h->want |= digests & (HN_DIGEST_SHA1 | HN_DIGEST_MD5);
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
 bool hn_hasher_lookup(struct hn_hasher *h, const struct hn_file_key *k, char out[65])
 {
 	bool hit = false;
@@ -296,34 +478,88 @@ bool hn_hasher_lookup(struct hn_hasher *h, const struct hn_file_key *k, char out
 	return hit;
 }
 
-int hn_hasher_submit(struct hn_hasher *h, const struct hn_file_key *k, const char *path,
-		     uint32_t pid)
+bool hn_hasher_lookup_all(struct hn_hasher *h, const struct hn_file_key *k,
+			  struct hn_digests *out)
 {
-	int r = 0;
+	bool hit = false;
 	struct entry *e;
 
 	pthread_mutex_lock(&h->mu);
 	e = find(h, k);
-	if (e) {
+	if (e && has_all(e, h->want)) {
+		entry_get(e, out);
+		e->age = ++h->clock;
+		hit = true;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return hit;
+}
+
+/* Queue a job (the lock held). */
+static int enqueue(struct hn_hasher *h, const struct hn_file_key *k, const char *path,
+		   uint32_t pid, bool current)
+{
+	struct job *j;
+
+	if (h->qlen == h->qmax) {
+		h->st.queue_dropped++;
+		return -ENOSPC;
+	}
+	j = &h->q[(h->qhead + h->qlen) % h->qmax];
+	j->k = *k;
+	j->pid = pid;
+	j->current = current;
+	j->path = path ? strdup(path) : NULL;
+	h->qlen++;
+	pthread_cond_signal(&h->cv);
+	return 0;
+}
+
+int hn_hasher_submit(struct hn_hasher *h, const struct hn_file_key *k, const char *path,
+		     uint32_t pid)
+{
+	int r;
+	struct entry *e;
+
+	pthread_mutex_lock(&h->mu);
+	e = find(h, k);
+	/* queued, or hashed with all that is wanted: nothing to do */
+	if (e && (e->state == PENDING || e->queued || has_all(e, h->want))) {
 		r = -EALREADY;
 		goto out;
 	}
-	if (h->qlen == h->qmax) {
-		h->st.queue_dropped++;
-		r = -ENOSPC;
+	r = enqueue(h, k, path, pid, false);
+	if (r < 0)
 		goto out;
-	}
-	{
-		struct job *j = &h->q[(h->qhead + h->qlen) % h->qmax];
-		j->k = *k;
-		j->pid = pid;
-		j->path = path ? strdup(path) : NULL;
-		h->qlen++;
-	}
-	e = claim(h, k);
-	e->state = PENDING;
-	pthread_cond_signal(&h->cv);
+	if (!e)
+		e = claim(h, k);
+	/* an entry lacking a wanted digest keeps its SHA-256 for lookups
+	 * until the new one is in */
+	if (e->state == DONE)
+		e->queued = true;
+	else
+		e->state = PENDING;
 out:
+	pthread_mutex_unlock(&h->mu);
+	return r;
+}
+
+int hn_hasher_submit_current(struct hn_hasher *h, uint64_t dev, uint64_t ino,
+			     const char *path)
+{
+	struct hn_file_key k = { dev, ino, CURRENT, CURRENT };
+	int r;
+
+	if (!path)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	if (find(h, &k)) {
+		r = -EALREADY;
+	} else {
+		r = enqueue(h, &k, path, 0, true);
+		if (r == 0)
+			claim(h, &k)->state = PENDING;
+	}
 	pthread_mutex_unlock(&h->mu);
 	return r;
 }
@@ -334,6 +570,16 @@ void hn_hasher_drain(struct hn_hasher *h)
 	while (h->qlen > 0 || h->busy)
 		pthread_cond_wait(&h->idle_cv, &h->mu);
 	pthread_mutex_unlock(&h->mu);
+}
+
+unsigned hn_hasher_pending(struct hn_hasher *h)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->qlen + (h->busy ? 1 : 0);
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }
 
 void hn_hasher_stats(struct hn_hasher *h, struct hn_hasher_stats *st)
