@@ -721,6 +721,10 @@ bool det_field_static(int f, uint16_t type, int kind)
 		return true;
 	case DF_A_SYSCALL:
 		return kind != DET_AUDIT_SYSCALL || type != HN_EV_PROC_MEM_WRITE;
+	case DF_IMAGE_ALT:
+		return type != HN_EV_PROCESS_START;
+	case DF_SOURCEFILENAME:
+		return type != HN_EV_FILE_RENAME;
 	case DF_A_ARGC: case DF_A_A0: case DF_A_A1: case DF_A_A2: case DF_A_A3:
 	case DF_A_A4: case DF_A_A5: case DF_A_A6: case DF_A_A7: case DF_A_A8:
 	case DF_A_A9:

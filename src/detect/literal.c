@@ -247,9 +247,12 @@ struct det_lits {
 	unsigned nlits;
 	unsigned **rules;            /* literal i: its rules, nrules[i] of them */
 	unsigned *nrules;
-	/* per source, the fields to scan */
+	/* per source, the fields to scan; per source and record shape
+	 * (event type, audit record kind), those of them a record of that
+	 * shape can have (bit f: field f) */
 	int fields[HN_DS_COUNT][DF_COUNT + 1];
 	unsigned nfields[HN_DS_COUNT];
+	uint64_t (*shape)[HN_EV_TYPE_MAX][DET_AUDIT_COUNT][(DF_COUNT + 63) / 64];
 	unsigned with[HN_DS_COUNT], without[HN_DS_COUNT];
 };
 
@@ -264,6 +267,7 @@ void det_lits_free(struct det_lits *l)
 	free(l->rules);
 	free(l->nrules);
 	free(l->always);
+	free(l->shape);
 	free(l);
 }
 
@@ -307,6 +311,32 @@ static int lit_index(struct det_lits *l, struct det_keyset *lits, const char *s)
 		l->nlits = lits->n;
 	}
 	return (int)lits->n - 1;
+}
+
+/* Which of src's fields to scan a record of each shape can have: not
+ * those the shape leaves absent (a PATH record has no a0). */
+static bool set_shapes(struct det_lits *l, enum hn_det_source src)
+{
+	struct det_rec *rec = malloc(sizeof(*rec));
+	struct hn_event ev;
+
+	if (!rec)
+		return false;
+	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
+		for (int k = 0; k < DET_AUDIT_COUNT; k++) {
+			uint64_t *m = l->shape[src][t][k];
+			memset(&ev, 0, sizeof(ev));
+			ev.type = (uint16_t)t;
+			det_rec_init(rec, &ev, NULL, src, k);
+			for (unsigned i = 0; i < l->nfields[src]; i++) {
+				int f = l->fields[src][i];
+				if (det_field_static(f, (uint16_t)t, k) && !det_rec_get(rec, f)->present)
+					continue;
+				m[f / 64] |= 1ULL << (f % 64);
+			}
+		}
+	free(rec);
+	return true;
 }
 
 /* The fields of source src to scan, from the bit set of rule_fields. */
@@ -392,8 +422,12 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 	}
 	if (!with)
 		goto fail;   /* nothing to search for: every rule is tried */
+	l->shape = calloc(HN_DS_COUNT, sizeof(*l->shape));
+	if (!l->shape)
+		goto fail;
 	for (int src = 0; src < HN_DS_COUNT; src++)
-		if (!set_fields(l, (enum hn_det_source)src, fields[src]))
+		if (!set_fields(l, (enum hn_det_source)src, fields[src]) ||
+		    !set_shapes(l, (enum hn_det_source)src))
 			goto fail;
 	flags = malloc(lits.n * sizeof(*flags));
 	ids = malloc(lits.n * sizeof(*ids));
@@ -565,11 +599,17 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 	memcpy(may, l->always, l->nwords * sizeof(*may));
 	for (unsigned k = 0; k < nrecs; k++) {
 		struct det_rec *r = recs[k];
-		for (unsigned i = 0; i < l->nfields[r->src]; i++) {
-			const struct hn_sm_str *v = det_rec_get(r, l->fields[r->src][i]);
-			if (v && v->present && v->n >= LIT_MIN && v->n <= 0xffffffffu)
-				bag_add(&b, v->s, v->n);
-		}
+		unsigned t = r->ev->type;
+		if (t >= HN_EV_TYPE_MAX || (unsigned)r->audit_kind >= DET_AUDIT_COUNT)
+			return false;
+		const uint64_t *m = l->shape[r->src][t][r->audit_kind];
+		for (unsigned w = 0; w < (DF_COUNT + 63) / 64; w++)
+			for (uint64_t bits = m[w]; bits; bits &= bits - 1) {
+				int f = (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+				const struct hn_sm_str *v = det_rec_get(r, f);
+				if (v && v->present && v->n >= LIT_MIN && v->n <= 0xffffffffu)
+					bag_add(&b, v->s, v->n);
+			}
 	}
 	bag_scan(&b, b.buf, b.n);
 	return !b.failed;
