@@ -197,40 +197,12 @@ static void print_tail(const char *name)
 	fclose(f);
 }
 
-/* The entity of the process that was pid at or after t0 (10 s). */
-static uint64_t entity_of(uint32_t pid, uint64_t t0)
-{
-	for (int k = 0; k < 100; k++) {
-		uint64_t e[8];
-		int n = hn_store_entities_by_pid(s, pid, e, 8);
-
-		for (int i = 0; i < n; i++) {
-			struct hn_process *p = NULL;
-			bool ok = hn_store_process(s, e[i], &p) == 0 &&
-				  p->start_time + 1000000000ULL >= t0;
-			hn_process_free(p);
-			if (ok)
-				return e[i];
-		}
-		th_sleep_ms(100);
-	}
-	return 0;
-}
-
 /* The step whose root entity is e or an ancestor of e; -1 when none. */
 static int step_of(uint64_t e, const struct step_run *runs)
 {
-	for (int depth = 0; e && depth < 256; depth++) {
-		struct hn_process *p = NULL;
-
-		for (int i = 0; i < NSTEPS; i++)
-			if (runs[i].root && runs[i].root == e)
-				return i;
-		if (hn_store_process(s, e, &p) < 0)
-			return -1;
-		e = p->parent_entity == e ? 0 : p->parent_entity;
-		hn_process_free(p);
-	}
+	for (int i = 0; i < NSTEPS; i++)
+		if (th_descends(s, e, runs[i].root))
+			return i;
 	return -1;
 }
 
@@ -381,7 +353,7 @@ static void benign_activity_raises_no_high_alert_of_ours(void **state)
 			failed_steps++;
 		}
 		if (runs[i].pid > 0)
-			runs[i].root = entity_of((uint32_t)runs[i].pid, t0);
+			runs[i].root = th_entity_of(s, (uint32_t)runs[i].pid, t0);
 		if (!runs[i].root) {
 			fprintf(stderr, "step %s: its root process is not in the store\n",
 				step_name[i]);

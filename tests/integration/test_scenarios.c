@@ -15,7 +15,9 @@
  * Network: 127.0.0.1 only.
  *
  * Alerts are told apart by a token in the scenario's paths (its scratch
- * directory's name): the alert's first event must mention it.
+ * directory's name): the alert's first event must mention it, and its
+ * process must be the scenario's shell or one of its descendants (the
+ * store's process tree): the expected rule fired on the expected process.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -70,21 +73,23 @@ static const struct scenario {
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
-static int run_in(const char *d, const char *token, const char *script)
+static int run_in(const char *d, const char *token, const char *script, pid_t *pid)
 {
-	char envd[400], envh[400], envt[128], cmd[2048];
+	char envd[408], envh[408], envt[128], cmd[2048];
 	const char *argv[] = { "/usr/bin/env", envd, envh, envt, "/bin/sh", "-c", cmd, NULL };
 
-	snprintf(envd, sizeof(envd), "D=%s", d);
-	snprintf(envh, sizeof(envh), "HOME=%s", d);
-	snprintf(envt, sizeof(envt), "T=%s", token);
+	/* d is at most 400 bytes (the callers' buffers) */
+	snprintf(envd, sizeof(envd), "D=%.400s", d);
+	snprintf(envh, sizeof(envh), "HOME=%.400s", d);
+	snprintf(envt, sizeof(envt), "T=%.64s", token);
 	snprintf(cmd, sizeof(cmd), "cd \"$D\" && { %s; } >/dev/null 2>&1", script);
-	return th_run(argv, 20);
+	return th_run_pid(argv, 20, pid);
 }
 
 struct find {
 	const char *rule_id, *token;
-	int n;
+	uint64_t root;           /* the scenario's shell: the alert's process descends from it */
+	int n, elsewhere;
 };
 
 static int on_alert(const struct hn_alert *al, void *arg)
@@ -92,17 +97,33 @@ static int on_alert(const struct hn_alert *al, void *arg)
 	struct find *f = arg;
 
 	if (al->rule_id && !strcmp(al->rule_id, f->rule_id) && al->event_json &&
-	    strstr(al->event_json, f->token))
-		f->n++;
+	    strstr(al->event_json, f->token)) {
+		if (th_descends(s, al->entity, f->root))
+			f->n++;
+		else
+			f->elsewhere++;
+	}
 	return 0;
 }
 
-static int alerts_for(const char *rule_id, const char *token)
+/* Alerts of the rule on the run (token, root); those on a process
+ * outside the run's tree are counted in *elsewhere. */
+static int alerts_for(const char *rule_id, const char *token, uint64_t root, int *elsewhere)
 {
-	struct find f = { rule_id, token, 0 };
+	struct find f = { rule_id, token, root, 0, 0 };
 
 	assert_int_equal(hn_store_alerts(s, 0, on_alert, &f), 0);
+	if (elsewhere)
+		*elsewhere = f.elsewhere;
 	return f.n;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void count_problem(const struct hn_rule_problem *p, void *arg)
@@ -175,6 +196,8 @@ static void every_rule_has_a_scenario(void **state)
 static void our_rules_catch_their_attacks(void **state)
 {
 	char rules[PATH_MAX], tok[NSCEN][2][64], d[NSCEN][2][400];
+	pid_t pid[NSCEN][2];
+	uint64_t t0[NSCEN][2], root[NSCEN][2];
 	const char *extra[] = { "--rules", rules, NULL };
 	int missed = 0;
 
@@ -199,28 +222,42 @@ static void our_rules_catch_their_attacks(void **state)
 			assert_int_equal(mkdir(d[i][b], 0700), 0);
 		}
 		/* exit statuses do not matter: what ran is what counts */
-		run_in(d[i][0], tok[i][0], scenarios[i].attack);
-		run_in(d[i][1], tok[i][1], scenarios[i].benign);
+		for (int b = 0; b < 2; b++) {
+			t0[i][b] = now_ns();
+			run_in(d[i][b], tok[i][b], b ? scenarios[i].benign : scenarios[i].attack,
+			       &pid[i][b]);
+		}
 	}
+	for (size_t i = 0; i < NSCEN; i++)
+		for (int b = 0; b < 2; b++) {
+			root[i][b] = pid[i][b] > 0 ? th_entity_of(s, (uint32_t)pid[i][b], t0[i][b]) : 0;
+			if (!root[i][b])
+				fail_msg("scenario %s: its shell (pid %d) is not in the store",
+					 scenarios[i].name, (int)pid[i][b]);
+		}
 	/* every attack raises its rule's alert */
 	for (size_t i = 0; i < NSCEN; i++) {
-		int n = 0;
-		for (int k = 0; k < 100 && !(n = alerts_for(scenarios[i].rule_id, tok[i][0])); k++)
+		int n = 0, other = 0;
+		for (int k = 0; k < 100 && !(n = alerts_for(scenarios[i].rule_id, tok[i][0],
+							      root[i][0], &other)); k++)
 			th_sleep_ms(100);
 		if (!n) {
-			fprintf(stderr, "MISSED: %s (rule %s)\n", scenarios[i].name,
-				scenarios[i].rule_id);
+			fprintf(stderr, "MISSED: %s (rule %s)%s\n", scenarios[i].name,
+				scenarios[i].rule_id,
+				other ? " - alerts on a process outside the scenario's tree" : "");
 			missed++;
 		}
 	}
 	assert_int_equal(missed, 0);
 	/* and no benign run does (the attacks' alerts are in: so would they) */
-	for (size_t i = 0; i < NSCEN; i++)
-		if (alerts_for(scenarios[i].rule_id, tok[i][1])) {
+	for (size_t i = 0; i < NSCEN; i++) {
+		int other = 0;
+		if (alerts_for(scenarios[i].rule_id, tok[i][1], root[i][1], &other) || other) {
 			fprintf(stderr, "FALSE ALERT: %s (rule %s) on the benign run\n",
 				scenarios[i].name, scenarios[i].rule_id);
 			missed++;
 		}
+	}
 	assert_int_equal(missed, 0);
 	fprintf(stderr, "%zu scenarios: every attack caught, no benign run alerted\n", NSCEN);
 }

@@ -228,9 +228,17 @@ struct hn_event *th_find(struct hn_store *s, uint16_t type, uint32_t pid, const 
 
 int th_run(const char *const *argv, int timeout_s)
 {
+	pid_t p;
+
+	return th_run_pid(argv, timeout_s, &p);
+}
+
+int th_run_pid(const char *const *argv, int timeout_s, pid_t *pid)
+{
 	int st;
 	pid_t p = fork();
 
+	*pid = p;
 	if (p < 0)
 		return -1;
 	if (p == 0) {
@@ -320,4 +328,40 @@ void th_group_reset(struct th_agent *a, struct hn_store **s, char *scratch)
 	th_group_stop(a, *s, scratch);
 	*s = NULL;
 	scratch[0] = '\0';
+}
+
+uint64_t th_entity_of(struct hn_store *s, uint32_t pid, uint64_t t0)
+{
+	for (int k = 0; k < 100; k++) {
+		uint64_t e[8];
+		int n = hn_store_entities_by_pid(s, pid, e, 8);
+
+		for (int i = 0; i < n; i++) {
+			struct hn_process *p = NULL;
+			bool ok = hn_store_process(s, e[i], &p) == 0 &&
+				  p->start_time + 1000000000ULL >= t0;
+			hn_process_free(p);
+			if (ok)
+				return e[i];
+		}
+		th_sleep_ms(100);
+	}
+	return 0;
+}
+
+bool th_descends(struct hn_store *s, uint64_t e, uint64_t root)
+{
+	for (int depth = 0; e && root && depth < 256; depth++) {
+		struct hn_process *p = NULL;
+		uint64_t parent;
+
+		if (e == root)
+			return true;
+		if (hn_store_process(s, e, &p) < 0)
+			return false;
+		parent = p->parent_entity;
+		hn_process_free(p);
+		e = parent == e ? 0 : parent;
+	}
+	return false;
 }

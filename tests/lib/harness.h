@@ -79,6 +79,15 @@ int th_reap(pid_t p);
 
 /* Run a command (argv), wait (bounded), return its exit status or -1. */
 int th_run(const char *const *argv, int timeout_s);
+/* The same, telling the child's pid in *pid. */
+int th_run_pid(const char *const *argv, int timeout_s, pid_t *pid);
+
+/* The entity of the process that was pid at or after t0 (ns, wall clock;
+ * waits up to 10 s for the store to have it), or 0. */
+uint64_t th_entity_of(struct hn_store *s, uint32_t pid, uint64_t t0);
+/* Is e the process root or one of its descendants (the store's process
+ * tree)? */
+bool th_descends(struct hn_store *s, uint64_t e, uint64_t root);
 
 /* The agent binary. */
 const char *th_bin(void);
