@@ -144,6 +144,8 @@ struct det_item {
 	/* the values as written (NULL for null), for the prefilter index */
 	char **raw;
 	unsigned nraw;
+	/* fieldref: the fields the values name (DF_*), nraw of them */
+	int *refs;
 };
 
 /* A named selection: one of its alternatives (OR), each an AND of items. */

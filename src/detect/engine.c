@@ -30,16 +30,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Rules a ruleset can have with its prefilters (with more, every rule of
  * a source is tried). */
 #define CAND_MAX 4096
+
+/* Does a compare to b as the fieldref modifiers say (equal, or contains /
+ * starts / ends with; case-insensitive unless cased)? */
+static bool ref_cmp(unsigned mods, const struct hn_sm_str *a, const struct hn_sm_str *b)
+{
+	int (*cmp)(const char *, const char *, size_t) = (mods & HN_SM_CASED) ? strncmp :
+							  strncasecmp;
+
+	if (!a || !b || !a->present || !b->present)
+		return false;
+	if (mods & HN_SM_STARTSWITH)
+		return a->n >= b->n && !cmp(a->s ? a->s : "", b->s ? b->s : "", b->n);
+	if (mods & HN_SM_ENDSWITH)
+		return a->n >= b->n && !cmp(a->s + (a->n - b->n), b->s ? b->s : "", b->n);
+	if (mods & HN_SM_CONTAINS) {
+		for (size_t i = 0; i + b->n <= a->n; i++)
+			if (!cmp(a->s + i, b->s ? b->s : "", b->n))
+				return true;
+		return false;
+	}
+	return a->n == b->n && !cmp(a->s ? a->s : "", b->s ? b->s : "", a->n);
+}
+
+/* The values of field f as a rule sees them: Image has two. */
+static unsigned values_of(struct det_rec *r, int f, const struct hn_sm_str *out[2])
+{
+	unsigned n = 0;
+
+	out[n++] = det_rec_get(r, f);
+	if (f == DF_IMAGE) {
+		const struct hn_sm_str *alt = det_rec_get(r, DF_IMAGE_ALT);
+		if (alt->present)
+			out[n++] = alt;
+	}
+	return n;
+}
+
+/* fieldref: the item's field against the fields its values name (one, or
+ * with all every one). */
+static bool ref_match(const struct det_item *it, struct det_rec *r)
+{
+	const struct hn_sm_str *a[2], *b[2];
+	unsigned na = values_of(r, it->field, a), hits = 0;
+
+	for (unsigned k = 0; k < it->nraw; k++) {
+		unsigned nb = values_of(r, it->refs[k], b);
+		bool hit = false;
+		for (unsigned i = 0; i < na && !hit; i++)
+			for (unsigned j = 0; j < nb && !hit; j++)
+				hit = ref_cmp(it->vals.mods, a[i], b[j]);
+		if (hit && !(it->vals.mods & HN_SM_ALL))
+			return true;
+		hits += hit;
+	}
+	return (it->vals.mods & HN_SM_ALL) && it->nraw && hits == it->nraw;
+}
 
 static bool item_match(const struct det_item *it, struct det_rec *r)
 {
 	int f[32];
 	unsigned n;
 
+	if (it->vals.mods & HN_SM_FIELDREF)
+		return ref_match(it, r);
 	if (it->field >= 0) {
 		if (hn_sm_list_match(&it->vals, det_rec_get(r, it->field)))
 			return true;
@@ -119,7 +178,8 @@ static enum tri item_tri(const struct det_item *it, struct det_rec *r)
 {
 	uint16_t type = r->ev->type;
 
-	if (it->field < 0 || !det_field_static(it->field, type, r->audit_kind) ||
+	if (it->field < 0 || (it->vals.mods & HN_SM_FIELDREF) ||
+	    !det_field_static(it->field, type, r->audit_kind) ||
 	    (it->field == DF_IMAGE && !det_field_static(DF_IMAGE_ALT, type, r->audit_kind)))
 		return T_MAYBE;
 	return item_match(it, r) ? T_YES : T_NO;

@@ -513,7 +513,21 @@ static void compute(struct det_rec *r, int f)
 
 	switch (f) {
 	case DF_IMAGE:
-		set_str(r, f, image_of(ev));
+		s = image_of(ev);
+		/* an executable with no link left when it was run: as the
+		 * kernel (and so Sysmon for Linux, from /proc/PID/exe) names it */
+		if (s && ev->type == HN_EV_PROCESS_START && (ev->flags & HN_EVF_DELETED) &&
+		    !strstr(s, " (deleted)")) {
+			size_t cap;
+			char *p = room(r, &cap);
+			int k = snprintf(p, cap, "%s (deleted)", s);
+			if (k > 0 && (size_t)k < cap) {
+				set(r, f, p, (size_t)k);
+				r->used += (size_t)k + 1;
+				break;
+			}
+		}
+		set_str(r, f, s);
 		break;
 	case DF_IMAGE_ALT:
 		/* the path passed to execve, made absolute */

@@ -193,6 +193,7 @@ static const struct {
 	{ "gte", HN_SM_GTE },
 	{ "lt", HN_SM_LT },
 	{ "lte", HN_SM_LTE },
+	{ "fieldref", HN_SM_FIELDREF },
 	/* other spellings Sigma (pySigma) accepts */
 	{ "utf16le", HN_SM_WIDE },
 	{ "ignorecase", HN_SM_RE_I },
@@ -202,7 +203,7 @@ static const struct {
 
 /* Valid Sigma (pySigma's modifier table), not implemented here. */
 static const char *const mod_unsupported[] = {
-	"fieldref", "expand", "neq",
+	"expand", "neq",
 	"minute", "hour", "day", "week", "month", "year",
 };
 
@@ -274,6 +275,9 @@ static int mods_check(const char *const *names, const unsigned *bits,
 	char q[QUOTE_BUF];
 	const char *nm;
 
+	if ((m & HN_SM_FIELDREF) && (m & ~(HN_SM_FIELDREF | POS_MODS | HN_SM_CASED | HN_SM_ALL)))
+		return not_with(names, bits, n, HN_SM_FIELDREF, m,
+				HN_SM_FIELDREF | POS_MODS | HN_SM_CASED | HN_SM_ALL, err, errlen);
 	if ((m & HN_SM_EXISTS) && (m & ~HN_SM_EXISTS))
 		return not_with(names, bits, n, HN_SM_EXISTS, m, HN_SM_EXISTS,
 				err, errlen);

@@ -36,6 +36,12 @@
  *    any of `-`, `/`, U+2013, U+2014, U+2015: the value expands to every
  *    variant.  At most 4 such characters in a value (625 variants).
  *  - exists: the value is `true` or `false`: the field is present / absent.
+ *  - fieldref: the values are names of other fields of the same event; the
+ *    field matches when it equals one of theirs (with contains /
+ *    startswith / endswith: contains it, ...), case-insensitively unless
+ *    cased; an absent field on either side matches nothing.  The names are
+ *    resolved and compared by the engine (rules.c, engine.c): a list of
+ *    these modifiers is never given values here.
  *  - gt / gte / lt / lte: the field and the value are numbers (integers or
  *    decimals: a sign, digits with or without a fraction or a fraction
  *    alone, an exponent; at most 64 bytes; no spaces, hex, inf or nan;
@@ -87,7 +93,7 @@ enum hn_sm_mod {
 	HN_SM_GTE          = 1u << 18,
 	HN_SM_LT           = 1u << 19,
 	HN_SM_LTE          = 1u << 20,
-	HN_SM_FIELDREF     = 1u << 21,   /* recognised, not supported */
+	HN_SM_FIELDREF     = 1u << 21,   /* values are field names (rules.c, engine.c) */
 };
 
 /* How a YAML scalar was typed. */

@@ -227,6 +227,53 @@ static int keep_raw(struct det_item *it, const char *v)
 	return 0;
 }
 
+/* One field name of a fieldref item, from node v.  0 or -errno. */
+static int add_ref(struct det_reader *rd, struct det_item *it, const char *key,
+		   const yaml_node_t *v)
+{
+	int f, *refs;
+
+	if (it->field < 0) {
+		problem(rd, HN_RULE_INVALID, v, "'%s': fieldref needs a field to compare", key);
+		return -EINVAL;
+	}
+	if (!is_scalar(v) || is_null(v) || vtype(v) != HN_SM_V_STRING) {
+		problem(rd, HN_RULE_INVALID, v, "'%s': fieldref wants field names", key);
+		return -EINVAL;
+	}
+	f = det_field_lookup(rd->src, scalar(v));
+	if (f < 0) {
+		problem(rd, HN_RULE_UNSUPPORTED, v, "'%s': field '%s' is not recorded for %s",
+			key, scalar(v), hn_det_source_name(rd->src));
+		return -ENOTSUP;
+	}
+	refs = realloc(it->refs, (it->nraw + 1) * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	it->refs = refs;
+	refs[it->nraw] = f;
+	return keep_raw(it, scalar(v));
+}
+
+/* The values of a fieldref item: field names (one or a list). */
+static int add_refs(struct det_reader *rd, struct det_item *it, const char *key,
+		    const yaml_node_t *val)
+{
+	int r;
+
+	if (!val || val->type != YAML_SEQUENCE_NODE)
+		return add_ref(rd, it, key, val);
+	if (val->data.sequence.items.start == val->data.sequence.items.top) {
+		problem(rd, HN_RULE_INVALID, val, "'%s': empty list", key);
+		return -EINVAL;
+	}
+	for (yaml_node_item_t *i = val->data.sequence.items.start;
+	     i < val->data.sequence.items.top; i++)
+		if ((r = add_ref(rd, it, key, node(rd, *i))) < 0)
+			return r;
+	return 0;
+}
+
 /* "Field|mod|mod" into an item of sel (values compiled). */
 static int add_item(struct det_reader *rd, struct det_sel *sel, const yaml_node_t *keyn,
 		    const char *key, const yaml_node_t *val)
@@ -288,7 +335,10 @@ static int add_item(struct det_reader *rd, struct det_sel *sel, const yaml_node_
 	hn_sm_list_init(&it->vals, m);
 	it->raw = NULL;
 	it->nraw = 0;
+	it->refs = NULL;
 	sel->nitems++;
+	if (m & HN_SM_FIELDREF)
+		return add_refs(rd, it, key, val);
 
 	if (val && val->type == YAML_SEQUENCE_NODE) {
 		if (val->data.sequence.items.start == val->data.sequence.items.top) {
@@ -419,6 +469,7 @@ static void sel_release(struct det_sel *s)
 		for (unsigned k = 0; k < s->items[i].nraw; k++)
 			free(s->items[i].raw[k]);
 		free(s->items[i].raw);
+		free(s->items[i].refs);
 	}
 	free(s->items);
 	free(s->alt_end);

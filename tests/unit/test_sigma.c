@@ -471,6 +471,55 @@ static void test_file_and_network_fields(void **state)
 	hn_event_free(ev);
 }
 
+/* fieldref: a field against another field of the same event */
+static void test_fieldref(void **state)
+{
+	static const char *const argv[] = { "x", NULL };
+	struct hn_event *ev = mk(HN_EV_FILE_DELETE);
+	struct problems ps;
+	struct hn_ruleset *rs;
+
+	(void)state;
+	/* a program deleting its own executable */
+	ev->path = hn_event_puts(ev, "/tmp/.x/dropper");
+	ev->proc.executable = hn_event_puts(ev, "/tmp/.x/Dropper");
+	assert_int_equal(fires(FILEHEAD("file_delete") "detection:\n  s:\n"
+			       "    TargetFilename|fieldref: Image\n  condition: s\n", ev, NULL), 1);
+	assert_int_equal(fires(FILEHEAD("file_delete") "detection:\n  s:\n"
+			       "    TargetFilename|fieldref|cased: Image\n  condition: s\n",
+			       ev, NULL), 0);
+	assert_int_equal(fires(FILEHEAD("file_delete") "detection:\n  s:\n"
+			       "    Image|fieldref|startswith: TargetFilename\n  condition: s\n",
+			       ev, NULL), 1);
+	ev->proc.executable = hn_event_puts(ev, "/usr/bin/rm");
+	assert_int_equal(fires(FILEHEAD("file_delete") "detection:\n  s:\n"
+			       "    TargetFilename|fieldref: Image\n  condition: s\n", ev, NULL), 0);
+	assert_int_equal(fires(FILEHEAD("file_delete") "detection:\n  s:\n"
+			       "    TargetFilename|fieldref|endswith: Image\n  condition: s\n",
+			       ev, NULL), 0);
+	hn_event_free(ev);
+	/* Image's second value (the path passed to execve) counts too */
+	ev = mk_exec("/usr/bin/dash", "/bin/sh", "/bin", argv);
+	assert_int_equal(fires(HEAD "detection:\n  s:\n    CurrentDirectory|fieldref|contains:"
+			       " Image\n  condition: s\n", ev, NULL), 0);
+	assert_int_equal(fires(HEAD "detection:\n  s:\n    Image|fieldref|startswith:"
+			       " CurrentDirectory\n  condition: s\n", ev, NULL), 1);
+	hn_event_free(ev);
+	/* a field the source does not have; fieldref with what it cannot mean */
+	rs = load_text(FILEHEAD("file_delete") "detection:\n  s:\n"
+		       "    TargetFilename|fieldref: QueryName\n  condition: s\n", &ps);
+	assert_int_equal(hn_ruleset_count(rs), 0);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.kind[0], HN_RULE_UNSUPPORTED);
+	hn_ruleset_free(rs);
+	rs = load_text(FILEHEAD("file_delete") "detection:\n  s:\n"
+		       "    TargetFilename|fieldref|re: Image\n  condition: s\n", &ps);
+	assert_int_equal(hn_ruleset_count(rs), 0);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.kind[0], HN_RULE_INVALID);
+	hn_ruleset_free(rs);
+}
+
 #define AUDHEAD "title: t\nlogsource:\n  product: linux\n  service: auditd\n"
 
 static void test_auditd_view(void **state)
@@ -909,6 +958,7 @@ int main(void)
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_and_network_fields, setup_dir,
 						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_fieldref, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_auditd_view, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_log_sources, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, setup_dir,
