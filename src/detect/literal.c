@@ -588,6 +588,7 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 {
 	struct hit_ctx c = { l, may };
 	struct bag b;
+	bool args_in_cmdline = false;
 
 	if (!l || nwords < l->nwords || !(b.s = scratch_for(l)))
 		return false;
@@ -597,6 +598,19 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 	b.nseen = 0;
 	b.failed = false;
 	memcpy(may, l->always, l->nwords * sizeof(*may));
+	/* an argument (auditd's a0..a9) is part of the command line: when
+	 * that is searched, the arguments need not be */
+	for (unsigned k = 0; k < nrecs && !args_in_cmdline; k++) {
+		struct det_rec *r = recs[k];
+		const struct hn_sm_str *cl;
+		if (r->src != HN_DS_PROCESS_CREATION || r->ev->type >= HN_EV_TYPE_MAX ||
+		    !(l->shape[r->src][r->ev->type][0][DF_COMMANDLINE / 64] &
+		      (1ULL << (DF_COMMANDLINE % 64))))
+			continue;
+		/* and only when it holds them all (not cut short) */
+		cl = det_rec_get(r, DF_COMMANDLINE);
+		args_in_cmdline = cl->present && cl->n + 1 >= r->ev->args_len;
+	}
 	for (unsigned k = 0; k < nrecs; k++) {
 		struct det_rec *r = recs[k];
 		unsigned t = r->ev->type;
@@ -606,6 +620,8 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 		for (unsigned w = 0; w < (DF_COUNT + 63) / 64; w++)
 			for (uint64_t bits = m[w]; bits; bits &= bits - 1) {
 				int f = (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+				if (args_in_cmdline && f >= DF_A_A0 && f <= DF_A_A9)
+					continue;
 				const struct hn_sm_str *v = det_rec_get(r, f);
 				if (v && v->present && v->n >= LIT_MIN && v->n <= 0xffffffffu)
 					bag_add(&b, v->s, v->n);

@@ -9,8 +9,12 @@
  *
  * The record is built in a per-CPU scratch buffer (records are bigger than
  * the BPF stack) and copied to the ring buffer with bpf_ringbuf_output, whose
- * wake-up is batched: the consumer is woken only when wake_bytes are waiting;
- * otherwise it finds the data on its short poll timer.
+ * wake-up is batched: the consumer is woken when wake_bytes are waiting, or
+ * by a record that can matter to a rule (not a fork, an exit or a "written"
+ * mark: rec.quiet) when wake_ns have passed since the last wake-up, so such
+ * an event reaches the agent within about wake_ns and a storm wakes it at
+ * most 1 s / wake_ns times a second; otherwise the agent finds the data on
+ * its poll timer.
  *
  * Bounds: every offset into the var area is masked with HN_VAR_MASK and every
  * read has a constant upper bound, so the verifier can prove each access;
@@ -64,6 +68,7 @@ struct rec {
 	struct hn_scratch *s;
 	__u32 var;          /* bytes used in the var area */
 	__u16 type;
+	__u8 quiet;         /* never worth an early wake-up (rec_send) */
 };
 
 static __always_inline struct hn_wire_hdr *rec_hdr(struct rec *r)
@@ -91,6 +96,7 @@ static __always_inline bool rec_begin(struct rec *r, __u16 type, __u16 op,
 		return false;
 	r->var = 0;
 	r->type = type;
+	r->quiet = 0;
 	h = rec_hdr(r);
 	h->type = type;
 	h->op = op;
@@ -318,7 +324,9 @@ static __always_inline int rec_send(struct rec *r)
 
 	rec_hdr(r)->size = (__u32)size;
 	now = bpf_ktime_get_ns();
-	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes || now - last_wake >= wake_ns) {
+	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes ||
+	    (!r->quiet && r->type != HN_W_FORK && r->type != HN_W_EXIT &&
+	     now - last_wake >= wake_ns)) {
 		flags = BPF_RB_FORCE_WAKEUP;
 		last_wake = now;
 	}

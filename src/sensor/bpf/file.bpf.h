@@ -187,6 +187,7 @@ static __always_inline int check_written(long fd)
 	file_ident(f, ino);
 	f->cookie = key;
 	f->flags = HN_FF_WRITE;
+	r.quiet = 1;   /* a mark on its open, which woke the agent if need be */
 	rec_send(&r);
 	return 0;
 }
