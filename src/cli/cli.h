@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct hn_command {
 	const char *name;
@@ -38,6 +39,13 @@ int cli_parse_duration(const char *s, uint64_t *ns);
 
 /* Current wall-clock time in ns since the epoch. */
 uint64_t cli_now_ns(void);
+
+/* The arguments of a "NAME check PATH... [--json] [--quiet]" subcommand
+ * (rules, ioc): *json, *quiet and *first (argv index of the first PATH)
+ * set.  -1 to go on, or the exit code (--help: 0 after usage(stdout); a
+ * usage error: 2 after usage(stderr)). */
+int cli_check_args(int argc, char **argv, void (*usage)(FILE *f), bool *json, bool *quiet,
+		   int *first);
 
 int cmd_agent(int argc, char **argv);
 int cmd_status(int argc, char **argv);

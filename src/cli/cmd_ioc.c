@@ -148,37 +148,10 @@ static int check(int argc, char **argv, struct check *c)
 
 int cmd_ioc(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct check c = { 0 };
-	int o;
+	int first, r = cli_check_args(argc, argv, usage, &c.json, &c.quiet, &first);
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc < 2 || strcmp(argv[1], "check") != 0) {
-		usage(stderr);
-		return 2;
-	}
-	argc--;
-	argv++;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'j': c.json = true; break;
-		case 'q': c.quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	return check(argc - optind, argv + optind, &c);
+	if (r >= 0)
+		return r;
+	return check(argc - first, argv + first, &c);
 }

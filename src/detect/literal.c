@@ -148,6 +148,25 @@ static bool better(const struct det_keyset *a, const struct det_keyset *b)
 	return ma != mb ? ma > mb : a->n < b->n;
 }
 
+/* t (needed when ok) replaces best when it is better; t is emptied. */
+static void keep_better(struct det_keyset *best, bool *any, struct det_keyset *t, bool ok)
+{
+	if (ok && !t->oom && (!*any || better(t, best))) {
+		det_ks_move(best, t);
+		*any = true;
+	}
+	det_ks_release(t);
+}
+
+/* best (when any) added to ks and emptied; any. */
+static bool add_best(struct det_keyset *ks, struct det_keyset *best, bool any)
+{
+	for (unsigned i = 0; i < best->n; i++)
+		det_ks_add(ks, best->k[i], strlen(best->k[i]));
+	det_ks_release(best);
+	return any;
+}
+
 static bool sel_lits(const struct det_sel *s, enum hn_det_source src, struct det_keyset *ks)
 {
 	unsigned start = 0;
@@ -167,16 +186,9 @@ static bool sel_lits(const struct det_sel *s, enum hn_det_source src, struct det
 		}
 		for (unsigned i = start; i < s->alt_end[a]; i++) {
 			struct det_keyset t = { 0 };
-			if (item_lits(&s->items[i], &t) && !t.oom && (!any || better(&t, &best))) {
-				det_ks_move(&best, &t);
-				any = true;
-			}
-			det_ks_release(&t);
+			keep_better(&best, &any, &t, item_lits(&s->items[i], &t));
 		}
-		for (unsigned i = 0; i < best.n; i++)
-			det_ks_add(ks, best.k[i], strlen(best.k[i]));
-		det_ks_release(&best);
-		if (!any)
+		if (!add_best(ks, &best, any))
 			return false;
 		start = s->alt_end[a];
 	}
@@ -198,17 +210,9 @@ static bool node_lits(const struct det_rule *r, unsigned n, struct det_keyset *k
 		bool any = false;
 		for (unsigned k = nd->a; k < nd->b; k++) {
 			struct det_keyset t = { 0 };
-			if (node_lits(r, r->cond.kids[k], &t, depth + 1) && !t.oom &&
-			    (!any || better(&t, &best))) {
-				det_ks_move(&best, &t);
-				any = true;
-			}
-			det_ks_release(&t);
+			keep_better(&best, &any, &t, node_lits(r, r->cond.kids[k], &t, depth + 1));
 		}
-		for (unsigned i = 0; i < best.n; i++)
-			det_ks_add(ks, best.k[i], strlen(best.k[i]));
-		det_ks_release(&best);
-		return any;
+		return add_best(ks, &best, any);
 	}
 	case DN_OR:
 		for (unsigned k = nd->a; k < nd->b; k++)

@@ -27,6 +27,7 @@
  * and booleans as their text (match.h).
  */
 #include "detect/detect_int.h"
+#include "util/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -811,49 +812,6 @@ void det_ruleset_report(struct hn_ruleset *rs, const char *path, int line,
 		fn(&p, arg);
 }
 
-/* Read a whole file (at most RULE_FILE_MAX bytes).  0 or -errno. */
-static int slurp(const char *path, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = -EIO;
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (st.st_size > (off_t)RULE_FILE_MAX) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = k < 0 ? -errno : -EIO;
-			goto out;
-		}
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 /* A document that did not load: remembered by its name and id, so that a
  * correlation referring to it can say so. */
@@ -903,7 +861,7 @@ static int load_file(struct hn_ruleset *rs, const char *path, hn_rule_problem_fn
 	int loaded = 0, r, docs = 0;
 
 	rs->st.files++;
-	r = slurp(path, &buf, &len);
+	r = hn_file_read(path, RULE_FILE_MAX, &buf, &len);
 	if (r < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "cannot read: %s",

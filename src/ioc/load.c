@@ -10,6 +10,7 @@
  * reported as a problem and the walk goes on.
  */
 #include "ioc/ioc_int.h"
+#include "util/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,63 +115,13 @@ int hn_ioc_load_mem(struct hn_ioc_set *s, const char *name, const char *buf, siz
 	return (int)c.loaded;
 }
 
-/* The whole of a regular file, NUL-terminated. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	int r = -EIO;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > HN_IOC_FILE_MAX) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (k == 0)
-			break;        /* the file shrank: what was read */
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 static int load_file(struct hn_ioc_set *s, const char *path, hn_ioc_problem_fn problem,
 		     void *arg)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int r = read_file(path, &buf, &len);
+	int r = hn_file_read(path, HN_IOC_FILE_MAX, &buf, &len);
 
 	if (r < 0)
 		return r;

@@ -27,6 +27,21 @@ int th_scratch(char *buf, size_t n, const char *tag)
 	return mkdtemp(buf) ? 0 : -errno;
 }
 
+const char *th_write_file(const char *dir, const char *name, const char *text)
+{
+	static char path[512];
+	FILE *f;
+	int bad;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return NULL;
+	bad = fputs(text, f) < 0;
+	bad |= fclose(f) != 0;
+	return bad ? NULL : path;
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -27,6 +27,9 @@ struct th_agent {
 int th_scratch(char *buf, size_t n, const char *tag);
 /* rm -rf of a scratch directory made by th_scratch (refuses other paths). */
 void th_scratch_remove(const char *dir);
+/* Write text to dir/name (replaced); its path (static: valid until the
+ * next call), or NULL. */
+const char *th_write_file(const char *dir, const char *name, const char *text);
 
 /* Start `hinomi agent` on a fresh store; waits (bounded) until it records.
  * extra: NULL-terminated extra arguments or NULL. */

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "detect/detect.h"
+#include "lib/harness.h"
 #include "detect/detect_int.h"
 #include "event/event.h"
 #include "logsrc/logsrc.h"
@@ -194,29 +195,21 @@ static char tmpdir[64];
 static int setup_dir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hn-sigma.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return th_scratch(tmpdir, sizeof(tmpdir), "sigma");
 }
 
 static int teardown_dir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	th_scratch_remove(tmpdir);
+	return 0;
 }
 
 static const char *write_rule(const char *name, const char *text)
 {
-	static char path[256];
-	FILE *f;
+	const char *path = th_write_file(tmpdir, name, text);
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_non_null(path);
 	return path;
 }
 

@@ -29,6 +29,7 @@
 
 #include "cli/cli.h"
 #include "detect/detect.h"
+#include "lib/harness.h"
 #include "event/ecs.h"
 #include "event/event.h"
 #include "util/strbuf.h"
@@ -43,29 +44,21 @@ static char tmpdir[64];
 static int setup_dir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hn-corr.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return th_scratch(tmpdir, sizeof(tmpdir), "corr");
 }
 
 static int teardown_dir(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	th_scratch_remove(tmpdir);
+	return 0;
 }
 
 static const char *write_file(const char *name, const char *text)
 {
-	static char path[256];
-	FILE *f;
+	const char *path = th_write_file(tmpdir, name, text);
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_non_null(path);
 	return path;
 }
 
