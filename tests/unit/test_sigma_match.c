@@ -254,8 +254,11 @@ static void test_mods_parse_unknown_and_unsupported(void **state)
 	assert_string_equal(err, "unknown modifier 'Contains'");
 	assert_int_equal(mods_fail("contains|nope", err), -EINVAL);
 	assert_string_equal(err, "unknown modifier 'nope'");
-	assert_int_equal(mods_fail("fieldref", err), -ENOTSUP);
-	assert_string_equal(err, "modifier 'fieldref' is not supported");
+	assert_int_equal(mods_fail("year", err), -ENOTSUP);
+	assert_string_equal(err, "modifier 'year' is not supported");
+	/* fieldref is supported, with what it can mean */
+	assert_int_equal(mods_fail("fieldref|re", err), -EINVAL);
+	assert_string_equal(err, "'fieldref' cannot be combined with 're'");
 	assert_int_equal(mods_fail("contains|expand", err), -ENOTSUP);
 	assert_string_equal(err, "modifier 'expand' is not supported");
 	assert_int_equal(mods_fail("minute", err), -ENOTSUP);
