@@ -26,9 +26,11 @@
  * field-blind (a literal found in CommandLine counts for an item on
  * Image too): simpler, and never wrong, only a little less selective.
  *
- * Search: one Hyperscan literal database for the ruleset (caseless, one
- * match per literal and scan), scanned once per event over the values of
- * every record the event is seen as (process_creation, auditd's SYSCALL,
+ * Search: Hyperscan literal databases (caseless, one match per literal
+ * and scan), one per set of sources an event type is offered to (its
+ * rules' literals only: a file event's database has no command line's
+ * literals), scanned once per event over the values of every record the
+ * event is seen as (process_creation, auditd's SYSCALL,
  * EXECVE, PATH...), each source's fields that have literals (Image with
  * both its values; the keyword fields when a keyword item has literals),
  * the same text once.  Each thread has one Hyperscan scratch, grown for
@@ -243,8 +245,21 @@ static void rule_fields(const struct det_rule *r, uint64_t f[(DF_COUNT + 64) / 6
 #include <hs.h>
 #include <pthread.h>
 
+/* The literals of the rules of some sources, compiled: an event is
+ * searched with the database of its type's sources only (a file event
+ * never needs a command line's literals: fewer literals, a cheaper
+ * scan). */
+#define DBS_MAX 24
+struct lit_db {
+	hs_database_t *db;           /* NULL: no literal for these sources */
+	unsigned srcs;               /* the sources (bit 1 << source) */
+	unsigned *lit;               /* database id -> literal (det_lits.rules) */
+};
+
 struct det_lits {
-	hs_database_t *db;
+	struct lit_db dbs[DBS_MAX];
+	unsigned ndbs;
+	signed char db_of_type[HN_EV_TYPE_MAX];   /* -1: none */
 	uint64_t gen;                /* unique: which databases a scratch fits */
 	unsigned nwords;
 	uint64_t *always;            /* rules without literals */
@@ -264,8 +279,11 @@ void det_lits_free(struct det_lits *l)
 {
 	if (!l)
 		return;
-	if (l->db)
-		hs_free_database(l->db);
+	for (unsigned i = 0; i < l->ndbs; i++) {
+		if (l->dbs[i].db)
+			hs_free_database(l->dbs[i].db);
+		free(l->dbs[i].lit);
+	}
 	for (unsigned i = 0; i < l->nlits; i++)
 		free(l->rules[i]);
 	free(l->rules);
@@ -380,6 +398,64 @@ static bool set_fields(struct det_lits *l, enum hn_det_source src, const uint64_
 
 static atomic_uint_fast64_t next_gen = 1;
 
+/* The sources an event of type t can be offered to (bit 1 << source). */
+static unsigned sources_of_type(unsigned t)
+{
+	struct hn_event ev;
+
+	if (t == HN_EV_LOG)   /* which ones depends on the program: any */
+		return 1u << HN_DS_SYSLOG | 1u << HN_DS_AUTH | 1u << HN_DS_SSHD |
+		       1u << HN_DS_SUDO | 1u << HN_DS_CRON | 1u << HN_DS_VSFTPD |
+		       1u << HN_DS_GUACAMOLE | 1u << HN_DS_CLAMAV;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = (uint16_t)t;
+	return det_sources_of_event(&ev);
+}
+
+/* Does literal li belong to a rule of one of srcs? */
+static bool lit_for(const struct det_lits *l, const struct hn_ruleset *rs, unsigned li,
+		    unsigned srcs)
+{
+	for (unsigned k = 0; k < l->nrules[li]; k++)
+		if (srcs & (1u << det_ruleset_rule(rs, l->rules[li][k])->info.source))
+			return true;
+	return false;
+}
+
+/* Database l->ndbs: the literals of the rules of srcs (none: db NULL).
+ * The arrays are scratch of lits->n entries.  0 or -1. */
+static int compile_db(struct det_lits *l, const struct hn_ruleset *rs,
+		      const struct det_keyset *lits, unsigned srcs, const char **pats,
+		      unsigned *flags, unsigned *ids, size_t *lens)
+{
+	struct lit_db *d = &l->dbs[l->ndbs];
+	hs_compile_error_t *err = NULL;
+	unsigned n = 0;
+
+	d->srcs = srcs;
+	d->lit = malloc((lits->n ? lits->n : 1) * sizeof(*d->lit));
+	if (!d->lit)
+		return -1;
+	for (unsigned i = 0; i < lits->n; i++) {
+		if (!lit_for(l, rs, i, srcs))
+			continue;
+		pats[n] = lits->k[i];
+		flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		ids[n] = n;
+		lens[n] = strlen(lits->k[i]);
+		d->lit[n++] = i;
+	}
+	if (!n)
+		return 0;
+	if (hs_compile_lit_multi(pats, flags, ids, lens, n, HS_MODE_BLOCK, NULL, &d->db,
+				 &err) != HS_SUCCESS) {
+		hs_free_compile_error(err);
+		d->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 {
 	struct det_lits *l;
@@ -388,7 +464,7 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 	unsigned total = hn_ruleset_count(rs), with = 0;
 	unsigned *flags = NULL, *ids = NULL;
 	size_t *lens = NULL;
-	hs_compile_error_t *err = NULL;
+	const char **pats = NULL;
 
 	if (!total)
 		return NULL;
@@ -436,29 +512,36 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 	flags = malloc(lits.n * sizeof(*flags));
 	ids = malloc(lits.n * sizeof(*ids));
 	lens = malloc(lits.n * sizeof(*lens));
-	if (!flags || !ids || !lens)
+	pats = malloc(lits.n * sizeof(*pats));
+	if (!flags || !ids || !lens || !pats)
 		goto fail;
-	for (unsigned i = 0; i < lits.n; i++) {
-		flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-		ids[i] = i;
-		lens[i] = strlen(lits.k[i]);
-	}
-	if (hs_compile_lit_multi((const char *const *)lits.k, flags, ids, lens, lits.n,
-				 HS_MODE_BLOCK, NULL, &l->db, &err) != HS_SUCCESS) {
-		hs_free_compile_error(err);
-		l->db = NULL;
-		goto fail;
+	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++) {
+		unsigned srcs = sources_of_type(t), d;
+		l->db_of_type[t] = -1;
+		if (!srcs)
+			continue;
+		for (d = 0; d < l->ndbs && l->dbs[d].srcs != srcs; d++)
+			;
+		if (d == l->ndbs) {
+			if (d == DBS_MAX || compile_db(l, rs, &lits, srcs, pats, flags, ids,
+						       lens) < 0)
+				goto fail;
+			l->ndbs++;
+		}
+		l->db_of_type[t] = (signed char)d;
 	}
 	l->gen = atomic_fetch_add(&next_gen, 1);
 	free(flags);
 	free(ids);
 	free(lens);
+	free(pats);
 	det_ks_release(&lits);
 	return l;
 fail:
 	free(flags);
 	free(ids);
 	free(lens);
+	free(pats);
 	det_ks_release(&lits);
 	det_lits_free(l);
 	return NULL;
@@ -511,8 +594,9 @@ static hs_scratch_t *scratch_for(const struct det_lits *l)
 	for (unsigned i = 0; i < GENS; i++)
 		if (t->gens[i] == l->gen)
 			return t->s;
-	if (hs_alloc_scratch(l->db, &t->s) != HS_SUCCESS)
-		return NULL;
+	for (unsigned d = 0; d < l->ndbs; d++)
+		if (l->dbs[d].db && hs_alloc_scratch(l->dbs[d].db, &t->s) != HS_SUCCESS)
+			return NULL;
 	t->gens[t->next] = l->gen;
 	t->next = (t->next + 1) % GENS;
 	return t->s;
@@ -520,6 +604,7 @@ static hs_scratch_t *scratch_for(const struct det_lits *l)
 
 struct hit_ctx {
 	const struct det_lits *l;
+	const struct lit_db *d;
 	uint64_t *may;
 };
 
@@ -531,6 +616,7 @@ static int on_hit(unsigned int id, unsigned long long from, unsigned long long t
 	(void)from;
 	(void)to;
 	(void)flags;
+	id = c->d->lit[id];
 	for (unsigned i = 0; i < c->l->nrules[id]; i++) {
 		unsigned r = c->l->rules[id][i];
 		c->may[r / 64] |= 1ULL << (r % 64);
@@ -559,7 +645,7 @@ struct bag {
 
 static void bag_scan(struct bag *b, const char *p, size_t n)
 {
-	if (n && hs_scan(b->l->db, p, (unsigned)n, 0, b->s, on_hit, b->c) != HS_SUCCESS)
+	if (n && hs_scan(b->c->d->db, p, (unsigned)n, 0, b->s, on_hit, b->c) != HS_SUCCESS)
 		b->failed = true;
 }
 
@@ -590,11 +676,24 @@ static void bag_add(struct bag *b, const char *p, size_t n)
 bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
 		   uint64_t *may, unsigned nwords)
 {
-	struct hit_ctx c = { l, may };
+	struct hit_ctx c = { l, NULL, may };
 	struct bag b;
 	bool args_in_cmdline = false;
+	unsigned t;
 
-	if (!l || nwords < l->nwords || !(b.s = scratch_for(l)))
+	if (!l || !nrecs || nwords < l->nwords)
+		return false;
+	/* one event's records: its type's database */
+	t = recs[0]->ev->type;
+	if (t >= HN_EV_TYPE_MAX || l->db_of_type[t] < 0)
+		return false;
+	c.d = &l->dbs[(int)l->db_of_type[t]];
+	if (!c.d->db) {
+		/* no rule of these sources has literals: only the others */
+		memcpy(may, l->always, l->nwords * sizeof(*may));
+		return true;
+	}
+	if (!(b.s = scratch_for(l)))
 		return false;
 	b.l = l;
 	b.c = &c;
