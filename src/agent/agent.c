@@ -98,12 +98,14 @@ struct agent {
 	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static uint64_t now_ns(int clock)
@@ -335,31 +337,39 @@ static void rule_problem(const struct hn_rule_problem *p, void *arg)
 /* Load the rules of o->rules, or of the default places: $HINOMI_RULES,
  * /etc/hinomi/rules, /usr/share/hinomi/rules and the rules/ folder next
  * to the binary's (a build tree: build/hinomi -> rules/). */
-static void rules_open(struct agent *a)
+/* The rules (and the allowlist, and the correlator) the options name, into
+ * *rs, *tuning and *corr (each may be NULL: none, or no memory). */
+static void rules_build(struct agent *a, struct hn_ruleset **rs_out, struct hn_tuning **tuning,
+			struct hn_correlator **corr)
 {
 	const struct hn_agent_opts *o = a->o;
 	struct hn_ruleset_stats st;
 	char self[4096], near[4200];
 	ssize_t n;
 
+	struct hn_ruleset *rs;
+
+	*rs_out = NULL;
+	*tuning = NULL;
+	*corr = NULL;
 	if (o->no_rules)
 		return;
-	a->rules = hn_ruleset_new();
-	if (!a->rules) {
+	rs = hn_ruleset_new();
+	if (!rs) {
 		fprintf(stderr, "hinomi agent: no rules: out of memory\n");
 		return;
 	}
 	if (o->nrules) {
 		for (int i = 0; i < o->nrules; i++)
-			if (hn_ruleset_load(a->rules, o->rules[i], rule_problem, a) < 0)
+			if (hn_ruleset_load(rs, o->rules[i], rule_problem, a) < 0)
 				fprintf(stderr, "hinomi agent: cannot read rules %s\n", o->rules[i]);
 	} else {
 		const char *env = getenv("HINOMI_RULES");
 		if (env && *env)
-			hn_ruleset_load(a->rules, env, rule_problem, a);
+			hn_ruleset_load(rs, env, rule_problem, a);
 		for (size_t i = 0; i < sizeof(shipped_rules) / sizeof(shipped_rules[0]); i++)
 			if (access(shipped_rules[i], R_OK) == 0)
-				hn_ruleset_load(a->rules, shipped_rules[i], rule_problem, a);
+				hn_ruleset_load(rs, shipped_rules[i], rule_problem, a);
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n > 0) {
 			char *slash;
@@ -369,7 +379,7 @@ static void rules_open(struct agent *a)
 				*slash = '\0';
 				snprintf(near, sizeof(near), "%s/../rules", self);
 				if (access(near, R_OK) == 0)
-					hn_ruleset_load(a->rules, near, rule_problem, a);
+					hn_ruleset_load(rs, near, rule_problem, a);
 			}
 		}
 	}
@@ -377,18 +387,52 @@ static void rules_open(struct agent *a)
 		const char *tp = o->tuning_path ? o->tuning_path :
 				 access("/etc/hinomi/tuning.conf", R_OK) == 0 ?
 				 "/etc/hinomi/tuning.conf" : NULL;
-		int r = tp ? hn_tuning_load(tp, &a->tuning, tuning_problem, a) : 0;
+		int r = tp ? hn_tuning_load(tp, tuning, tuning_problem, a) : 0;
 		if (r < 0)
 			fprintf(stderr, "hinomi agent: cannot read %s: %s\n", tp, strerror(-r));
 	}
-	hn_ruleset_stats(a->rules, &st);
+	hn_ruleset_stats(rs, &st);
 	if (st.invalid || st.unsupported)
 		fprintf(stderr, "hinomi agent: %u rules loaded, %u unsupported, %u invalid"
 			" (`hinomi rules check PATH` says why)\n", st.loaded, st.unsupported,
 			st.invalid);
-	a->corr = hn_correlator_new(a->rules);
-	if (!a->corr && st.correlations)
+	*rs_out = rs;
+	*corr = hn_correlator_new(rs);
+	if (!*corr && st.correlations)
 		fprintf(stderr, "hinomi agent: correlation rules off: out of memory\n");
+}
+
+static void rules_open(struct agent *a)
+{
+	rules_build(a, &a->rules, &a->tuning, &a->corr);
+}
+
+/* SIGHUP: the rules and the allowlist read again; the new ones replace
+ * the old only when they load (open correlation windows start afresh). */
+static void rules_reload(struct agent *a)
+{
+	struct hn_ruleset *rs;
+	struct hn_tuning *tuning;
+	struct hn_correlator *corr;
+	struct hn_ruleset_stats st;
+
+	rules_build(a, &rs, &tuning, &corr);
+	if (!rs && !a->o->no_rules) {
+		fprintf(stderr, "hinomi agent: rules not reloaded (out of memory): the old ones"
+			" stay\n");
+		hn_tuning_free(tuning);
+		return;
+	}
+	hn_correlator_free(a->corr);
+	hn_ruleset_free(a->rules);
+	hn_tuning_free(a->tuning);
+	a->rules = rs;
+	a->tuning = tuning;
+	a->corr = corr;
+	hn_ruleset_stats(rs, &st);
+	fprintf(stderr, "hinomi agent: rules reloaded: %u loaded, %u unsupported, %u invalid,"
+		" %u allowlist lines\n", st.loaded, st.unsupported, st.invalid,
+		hn_tuning_count(tuning));
 }
 
 struct match_ctx {
@@ -927,6 +971,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	sno.ringbuf_bytes = o->ringbuf_bytes;
@@ -982,6 +1027,10 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		uint64_t t;
 		int n = hn_sensor_poll(a->sensor, iocw_poll_ms(a->iocw, follow ? FOLLOW_MS : POLL_MS));
 
+		if (reload_requested) {
+			reload_requested = 0;
+			rules_reload(a);
+		}
 		follow = n > 0;
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "hinomi agent: reading the ring buffer: %s\n", strerror(-n));

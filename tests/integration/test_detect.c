@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,37 @@ static void rules_raise_grouped_alerts(void **state)
 			    !strstr(out, "Root login from loopback"))
 				fail_msg("detect %s gave:\n%s", how, out);
 		}
+	}
+
+	/* SIGHUP: a rule written since the start is loaded, and fires */
+	{
+		char p[400], rule[1024], logtext[8192];
+		const char *argv[] = { marker, "after-reload", NULL };
+		bool reloaded = false;
+		snprintf(p, sizeof(p), "%s/reload.yml", rules);
+		snprintf(rule, sizeof(rule),
+			"title: Marker run after a reload\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000004\n"
+			"level: low\nlogsource:\n  product: linux\n  category: process_creation\n"
+			"detection:\n  sel:\n    Image: '%s'\n    CommandLine|contains: after-reload\n"
+			"  condition: sel\n", marker);
+		assert_int_equal(th_append(p, rule), 0);
+		assert_int_equal(kill(a.pid, SIGHUP), 0);
+		for (int k = 0; k < 100 && !reloaded; k++) {
+			FILE *fp = fopen(a.log, "r");
+			size_t n = fp ? fread(logtext, 1, sizeof(logtext) - 1, fp) : 0;
+			if (fp)
+				fclose(fp);
+			logtext[n] = '\0';
+			reloaded = strstr(logtext, "rules reloaded: 4 loaded") != NULL;
+			if (!reloaded)
+				th_sleep_ms(100);
+		}
+		if (!reloaded)
+			fail_msg("no reload in the agent's log:\n%s", logtext);
+		assert_int_equal(run(argv), 0);
+		i = wait_alert("Marker run after a reload", 1, &v);
+		assert_true(i >= 0);
+		assert_string_equal(v.level[i], "low");
 	}
 }
 
