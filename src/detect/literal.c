@@ -26,15 +26,20 @@
  * field-blind (a literal found in CommandLine counts for an item on
  * Image too): simpler, and never wrong, only a little less selective.
  *
+ * Literals are taken from text fields only (text_field): numbers and
+ * names a record's shape decides are the key index's (index.c).
+ *
  * Search: Hyperscan literal databases (caseless, one match per literal
  * and scan), one per set of sources an event type is offered to (its
  * rules' literals only: a file event's database has no command line's
- * literals), scanned once per event over the values of every record the
- * event is seen as (process_creation, auditd's SYSCALL,
- * EXECVE, PATH...), each source's fields that have literals (Image with
- * both its values; the keyword fields when a keyword item has literals),
- * the same text once.  Each thread has one Hyperscan scratch, grown for
- * each database it meets and freed when the thread exits.
+ * literals), scanned once per event, as one buffer of lines, over the
+ * values of the records the event is seen as (process_creation, auditd's
+ * SYSCALL, EXECVE, PATH...): each source's fields that have literals and
+ * that the record's shape can have (Image with both its values; the
+ * keyword fields when a keyword item has literals; not auditd's a0..a9
+ * when the whole command line is searched), the same text once.  Each
+ * thread has one Hyperscan scratch, grown for each ruleset's databases
+ * and freed when the thread exits.
  */
 #include "detect/detect_int.h"
 
