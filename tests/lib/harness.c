@@ -27,6 +27,21 @@ int th_scratch(char *buf, size_t n, const char *tag)
 	return mkdtemp(buf) ? 0 : -errno;
 }
 
+char th_tmp[64];
+
+int th_tmp_setup(void **state)
+{
+	(void)state;
+	return th_scratch(th_tmp, sizeof(th_tmp), "tmp");
+}
+
+int th_tmp_teardown(void **state)
+{
+	(void)state;
+	th_scratch_remove(th_tmp);
+	return 0;
+}
+
 const char *th_write_file(const char *dir, const char *name, const char *text)
 {
 	static char path[512];

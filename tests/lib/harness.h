@@ -27,6 +27,11 @@ struct th_agent {
 int th_scratch(char *buf, size_t n, const char *tag);
 /* rm -rf of a scratch directory made by th_scratch (refuses other paths). */
 void th_scratch_remove(const char *dir);
+/* A cmocka setup making a scratch directory into th_tmp, and its
+ * teardown removing it (for tests that write files of their own). */
+extern char th_tmp[64];
+int th_tmp_setup(void **state);
+int th_tmp_teardown(void **state);
 /* Write text to dir/name (replaced); its path (static: valid until the
  * next call), or NULL. */
 const char *th_write_file(const char *dir, const char *name, const char *text);

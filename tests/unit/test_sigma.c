@@ -190,24 +190,9 @@ static void on_problem(const struct hn_rule_problem *p, void *arg)
 	ps->n++;
 }
 
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	return th_scratch(tmpdir, sizeof(tmpdir), "sigma");
-}
-
-static int teardown_dir(void **state)
-{
-	(void)state;
-	th_scratch_remove(tmpdir);
-	return 0;
-}
-
 static const char *write_rule(const char *name, const char *text)
 {
-	const char *path = th_write_file(tmpdir, name, text);
+	const char *path = th_write_file(th_tmp, name, text);
 
 	assert_non_null(path);
 	return path;
@@ -283,7 +268,7 @@ static void test_load_directory_and_documents(void **state)
 	char sub[128];
 
 	(void)state;
-	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+	snprintf(sub, sizeof(sub), "%s/sub", th_tmp);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	write_rule("a.yml", HEAD "id: 1\ndetection:\n  s:\n    Image: /bin/a\n  condition: s\n"
 		   "---\n" HEAD "id: 2\ndetection:\n  s:\n    Image: /bin/b\n  condition: s\n");
@@ -291,7 +276,7 @@ static void test_load_directory_and_documents(void **state)
 		   "detection:\n  s:\n    Image: /bin/c\n  condition: s\n");
 	write_rule("sub/ignored.txt", "not a rule");
 	write_rule("sub/broken.yml", "title: [\n");
-	assert_int_equal(hn_ruleset_load(rs, tmpdir, on_problem, &ps), 3);
+	assert_int_equal(hn_ruleset_load(rs, th_tmp, on_problem, &ps), 3);
 	assert_int_equal(ps.n, 1);
 	hn_ruleset_stats(rs, &st);
 	assert_int_equal(st.files, 3);
@@ -943,21 +928,21 @@ int main(void)
 		cmocka_unit_test(test_condition_precedence_and_quantifiers),
 		cmocka_unit_test(test_condition_errors),
 		cmocka_unit_test(test_condition_nesting_bounded),
-		cmocka_unit_test_setup_teardown(test_rule_problems_have_lines, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_load_directory_and_documents, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_process_creation_fields, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_file_and_network_fields, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_fieldref, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_auditd_view, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_log_sources, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, setup_dir,
-						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_rule_problems_have_lines, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_directory_and_documents, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_process_creation_fields, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_file_and_network_fields, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_fieldref, th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_auditd_view, th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_log_sources, th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_mutated_rules_never_crash, th_tmp_setup,
+						th_tmp_teardown),
 		cmocka_unit_test(test_attack_tags),
-		cmocka_unit_test_setup_teardown(test_tuning_allowlist, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_tuning_allowlist, th_tmp_setup, th_tmp_teardown),
 		cmocka_unit_test(test_prefilter_hides_nothing),
 		cmocka_unit_test(test_sigmahq_linux_corpus_loads),
 	};

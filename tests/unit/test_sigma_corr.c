@@ -39,24 +39,9 @@
 
 /* ---- files, rulesets ---- */
 
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	return th_scratch(tmpdir, sizeof(tmpdir), "corr");
-}
-
-static int teardown_dir(void **state)
-{
-	(void)state;
-	th_scratch_remove(tmpdir);
-	return 0;
-}
-
 static const char *write_file(const char *name, const char *text)
 {
-	const char *path = th_write_file(tmpdir, name, text);
+	const char *path = th_write_file(th_tmp, name, text);
 
 	assert_non_null(path);
 	return path;
@@ -787,7 +772,7 @@ static int run_cmd(int (*cmd)(int, char **), char **argv, int argc, char *out, s
 	FILE *f;
 	size_t k;
 
-	snprintf(path, sizeof(path), "%s/out.txt", tmpdir);
+	snprintf(path, sizeof(path), "%s/out.txt", th_tmp);
 	fflush(stdout);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
@@ -816,7 +801,7 @@ static void test_offline_ndjson(void **state)
 	(void)state;
 	snprintf(rules, sizeof(rules), "%s", write_file("rules.yml", DROPPER_RULES DROPPER_CORR
 							 "level: high\n"));
-	snprintf(input, sizeof(input), "%s/ev.ndjson", tmpdir);
+	snprintf(input, sizeof(input), "%s/ev.ndjson", th_tmp);
 	f = fopen(input, "w");
 	assert_non_null(f);
 	/* the dropper's steps, with other events between them; a second file
@@ -840,26 +825,26 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_event_count_threshold_groups_and_window,
-						setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_value_count_distinct, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_temporal_any_order_and_ordered, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_ordered_one_event_is_one_step, setup_dir,
-						teardown_dir),
+						th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_value_count_distinct, th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_temporal_any_order_and_ordered, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ordered_one_event_is_one_step, th_tmp_setup,
+						th_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_aliases_join_file_and_process_fields,
-						setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_upper_bounds_decided_at_window_end, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_generate_and_chains, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_groups_bounded_oldest_evicted, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_malformed_correlations_reported, setup_dir,
-						teardown_dir),
+						th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_upper_bounds_decided_at_window_end, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_generate_and_chains, th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_groups_bounded_oldest_evicted, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_correlations_reported, th_tmp_setup,
+						th_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_reference_to_a_rule_that_did_not_load,
-						setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_mutated_correlations_never_crash, setup_dir,
-						teardown_dir),
-		cmocka_unit_test_setup_teardown(test_offline_ndjson, setup_dir, teardown_dir),
+						th_tmp_setup, th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_mutated_correlations_never_crash, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_offline_ndjson, th_tmp_setup, th_tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
