@@ -14,6 +14,7 @@
 #include "agent/agent_int.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +40,14 @@
 #define ALERT_SEEN 4096      /* alert groups already printed (direct-mapped) */
 #define FILTERED_OPENS 4096   /* cookies of write-opens the filter dropped */
 #define HASH_CACHE 16384      /* executables' hashes kept in memory */
+#define DNS_CACHE 2048        /* addresses of DNS answers (direct-mapped) */
+
+/* An address a DNS answer gave, and the name asked for. */
+struct dns_name {
+	uint16_t family;
+	uint8_t addr[16];
+	char name[128];
+};
 /* The ring buffer is read when it wakes the agent (the sensor wakes it when
  * wake_bytes are waiting, or the first event 4 ms after the last wake-up)
  * or after this long.  A timer wake-up costs some 50 us of CPU in the VMs
@@ -96,6 +105,8 @@ struct agent {
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
 	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
+	struct dns_name *dns;      /* DNS_CACHE: address -> name it was resolved from */
+	uint64_t dns_learnt;
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -538,6 +549,48 @@ static void detect_tick(struct agent *a)
 	hn_correlator_advance(a->corr, now_ns(CLOCK_REALTIME), on_match, &m);
 }
 
+static unsigned dns_slot(uint16_t family, const uint8_t *addr)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ family;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 0x100000001b3ULL;
+	return (unsigned)(h % DNS_CACHE);
+}
+
+/* A DNS reply: its addresses (args) now name the question's name. */
+static void dns_learn(struct agent *a, const struct hn_event *ev)
+{
+	const char *p = ev->args, *end = ev->args + ev->args_len;
+
+	if (!a->dns || !ev->dns_name || !p)
+		return;
+	for (; p < end; p += strlen(p) + 1) {
+		struct hn_addr ad;
+		struct dns_name *d;
+		if (hn_addr_parse(p, &ad) < 0 || (ad.family != AF_INET && ad.family != AF_INET6))
+			continue;
+		d = &a->dns[dns_slot(ad.family, ad.addr)];
+		d->family = ad.family;
+		memcpy(d->addr, ad.addr, 16);
+		snprintf(d->name, sizeof(d->name), "%s", ev->dns_name);
+		a->dns_learnt++;
+	}
+}
+
+/* A connection's remote address: the name it was resolved from, if a
+ * DNS answer gave it (DestinationHostname; ECS destination.domain). */
+static void dns_name_connect(struct agent *a, struct hn_event *ev)
+{
+	const struct dns_name *d;
+
+	if (!a->dns || ev->dns_name || (ev->dst.family != AF_INET && ev->dst.family != AF_INET6))
+		return;
+	d = &a->dns[dns_slot(ev->dst.family, ev->dst.addr)];
+	if (d->family == ev->dst.family && !memcmp(d->addr, ev->dst.addr, 16))
+		ev->dns_name = hn_event_puts(ev, d->name);
+}
+
 static void on_event(struct hn_event *ev, void *arg)
 {
 	struct agent *a = arg;
@@ -546,6 +599,15 @@ static void on_event(struct hn_event *ev, void *arg)
 	uint64_t *slot;
 
 	a->counts[t].seen++;
+	if (ev->type == HN_EV_DNS_QUERY && (ev->flags & HN_EVF_DNS_REPLY)) {
+		/* learnt from, not kept: the query is the event */
+		dns_learn(a, ev);
+		a->counts[t].filtered++;
+		hn_event_free(ev);
+		return;
+	}
+	if (ev->type == HN_EV_NET_CONNECT || ev->type == HN_EV_NET_UDP_SEND)
+		dns_name_connect(a, ev);
 	switch (ev->type) {
 	case HN_EV_PROCESS_START:
 	case HN_EV_PROCESS_SNAPSHOT:
@@ -923,6 +985,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	if (!a)
 		return -ENOMEM;
 	a->o = o;
+	a->dns = calloc(DNS_CACHE, sizeof(*a->dns));   /* NULL: no names, only slower */
 	gethostname(a->host, sizeof(a->host) - 1);
 	a->started_ns = a->last_rate_ns = now_ns(CLOCK_REALTIME);
 
@@ -1076,6 +1139,7 @@ out:
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);
 	free(a->log_saved);
+	free(a->dns);
 	hn_correlator_free(a->corr);
 	hn_ruleset_free(a->rules);
 	hn_tuning_free(a->tuning);

@@ -13,10 +13,11 @@
  * address) goes into the record's buffer; when the buffer is full the
  * value is cut, never overrun.
  *
- * Fields hinomi cannot fill (DestinationHostname: no reverse lookup yet;
- * auditd's key: no audit rules; unit: no service records) are not in the
- * table: a rule that names one is reported unsupported rather than loaded
- * and never firing.
+ * Fields hinomi cannot fill (auditd's key: no audit rules; unit: no
+ * service records) are not in the table: a rule that names one is
+ * reported unsupported rather than loaded and never firing.
+ * DestinationHostname is the name the remote address was resolved from,
+ * when the agent saw the DNS answer (dns_name of a connect).
  *
  * Mapping decisions (docs/DETECT.md has the table):
  *  - Image is the resolved executable; the path passed to execve (made
@@ -89,6 +90,7 @@ static const struct {
 	{ "DestinationIp", DF_DESTINATIONIP, S_NET },
 	{ "DestinationPort", DF_DESTINATIONPORT, S_NET },
 	{ "DestinationIsIpv6", DF_DESTINATIONISIPV6, S_NET },
+	{ "DestinationHostname", DF_DESTINATIONHOSTNAME, S_NET },
 	{ "QueryName", DF_QUERYNAME, S_DNS },
 	{ "type", DF_A_TYPE, S_AUD },
 	{ "SYSCALL", DF_A_SYSCALL, S_AUD },
@@ -629,7 +631,8 @@ static void compute(struct det_rec *r, int f)
 		set_str(r, f, !dst->family ? NULL : dst->family == AF_INET6 ? "true" : "false");
 		break;
 	case DF_DESTINATIONHOSTNAME:
-		set(r, f, NULL, 0);
+		set_str(r, f, ev->type == HN_EV_NET_CONNECT || ev->type == HN_EV_NET_UDP_SEND ?
+			      ev->dns_name : NULL);
 		break;
 	case DF_QUERYNAME:
 		set_str(r, f, ev->dns_name);
@@ -731,8 +734,9 @@ bool det_field_static(int f, uint16_t type, int kind)
 	case DF_A_NAMETYPE:
 	case DF_A_KEY:
 	case DF_A_UNIT:
-	case DF_DESTINATIONHOSTNAME:
 		return true;
+	case DF_DESTINATIONHOSTNAME:
+		return type != HN_EV_NET_CONNECT && type != HN_EV_NET_UDP_SEND;
 	case DF_A_SYSCALL:
 		return kind != DET_AUDIT_SYSCALL || type != HN_EV_PROC_MEM_WRITE;
 	case DF_IMAGE_ALT:

@@ -178,6 +178,7 @@ static const struct {
 	{ HN_EVF_INPROGRESS, "in_progress" },
 	{ HN_EVF_FAILED, "failed" },
 	{ HN_EVF_SNAPSHOT, "snapshot" },
+	{ HN_EVF_DNS_REPLY, "dns_reply" },
 };
 
 static bool is_exec_like(unsigned t)
@@ -346,7 +347,8 @@ static void put_file(struct hn_json *j, const struct hn_event *ev)
 	hn_json_obj_close(j);
 }
 
-static void put_endpoint(struct hn_json *j, const char *key, const struct hn_addr *a)
+static void put_endpoint(struct hn_json *j, const char *key, const struct hn_addr *a,
+			 const char *domain)
 {
 	char ip[64];
 
@@ -358,6 +360,7 @@ static void put_endpoint(struct hn_json *j, const char *key, const struct hn_add
 	} else {
 		put_str(j, "ip", hn_addr_str(a, ip, sizeof(ip)));
 		put_u64(j, "port", a->port);
+		put_str(j, "domain", domain);
 	}
 	hn_json_obj_close(j);
 }
@@ -392,8 +395,11 @@ static void put_network(struct hn_json *j, const struct hn_event *ev)
 	uint16_t fam = ev->dst.family ? ev->dst.family : ev->src.family;
 	char num[8];
 
-	put_endpoint(j, "source", accept ? &ev->dst : &ev->src);
-	put_endpoint(j, "destination", accept ? &ev->src : &ev->dst);
+	put_endpoint(j, "source", accept ? &ev->dst : &ev->src, NULL);
+	/* destination.domain: the name a connect's address was resolved
+	 * from (the agent's DNS answers), as Sysmon's DestinationHostname */
+	put_endpoint(j, "destination", accept ? &ev->src : &ev->dst,
+		     t != HN_EV_DNS_QUERY ? ev->dns_name : NULL);
 
 	hn_json_obj_open_opt(j, "network");
 	if (ev->transport == IPPROTO_TCP)

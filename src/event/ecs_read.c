@@ -222,7 +222,8 @@ int hn_ecs_parse(const char *json, size_t n, struct hn_event **out, char *err,
 		s = str_at(root, "network.transport");
 		ev->transport = s && !strcmp(s, "tcp") ? IPPROTO_TCP :
 				s && !strcmp(s, "udp") ? IPPROTO_UDP : 0;
-		ev->dns_name = put(ev, str_at(root, "dns.question.name"));
+		ev->dns_name = put(ev, str_at(root, type == HN_EV_DNS_QUERY ? "dns.question.name" :
+						   "destination.domain"));
 	}
 	if (type == HN_EV_LOG) {
 		s = str_at(root, "message");

@@ -80,6 +80,8 @@ enum hn_event_type {
 #define HN_EVF_INPROGRESS    0x0200  /* non-blocking connect, result pending */
 #define HN_EVF_FAILED        0x0400  /* the syscall failed (result < 0) */
 #define HN_EVF_SNAPSHOT      0x0800  /* built from /proc, not the kernel */
+#define HN_EVF_DNS_REPLY     0x1000  /* dns_query: the server's reply (its
+					  * addresses in args, argc of them) */
 
 struct hn_addr {
 	uint16_t family;     /* AF_INET, AF_INET6, AF_UNIX or 0 */

@@ -10,6 +10,7 @@
  */
 #include "sensor/sensor.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,91 @@ static bool dns_qname(const uint8_t *m, uint32_t len, char *out, size_t cap, uin
 	out[o] = '\0';
 	*qtype = (uint16_t)(m[i] << 8 | m[i + 1]);
 	return true;
+}
+
+/* Skip a (possibly compressed) name at m[*i]; false when it runs out. */
+static bool dns_skip_name(const uint8_t *m, uint32_t len, uint32_t *i)
+{
+	for (unsigned hops = 0; *i < len && hops < 128; hops++) {
+		uint8_t l = m[*i];
+		if (l == 0) {
+			(*i)++;
+			return true;
+		}
+		if ((l & 0xc0) == 0xc0) {   /* a pointer ends the name */
+			*i += 2;
+			return *i <= len;
+		}
+		if (l > 63)
+			return false;
+		*i += 1u + l;
+	}
+	return false;
+}
+
+/*
+ * A DNS reply (QR set) m of len bytes (maybe cut short): its question's
+ * name into out, and the addresses of its A and AAAA answers as text,
+ * each NUL-terminated, into addrs (cap bytes); how many, or -1 when m is
+ * not a reply.
+ */
+static int dns_reply(const uint8_t *m, uint32_t len, char *out, size_t cap, char *addrs,
+		     size_t acap, size_t *alen)
+{
+	uint32_t i = 12, qd, an;
+	size_t o = 0;
+	int n = 0;
+
+	*alen = 0;
+	if (len < 12 || !(m[2] & 0x80))
+		return -1;
+	qd = (uint32_t)(m[4] << 8 | m[5]);
+	an = (uint32_t)(m[6] << 8 | m[7]);
+	if (qd != 1)
+		return -1;
+	/* the question's name, as in a query */
+	while (i < len) {
+		uint8_t l = m[i++];
+		if (l == 0)
+			break;
+		if (l > 63 || i + l > len || o + l + 2 > cap)
+			return -1;
+		if (o)
+			out[o++] = '.';
+		for (uint8_t k = 0; k < l; k++) {
+			char c = (char)m[i + k];
+			out[o++] = (c >= 0x21 && c <= 0x7e) ? c : '?';
+		}
+		i += l;
+	}
+	if (o == 0)
+		return -1;
+	out[o] = '\0';
+	i += 4;   /* qtype, qclass */
+	for (uint32_t a = 0; a < an && a < 32 && i < len; a++) {
+		uint16_t type, rdlen;
+		char text[64];
+		size_t tl;
+		if (!dns_skip_name(m, len, &i) || i + 10 > len)
+			break;
+		type = (uint16_t)(m[i] << 8 | m[i + 1]);
+		rdlen = (uint16_t)(m[i + 8] << 8 | m[i + 9]);
+		i += 10;
+		if (i + rdlen > len)
+			break;   /* cut short (the sensor keeps HN_PAYLOAD_MAX bytes) */
+		if ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) {
+			if (!inet_ntop(type == 1 ? AF_INET : AF_INET6, m + i, text, sizeof(text)))
+				break;
+			tl = strlen(text) + 1;
+			if (*alen + tl > acap)
+				break;
+			memcpy(addrs + *alen, text, tl);
+			*alen += tl;
+			n++;
+		}
+		i += rdlen;
+	}
+	return n;
 }
 
 static uint64_t wall(const struct hn_decode_ctx *c, uint64_t boot_ns)
@@ -504,6 +590,20 @@ int hn_decode(const struct hn_decode_ctx *c, const void *data, size_t size,
 			if (pl && dns_qname((const uint8_t *)pl->data, pl->len, name, sizeof(name), &qt)) {
 				ev->dns_name = hn_event_puts(ev, name);
 				ev->dns_type = qt;
+			} else if (pl) {
+				char addrs[HN_PAYLOAD_MAX * 4];
+				size_t alen;
+				int k = dns_reply((const uint8_t *)pl->data, pl->len, name,
+						  sizeof(name), addrs, sizeof(addrs), &alen);
+				if (k >= 0) {
+					fl |= HN_EVF_DNS_REPLY;
+					ev->dns_name = hn_event_puts(ev, name);
+					if (alen) {
+						ev->args = hn_event_put(ev, addrs, alen);
+						ev->args_len = ev->args ? alen : 0;
+						ev->argc = ev->args ? (uint32_t)k : 0;
+					}
+				}
 			}
 		}
 		break;

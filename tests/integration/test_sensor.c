@@ -589,6 +589,96 @@ static void dns_query_name(void **state)
 	hn_event_free(ev);
 }
 
+static bool connect_named(const struct hn_event *ev, const void *arg)
+{
+	const struct sockaddr_in *to = arg;
+
+	return ev->dst.port == ntohs(to->sin_port) && ev->dns_name;
+}
+
+/* A DNS answer names the address it gives: a connection to it carries the
+ * name asked for (DestinationHostname, ECS destination.domain).  The
+ * server is this test on 127.0.0.1:53, the address 127.0.0.77. */
+static void dns_answer_names_connection(void **state)
+{
+	unsigned char q[64], rep[128];
+	char name[40];
+	struct sockaddr_in dns = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from), tl = sizeof(to);
+	struct hn_event *ev;
+	size_t qn = 12, n;
+	int srv, cli, lst, tcp;
+
+	(void)state;
+	dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(srv >= 0);
+	if (bind(srv, (struct sockaddr *)&dns, sizeof(dns)) < 0) {
+		close(srv);
+		fprintf(stderr, "127.0.0.1:53 is taken: %s\n", strerror(errno));
+		skip();
+	}
+	/* the query: id, RD, one question: hn-ansPID.example A IN */
+	snprintf(name, sizeof(name), "hn-ans%d", (int)getpid());
+	memset(q, 0, sizeof(q));
+	q[0] = 0x56;
+	q[2] = 0x01;
+	q[5] = 1;
+	q[qn++] = (unsigned char)strlen(name);
+	memcpy(q + qn, name, strlen(name));
+	qn += strlen(name);
+	q[qn++] = 7;
+	memcpy(q + qn, "example", 7);
+	qn += 7;
+	q[qn++] = 0;
+	q[qn++] = 0;
+	q[qn++] = 1;
+	q[qn++] = 0;
+	q[qn++] = 1;
+	cli = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(cli >= 0);
+	assert_int_equal(sendto(cli, q, qn, 0, (struct sockaddr *)&dns, sizeof(dns)), (ssize_t)qn);
+	assert_int_equal(recvfrom(srv, rep, sizeof(rep), 0, (struct sockaddr *)&from, &fl),
+			 (ssize_t)qn);
+	/* the reply: the query, QR set, one answer A 127.0.0.77 */
+	rep[2] = 0x81;
+	rep[3] = 0x80;
+	rep[7] = 1;
+	n = qn;
+	{
+		static const unsigned char ans[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
+						     127, 0, 0, 77 };
+		memcpy(rep + n, ans, sizeof(ans));
+		n += sizeof(ans);
+	}
+	assert_int_equal(sendto(srv, rep, n, 0, (struct sockaddr *)&from, fl), (ssize_t)n);
+	fl = sizeof(from);
+	assert_int_equal(recvfrom(cli, q, sizeof(q), 0, (struct sockaddr *)&from, &fl),
+			 (ssize_t)n > (ssize_t)sizeof(q) ? (ssize_t)sizeof(q) : (ssize_t)n);
+	close(cli);
+	close(srv);
+	/* a listener on the answered address, and a connection to it */
+	to.sin_addr.s_addr = htonl(0x7f00004d);
+	lst = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lst >= 0);
+	assert_int_equal(bind(lst, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(listen(lst, 1), 0);
+	assert_int_equal(getsockname(lst, (struct sockaddr *)&to, &tl), 0);
+	/* the agent reads the answer before the connect (one ring buffer) */
+	tcp = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(tcp >= 0);
+	assert_int_equal(connect(tcp, (struct sockaddr *)&to, sizeof(to)), 0);
+	close(tcp);
+	close(lst);
+	ev = th_wait_match(store, HN_EV_NET_CONNECT, (uint32_t)getpid(), connect_named, &to);
+	assert_non_null(ev);
+	snprintf((char *)rep, sizeof(rep), "%s.example", name);
+	assert_string_equal(ev->dns_name, (char *)rep);
+	hn_event_free(ev);
+}
+
 /* the CLI reads the same store */
 static void cli_reads_store(void **state)
 {
@@ -633,6 +723,7 @@ int main(void)
 		cmocka_unit_test(pid_reuse),
 		cmocka_unit_test(process_injection),
 		cmocka_unit_test(dns_query_name),
+		cmocka_unit_test(dns_answer_names_connection),
 		cmocka_unit_test(cli_reads_store),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

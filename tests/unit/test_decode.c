@@ -958,19 +958,57 @@ static void dns_valid_query(void **state)
 	}
 }
 
+/* A reply: its question's name and its A/AAAA answers' addresses (a
+ * CNAME skipped, compressed names followed), never read past the
+ * payload however it is cut. */
+static void dns_reply_addresses(void **state)
+{
+	static const uint8_t rep[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+		/* www.example CNAME web.example (name: a pointer to 12) */
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'e', 'b', 0xc0, 16,
+		/* web.example A 127.0.0.77 */
+		0xc0, 41, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 77,
+		/* AAAA ::1 */
+		0xc0, 41, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	};
+	struct hn_event *ev;
+
+	(void)state;
+	ev = dns_event(rep, sizeof(rep));
+	assert_true(ev->flags & HN_EVF_DNS_REPLY);
+	assert_string_equal(ev->dns_name, "www.example");
+	assert_int_equal(ev->argc, 2);
+	assert_non_null(ev->args);
+	assert_int_equal(ev->args_len, sizeof("127.0.0.77") + sizeof("::1"));
+	assert_memory_equal(ev->args, "127.0.0.77\0::1", ev->args_len);
+	hn_event_free(ev);
+	/* cut anywhere: what is whole is read, nothing past the end */
+	for (uint32_t len = 0; len <= sizeof(rep); len++) {
+		ev = dns_event(rep, len);
+		assert_true(ev->argc <= 2);
+		assert_true(!ev->args || ev->args_len <= sizeof("127.0.0.77") + sizeof("::1"));
+		hn_event_free(ev);
+	}
+}
+
 static void dns_no_name_when_not_a_query(void **state)
 {
 	uint8_t q[sizeof(dns_query) + 400];
 	struct hn_event *ev;
 
 	(void)state;
-	/* a response (QR bit) */
+	/* a response (QR bit): not a query, a reply (dns_reply_addresses) */
 	memcpy(q, dns_query, sizeof(dns_query));
 	q[2] = 0x81;
 	q[3] = 0x80;
 	ev = dns_event(q, sizeof(dns_query));
-	assert_null(ev->dns_name);
+	assert_true(ev->flags & HN_EVF_DNS_REPLY);
+	assert_string_equal(ev->dns_name, "hn-test.example");
 	assert_int_equal(ev->dns_type, 0);
+	assert_null(ev->args);
 	hn_event_free(ev);
 
 	/* no payload at all, an empty one, a header only */
@@ -1509,6 +1547,7 @@ int main(void)
 		cmocka_unit_test(net_records_exact),
 		cmocka_unit_test(dns_valid_query),
 		cmocka_unit_test(dns_no_name_when_not_a_query),
+		cmocka_unit_test(dns_reply_addresses),
 		cmocka_unit_test(malformed_header),
 		cmocka_unit_test(malformed_ops),
 		cmocka_unit_test(malformed_strings),

@@ -441,8 +441,20 @@ static void test_file_and_network_fields(void **state)
 			       "    Initiated: 'true'\n    DestinationPort: 4444\n"
 			       "    DestinationIp|cidr: 10.0.0.0/8\n    Protocol: tcp\n"
 			       "  condition: s\n", ev, NULL), 1);
+	/* the name the address was resolved from, when the agent saw the
+	 * DNS answer */
+	assert_int_equal(fires(FILEHEAD("network_connection") "detection:\n  s:\n"
+			       "    DestinationHostname|endswith: .example\n  condition: s\n",
+			       ev, NULL), 0);
+	ev->dns_name = hn_event_puts(ev, "c2.evil.example");
+	assert_int_equal(fires(FILEHEAD("network_connection") "detection:\n  s:\n"
+			       "    DestinationHostname|endswith: .example\n  condition: s\n",
+			       ev, NULL), 1);
 	/* an accept: the peer is the Source, the listener the Destination */
 	ev->type = HN_EV_NET_ACCEPT;
+	assert_int_equal(fires(FILEHEAD("network_connection") "detection:\n  s:\n"
+			       "    DestinationHostname|exists: true\n  condition: s\n",
+			       ev, NULL), 0);
 	assert_int_equal(fires(FILEHEAD("network_connection") "detection:\n  s:\n"
 			       "    Initiated: 'false'\n    DestinationPort: 40000\n"
 			       "    SourceIp: 10.1.2.3\n  condition: s\n", ev, NULL), 1);

@@ -258,6 +258,50 @@ int hn_sys_sendto(struct bpf_raw_tracepoint_args *ctx)
 			       (void *)SYS_ARG2(regs), SYS_ARG3(regs));
 }
 
+/*
+ * recvfrom: a datagram from port 53 is a DNS reply; its start goes to the
+ * agent, which learns from it which name an address was resolved from
+ * (the DestinationHostname of later connections).  The resolvers of glibc
+ * and musl read their replies with recvfrom.
+ */
+SEC("raw_tp")
+int hn_sys_recvfrom(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	const void *ubuf = (void *)SYS_ARG2(regs), *uaddr = (void *)SYS_ARG5(regs);
+	struct udp_peer peer = {};
+	struct hn_wire_net *n;
+	struct sock *sk;
+	struct rec r;
+
+	if (ret < 12 || !ubuf)   /* shorter than a DNS header */
+		return 0;
+	sk = fd_sock((int)SYS_ARG1(regs));
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+		return 0;
+	if (!uaddr || !user_sockaddr(uaddr, &peer.family, &peer.port, peer.addr)) {
+		struct hn_wire_net tmp = {};
+		sock_ends(&tmp, sk);
+		peer.family = tmp.family;
+		peer.port = tmp.dport;
+		__builtin_memcpy(peer.addr, tmp.daddr, 16);
+	}
+	if (peer.port != 53)
+		return 0;
+	n = net_begin(&r, HN_N_DNS, ret);
+	if (!n)
+		return 0;
+	sock_ends(n, sk);
+	n->family = peer.family;
+	n->dport = peer.port;
+	__builtin_memcpy(n->daddr, peer.addr, 16);
+	put_ubytes(&r, HN_S_PAYLOAD, ubuf, ret > HN_PAYLOAD_MAX ? HN_PAYLOAD_MAX : (__u32)ret, 0);
+	r.quiet = 1;   /* an answer alerts nothing by itself */
+	rec_send(&r);
+	return 0;
+}
+
 /* struct user_msghdr's head */
 struct hn_msghdr {
 	void *name;
