@@ -184,9 +184,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: detect [--events N] [--passes P] RULES...\n");
 		return 2;
 	}
-	for (; i < argc; i++)
-		if (hn_ruleset_load(rs, argv[i], NULL, NULL) < 0)
-			fprintf(stderr, "detect: cannot read %s\n", argv[i]);
+	{
+		int *each = calloc((size_t)(argc - i), sizeof(*each));
+		if (!each)
+			return 1;
+		hn_ruleset_load_paths(rs, (const char *const *)argv + i, (unsigned)(argc - i), NULL,
+				      NULL, each);
+		for (int k = 0; k < argc - i; k++)
+			if (each[k] < 0)
+				fprintf(stderr, "detect: cannot read %s\n", argv[i + k]);
+		free(each);
+	}
 	hn_ruleset_stats(rs, &st);
 	evs = calloc(nev, sizeof(*evs));
 	if (!evs)

@@ -41,6 +41,7 @@
 #define FILTERED_OPENS 4096   /* cookies of write-opens the filter dropped */
 #define HASH_CACHE 16384      /* executables' hashes kept in memory */
 #define DNS_CACHE 2048        /* addresses of DNS answers (direct-mapped) */
+#define PATHS_MAX 64          /* rule paths (--rules) read */
 
 /* An address a DNS answer gave, and the name asked for. */
 struct dns_name {
@@ -359,6 +360,9 @@ static void rules_build(struct agent *a, struct hn_ruleset **rs_out, struct hn_t
 	ssize_t n;
 
 	struct hn_ruleset *rs;
+	const char *paths[PATHS_MAX];
+	int each[PATHS_MAX];
+	unsigned npaths = 0;
 
 	*rs_out = NULL;
 	*tuning = NULL;
@@ -370,17 +374,17 @@ static void rules_build(struct agent *a, struct hn_ruleset **rs_out, struct hn_t
 		fprintf(stderr, "hinomi agent: no rules: out of memory\n");
 		return;
 	}
+	/* the paths, then one load (one build of the prefilters) */
 	if (o->nrules) {
-		for (int i = 0; i < o->nrules; i++)
-			if (hn_ruleset_load(rs, o->rules[i], rule_problem, a) < 0)
-				fprintf(stderr, "hinomi agent: cannot read rules %s\n", o->rules[i]);
+		for (int i = 0; i < o->nrules && npaths < PATHS_MAX; i++)
+			paths[npaths++] = o->rules[i];
 	} else {
 		const char *env = getenv("HINOMI_RULES");
 		if (env && *env)
-			hn_ruleset_load(rs, env, rule_problem, a);
+			paths[npaths++] = env;
 		for (size_t i = 0; i < sizeof(shipped_rules) / sizeof(shipped_rules[0]); i++)
-			if (access(shipped_rules[i], R_OK) == 0)
-				hn_ruleset_load(rs, shipped_rules[i], rule_problem, a);
+			if (access(shipped_rules[i], R_OK) == 0 && npaths < PATHS_MAX)
+				paths[npaths++] = shipped_rules[i];
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n > 0) {
 			char *slash;
@@ -389,11 +393,15 @@ static void rules_build(struct agent *a, struct hn_ruleset **rs_out, struct hn_t
 			if (slash) {
 				*slash = '\0';
 				snprintf(near, sizeof(near), "%s/../rules", self);
-				if (access(near, R_OK) == 0)
-					hn_ruleset_load(rs, near, rule_problem, a);
+				if (access(near, R_OK) == 0 && npaths < PATHS_MAX)
+					paths[npaths++] = near;
 			}
 		}
 	}
+	hn_ruleset_load_paths(rs, paths, npaths, rule_problem, a, each);
+	for (unsigned i = 0; i < npaths; i++)
+		if (each[i] < 0 && o->nrules)
+			fprintf(stderr, "hinomi agent: cannot read rules %s\n", paths[i]);
 	{
 		const char *tp = o->tuning_path ? o->tuning_path :
 				 access("/etc/hinomi/tuning.conf", R_OK) == 0 ?

@@ -362,11 +362,15 @@ int cmd_detect(int argc, char **argv)
 	rs = hn_ruleset_new();
 	if (!rs)
 		return 1;
-	for (int i = 0; i < nrules; i++)
-		if (hn_ruleset_load(rs, rules[i], NULL, NULL) < 0) {
-			fprintf(stderr, "hinomi detect: cannot read rules %s\n", rules[i]);
-			goto out;
-		}
+	{
+		int each[64];
+		hn_ruleset_load_paths(rs, rules, (unsigned)nrules, NULL, NULL, each);
+		for (int i = 0; i < nrules; i++)
+			if (each[i] < 0) {
+				fprintf(stderr, "hinomi detect: cannot read rules %s\n", rules[i]);
+				goto out;
+			}
+	}
 	hn_ruleset_stats(rs, &st);
 	corr = hn_correlator_new(rs);
 	if (!corr) {

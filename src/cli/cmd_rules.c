@@ -81,11 +81,13 @@ static int check(int argc, char **argv, struct check *c)
 	struct hn_strbuf out;
 	struct hn_json j;
 	unsigned total, slow = 0;
-	int r = 1, unreadable = 0;
+	int r = 1, unreadable = 0, *each = calloc((size_t)argc, sizeof(*each));
 
 	hn_strbuf_init(&out);
 	hn_strbuf_init(&c->esc);
-	if (!rs) {
+	if (!rs || !each) {
+		hn_ruleset_free(rs);
+		free(each);
 		fprintf(stderr, "hinomi rules: out of memory\n");
 		return 1;
 	}
@@ -95,13 +97,12 @@ static int check(int argc, char **argv, struct check *c)
 		hn_json_obj_open(&j, NULL);
 		hn_json_arr_open(&j, "problems");
 	}
-	for (int i = 0; i < argc; i++) {
-		int n = hn_ruleset_load(rs, argv[i], on_problem, c);
-		if (n < 0) {
-			fprintf(stderr, "hinomi rules: %s: %s\n", argv[i], strerror(-n));
+	hn_ruleset_load_paths(rs, (const char *const *)argv, (unsigned)argc, on_problem, c, each);
+	for (int i = 0; i < argc; i++)
+		if (each[i] < 0) {
+			fprintf(stderr, "hinomi rules: %s: %s\n", argv[i], strerror(-each[i]));
 			unreadable++;
 		}
-	}
 	hn_ruleset_stats(rs, &st);
 	total = st.loaded + st.unsupported + st.invalid;
 	for (unsigned i = 0; i < hn_ruleset_count(rs); i++)
@@ -158,6 +159,7 @@ static int check(int argc, char **argv, struct check *c)
 	hn_strbuf_release(&out);
 	hn_strbuf_release(&c->esc);
 	hn_ruleset_free(rs);
+	free(each);
 	return r;
 }
 

@@ -126,6 +126,13 @@ void hn_ruleset_free(struct hn_ruleset *rs);
  */
 int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
 		    hn_rule_problem_fn problem, void *arg);
+/* Load every path, then resolve the correlations and build the prefilters
+ * once (cheaper than one hn_ruleset_load per path, and a correlation may
+ * refer to a rule of another path).  each[i] (each may be NULL) gets path
+ * i's result as hn_ruleset_load would return it; the total of rules (and
+ * correlations) loaded is returned, or -EINVAL. */
+int hn_ruleset_load_paths(struct hn_ruleset *rs, const char *const *paths, unsigned n,
+			  hn_rule_problem_fn problem, void *arg, int *each);
 
 /* Counts since the ruleset was made. */
 struct hn_ruleset_stats {

@@ -979,28 +979,49 @@ static int load_path(struct hn_ruleset *rs, const char *path, int depth,
 	return total;
 }
 
-int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
-		    hn_rule_problem_fn problem_fn, void *arg)
+/* The prefilters, anew for what is loaded now (NULL: every rule is
+ * tried, which is always right). */
+static void prepare(struct hn_ruleset *rs)
 {
-	int r;
-
-	if (!rs || !path)
-		return -EINVAL;
-	r = load_path(rs, path, 0, problem_fn, arg);
-	/* the correlations read, now that what they refer to is loaded */
-	if (r >= 0)
-		r += det_corr_resolve(rs, problem_fn, arg);
-	else
-		(void)det_corr_resolve(rs, problem_fn, arg);
-	/* the prefilter, anew for what is loaded now (NULL: every rule is
-	 * tried, which is always right) */
 	for (int s = 0; s < HN_DS_COUNT; s++) {
 		det_index_free(rs->index[s]);
 		rs->index[s] = det_index_build(rs, (enum hn_det_source)s);
 	}
 	det_lits_free(rs->lits);
 	rs->lits = det_lits_build(rs);
-	return r;
+}
+
+int hn_ruleset_load(struct hn_ruleset *rs, const char *path,
+		    hn_rule_problem_fn problem_fn, void *arg)
+{
+	int r, total;
+
+	if (!rs || !path)
+		return -EINVAL;
+	total = hn_ruleset_load_paths(rs, &path, 1, problem_fn, arg, &r);
+	return r < 0 ? r : total;
+}
+
+int hn_ruleset_load_paths(struct hn_ruleset *rs, const char *const *paths, unsigned n,
+			  hn_rule_problem_fn problem_fn, void *arg, int *each)
+{
+	int total = 0, c;
+
+	if (!rs || (n && !paths))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		int r = paths[i] ? load_path(rs, paths[i], 0, problem_fn, arg) : -EINVAL;
+		if (each)
+			each[i] = r;
+		if (r > 0)
+			total += r;
+	}
+	/* the correlations read, now that what they refer to is loaded */
+	c = det_corr_resolve(rs, problem_fn, arg);
+	if (c > 0)
+		total += c;
+	prepare(rs);
+	return total;
 }
 
 const struct det_index *det_ruleset_index(const struct hn_ruleset *rs,
