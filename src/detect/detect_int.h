@@ -255,6 +255,12 @@ void det_lits_free(struct det_lits *l);
  * is in a field of a record; false when it cannot say (try every rule). */
 bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
 		   uint64_t *may, unsigned nwords);
+/* The literals a regular expression needs (PCRE2 syntax, searched
+ * unanchored): one per top-level branch (any match has one of them, in
+ * any case), lower-cased, NUL-terminated, into out; their number, or 0
+ * when it cannot say (a branch with no literal of 2 or more bytes, a
+ * construct it does not read: \x escapes, \Q, (?x)...). */
+int det_re_literals(const char *re, char out[][512], unsigned max);
 /* Has rule i literals the prefilter searches for? */
 bool det_lits_has(const struct det_lits *l, unsigned i);
 /* Is rule i filed under keys of its source's index? */

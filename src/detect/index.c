@@ -10,6 +10,7 @@
  *   auditd             a0, SYSCALL, comm, exe        the values of the first
  *                      basename, type                of these fields its
  *                                                    condition requires
+ *   network_connection DestinationPort               the ports it requires
  *
  * Other sources have no key field: their rules are all "always".  Every
  * source's index also knows, for each event type and audit record kind,
@@ -100,6 +101,10 @@ static const struct spec audit_specs[] = {
 	{ DF_A_COMM, false },
 	{ DF_A_EXE, true },
 	{ DF_A_TYPE, false },     /* last: also what fields imply (a1: EXECVE) */
+};
+
+static const struct spec net_specs[] = {
+	{ DF_DESTINATIONPORT, false },
 };
 
 #define MAX_SPECS 5      /* one digit in a key ("3:bash") */
@@ -399,6 +404,9 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 	} else if (src == HN_DS_AUDITD) {
 		ix->specs = audit_specs;
 		ix->nspecs = sizeof(audit_specs) / sizeof(audit_specs[0]);
+	} else if (src == HN_DS_NETWORK_CONNECTION) {
+		ix->specs = net_specs;
+		ix->nspecs = sizeof(net_specs) / sizeof(net_specs[0]);
 	}
 	ix->nwords = (hn_ruleset_count(rs) + 63) / 64;
 	ix->nslots = 64;

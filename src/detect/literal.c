@@ -6,9 +6,11 @@
  *
  *   value      its longest run of literal bytes (between wildcards; for
  *              windash also between dashes and slashes), lower-cased, when
- *              at least LIT_MIN bytes long; a value that is null, empty,
- *              a regular expression, base64, a cidr, a number comparison
- *              or exists needs nothing
+ *              at least LIT_MIN bytes long (2 with punctuation: lit_ok);
+ *              a regular expression: the longest run each top-level
+ *              branch must match in a row (det_re_literals), one literal
+ *              per branch; a value that is null, empty, base64, a cidr,
+ *              a number comparison or exists needs nothing
  *   item       any of its values' literals (with `all`: those of one
  *              value); nothing when one value needs nothing
  *   selection  the union over its alternatives, each alternative the best
@@ -47,8 +49,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shorter runs are found in too many records to be worth it. */
+/* Shorter runs are found in too many records to be worth it; a 2-byte
+ * run with punctuation ("/.", "-w") is rare enough. */
 #define LIT_MIN 3
+
+static bool lit_ok(const char *run, size_t n)
+{
+	if (n >= LIT_MIN)
+		return true;
+	if (n != 2)
+		return false;
+	for (size_t i = 0; i < 2; i++) {
+		char c = run[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == ' ' || c == '_'))
+			return true;
+	}
+	return false;
+}
 
 /* ---- what a rule needs ---- */
 
@@ -79,6 +97,199 @@ static size_t longest_run(const char *v, bool windash, char *out, size_t cap)
 	return best;
 }
 
+/* ---- regular expressions ---- */
+
+/* Skip a character class starting at p ('['): past its ']', or NULL when
+ * it does not close. */
+static const char *skip_class(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;             /* a ']' first is a member */
+	for (; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+			if (!e)
+				return NULL;
+			p = e + 1;
+		} else if (*p == ']')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Skip a group starting at p ('('): past its ')', or NULL. */
+static const char *skip_group(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '[') {
+			if (!(p = skip_class(p)))
+				return NULL;
+			p--;
+		} else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Skip a quantifier at p (?, *, +, {n}, {n,}, {n,m} with a lazy or
+ * possessive suffix); *min gets its least count (1 when none is there).
+ * Returns p past it. */
+static const char *skip_quant(const char *p, unsigned *min)
+{
+	*min = 1;
+	if (*p == '?' || *p == '*')
+		*min = 0;
+	else if (*p == '+')
+		;
+	else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+		const char *q = p + 1;
+		unsigned n = 0;
+		while (*q >= '0' && *q <= '9')
+			n = n * 10 + (unsigned)(*q++ - '0') % 1000000;
+		if (*q == ',')
+			for (q++; *q >= '0' && *q <= '9'; q++)
+				;
+		if (*q != '}')
+			return p;    /* a plain '{' */
+		*min = n;
+		p = q;
+	} else {
+		return p;
+	}
+	p++;
+	if (*p == '?' || *p == '+')
+		p++;
+	return p;
+}
+
+/*
+ * The literal one branch of a regular expression needs (the longest run
+ * of bytes it must match in a row, outside groups and classes), into
+ * out, its length; 0 when none.  [p, end) holds no top-level '|'.
+ */
+static size_t re_branch_run(const char *p, const char *end, char *out, size_t cap)
+{
+	char cur[512];
+	size_t n = 0, best = 0;
+
+	while (p < end) {
+		const char *q;
+		unsigned min;
+		int c = -1;              /* a literal byte, or -1: something else */
+
+		if (*p == '\\') {
+			if (p + 1 >= end)
+				return 0;
+			if ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') ||
+			    (p[1] >= '0' && p[1] <= '9')) {
+				/* \d, \s, \b...: some byte or none; \x41, \1,
+				 * \p{L}...: longer escapes, not read here */
+				if (!strchr("dDwWsSbBAzZGhHvVRntrfeaK", p[1]))
+					return 0;
+				c = -1;
+			} else {
+				c = (unsigned char)p[1];
+			}
+			q = p + 2;
+		} else if (*p == '[') {
+			if (!(q = skip_class(p)) || q > end)
+				return 0;
+		} else if (*p == '(') {
+			if (!(q = skip_group(p)) || q > end)
+				return 0;
+		} else if (*p == '.' || *p == '^' || *p == '$') {
+			q = p + 1;
+		} else if (*p == '?' || *p == '*' || *p == '+' || *p == ')') {
+			return 0;        /* a quantifier of nothing: not ours to judge */
+		} else {
+			c = (unsigned char)*p;
+			q = p + 1;
+		}
+		q = skip_quant(q, &min);
+		if (c >= 0 && min >= 1 && n < sizeof(cur)) {
+			cur[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			if (min == 1 && !(*(q - 1) == '+' || *(q - 1) == '}' || *(q - 1) == '*'))
+				goto next;
+			/* repeated: the run ends with it */
+		}
+		if (n > best && n <= cap) {
+			memcpy(out, cur, n);
+			best = n;
+		}
+		n = 0;
+next:
+		p = q;
+	}
+	if (n > best && n <= cap) {
+		memcpy(out, cur, n);
+		best = n;
+	}
+	return best;
+}
+
+int det_re_literals(const char *re, char out[][512], unsigned max)
+{
+	const char *p = re, *start = re;
+	unsigned n = 0;
+
+	if (!re || strstr(re, "\\Q") || strstr(re, "(?x") || strstr(re, "(?J") ||
+	    strncmp(re, "(*", 2) == 0)
+		return 0;
+	/* a leading (?i), (?s), (?m), (?im)...: flags only */
+	if (p[0] == '(' && p[1] == '?') {
+		const char *q = p + 2;
+		while (*q == 'i' || *q == 's' || *q == 'm')
+			q++;
+		if (*q != ')' || q == p + 2)
+			return 0;
+		p = start = q + 1;
+	}
+	for (;; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '[') {
+			const char *q = skip_class(p);
+			if (!q)
+				return 0;
+			p = q - 1;
+			continue;
+		}
+		if (*p == '(') {
+			const char *q = skip_group(p);
+			if (!q)
+				return 0;
+			p = q - 1;
+			continue;
+		}
+		if (*p == '|' || !*p) {
+			size_t k;
+			if (n == max)
+				return 0;
+			k = re_branch_run(start, p, out[n], sizeof(out[n]) - 1);
+			if (!lit_ok(out[n], k))
+				return 0;    /* a branch needs nothing we can search */
+			out[n++][k] = '\0';
+			if (!*p)
+				break;
+			start = p + 1;
+		}
+	}
+	return (int)n;
+}
+
 /* Fields literals are taken from: text the event carries (numbers,
  * names of syscalls and record types are left to the key index: they
  * would have to be formatted on every record to be searched). */
@@ -101,6 +312,34 @@ static bool text_field(int f)
 	}
 }
 
+#define RE_BRANCHES 16
+
+/* Literals a `re` item needs into ks (its values' branches': one value's
+ * with all); false when it needs none. */
+static bool re_item_lits(const struct det_item *it, struct det_keyset *ks)
+{
+	const unsigned re = HN_SM_RE | HN_SM_RE_I | HN_SM_RE_M | HN_SM_RE_S | HN_SM_ALL;
+	bool all = it->vals.mods & HN_SM_ALL, any = false;
+	static _Thread_local char lits[RE_BRANCHES][512];
+
+	if (it->vals.mods & ~re)
+		return false;
+	for (unsigned i = 0; i < it->nraw; i++) {
+		int n = det_re_literals(it->raw[i], lits, RE_BRANCHES);
+		if (n <= 0) {
+			if (!all)
+				return false;
+			continue;
+		}
+		for (int k = 0; k < n; k++)
+			det_ks_add(ks, lits[k], strlen(lits[k]));
+		any = true;
+		if (all)
+			break;   /* one value's are enough: every one must match */
+	}
+	return any;
+}
+
 /* Literals an item needs into ks; false when it needs none. */
 static bool item_lits(const struct det_item *it, struct det_keyset *ks)
 {
@@ -111,12 +350,14 @@ static bool item_lits(const struct det_item *it, struct det_keyset *ks)
 	size_t best = 0, bn = 0;
 	unsigned bi = 0;
 
+	if ((it->vals.mods & HN_SM_RE) && it->nraw && text_field(it->field))
+		return re_item_lits(it, ks);
 	if ((it->vals.mods & ~plain) || !it->nraw || !text_field(it->field))
 		return false;
 	for (unsigned i = 0; i < it->nraw; i++) {
 		size_t n = it->raw[i] ? longest_run(it->raw[i], it->vals.mods & HN_SM_WINDASH,
 						    run, sizeof(run)) : 0;
-		if (n < LIT_MIN) {
+		if (!lit_ok(run, n)) {
 			if (!all)
 				return false;
 			continue;
@@ -731,7 +972,7 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 				if (args_in_cmdline && f >= DF_A_A0 && f <= DF_A_A9)
 					continue;
 				const struct hn_sm_str *v = det_rec_get(r, f);
-				if (v && v->present && v->n >= LIT_MIN && v->n <= 0xffffffffu)
+				if (v && v->present && v->n >= 2 && v->n <= 0xffffffffu)
 					bag_add(&b, v->s, v->n);
 			}
 	}

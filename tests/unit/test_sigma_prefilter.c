@@ -17,6 +17,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <cmocka.h>
 
 #include "detect/detect.h"
@@ -283,9 +286,76 @@ static void prefiltered_equals_every_rule(void **state)
 	free(pool);
 }
 
+/* The literals read off regular expressions: what each pattern gives,
+ * and that every subject it matches holds one of them (any case). */
+static void regex_literals(void **state)
+{
+	static const struct {
+		const char *re;
+		const char *want;        /* the literals, '|'-joined; "" none */
+		const char *subjects[3];
+	} cases[] = {
+		{ "/mail/tmp/[a-zA-Z0-9]{3}[0-9]{3}\\.tar\\.gz", "/mail/tmp/",
+		  { "/var/mail/tmp/abc123.tar.gz", "/mail/tmp/xYz999.tar.gz" } },
+		{ "[^/]{100,}$", "", { NULL } },
+		{ "-(W|R)\\s?(\\s|\"|')([0-9a-fA-F]{2}\\s?){2,20}(\\s|\"|')", "", { NULL } },
+		{ "(?i)curl.+(-d|--data)", "curl", { "CURL -x y -d @f", "curl --data x" } },
+		{ "abc+d", "abc", { "abcccd", "xxabcd" } },
+		{ "abcd?ef", "abc", { "abcef", "abcdef" } },
+		{ "colou?r", "colo", { "color", "colour" } },
+		{ "foo|barbaz", "foo|barbaz", { "xfoo", "barbaz!" } },
+		{ "foo|x", "", { NULL } },
+		{ "\\x41bcd", "", { NULL } },
+		{ "a\\.b\\/cd", "a.b/cd", { "xa.b/cd" } },
+		{ "[abc]def", "def", { "cdef" } },
+		{ "^/usr/bin/(ba)?sh$", "/usr/bin/", { "/usr/bin/sh", "/usr/bin/bash" } },
+		{ "\\d+\\.\\d+ secs", " secs", { "1.5 secs" } },
+		{ "x{2,}yz", "", { NULL } },
+		{ "(?x) a b c", "", { NULL } },
+		{ "\\Qa.b\\E", "", { NULL } },
+		{ "(?:ab)cd", "", { NULL } },
+		{ "nc(at)? -e /bin/sh", " -e /bin/sh", { "ncat -e /bin/sh", "nc -e /bin/sh" } },
+	};
+	char lits[16][512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = det_re_literals(cases[i].re, lits, 16);
+		char got[2048] = "";
+		for (int k = 0; k < n; k++) {
+			if (k)
+				strcat(got, "|");
+			strcat(got, lits[k]);
+		}
+		if (strcmp(got, cases[i].want))
+			fail_msg("%s: literals '%s', want '%s'", cases[i].re, got, cases[i].want);
+		for (int j = 0; j < 3 && cases[i].subjects[j]; j++) {
+			const char *sub = cases[i].subjects[j];
+			int err;
+			PCRE2_SIZE off;
+			pcre2_code *re = pcre2_compile((PCRE2_SPTR)cases[i].re, PCRE2_ZERO_TERMINATED,
+						       0, &err, &off, NULL);
+			pcre2_match_data *md;
+			bool found = false;
+			assert_non_null(re);
+			md = pcre2_match_data_create_from_pattern(re, NULL);
+			/* the subject is one the pattern matches (case as written) */
+			if (pcre2_match(re, (PCRE2_SPTR)sub, strlen(sub), 0, 0, md, NULL) < 0)
+				fail_msg("%s does not match %s", cases[i].re, sub);
+			for (int k = 0; k < n && !found; k++)
+				found = strcasestr(sub, lits[k]) != NULL;
+			if (!found)
+				fail_msg("%s matches '%s', which has none of '%s'", cases[i].re, sub, got);
+			pcre2_match_data_free(md);
+			pcre2_code_free(re);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(regex_literals),
 		cmocka_unit_test(prefiltered_equals_every_rule),
 	};
 
