@@ -3,14 +3,16 @@
  * given files or directories), then match a fixed mix of events against
  * them on one core and print events per second.
  *
- *   detect [--events N] [--passes P] RULES...
+ *   detect [--events N] [--passes P] [--input FILE.ndjson] RULES...
  *
  * The mix stands for a busy server's: process starts with varied command
  * lines (shells, interpreters, downloads, builds, admin tools), file
  * creates, write-opens, renames, deletes and chmods in system and user
  * paths, connects and accepts, DNS queries, and system log lines (sshd,
  * sudo, cron, kernel).  It is generated from a fixed seed, so every run
- * matches the same events.  Prints one "DETECT key=value ..." line.
+ * matches the same events.  With --input, the events are instead those of
+ * a recording (ECS NDJSON, as `hinomi events --json` writes it), each
+ * with its parent's executable.  Prints one "DETECT key=value ..." line.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "detect/detect.h"
+#include "event/ecs.h"
 #include "event/event.h"
 #include "logsrc/logsrc.h"
 
@@ -146,6 +149,43 @@ static struct hn_event *make_event(unsigned k)
 	}
 }
 
+/* The events of an NDJSON recording into *out (their parents' executables
+ * into *pars); their number, or -1. */
+static long read_recording(const char *path, struct hn_event ***out, struct hn_det_parent **pars)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, err[256];
+	size_t cap = 0, n = 0, room = 0;
+	ssize_t len;
+	struct hn_event **evs = NULL;
+
+	if (!f) {
+		fprintf(stderr, "detect: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct hn_event *ev;
+		if (hn_ecs_parse(line, (size_t)len, &ev, err, sizeof(err)) < 0)
+			continue;
+		if (n == room) {
+			room = room ? room * 2 : 1024;
+			evs = realloc(evs, room * sizeof(*evs));
+			if (!evs)
+				return -1;
+		}
+		evs[n++] = ev;
+	}
+	free(line);
+	fclose(f);
+	*pars = calloc(n ? n : 1, sizeof(**pars));
+	if (!*pars)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		(*pars)[i].image = evs[i]->proc.parent_executable;
+	*out = evs;
+	return (long)n;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -168,6 +208,8 @@ int main(int argc, char **argv)
 	struct hn_ruleset_stats st;
 	struct hn_event **evs;
 	struct hn_det_parent par = { .image = "/usr/bin/bash", .args = "bash\0-i\0", .args_len = 8 };
+	struct hn_det_parent *pars = NULL;
+	const char *input = NULL;
 	uint64_t matches = 0;
 	double t0, t1, best = 0;
 	int i = 1;
@@ -179,9 +221,12 @@ int main(int argc, char **argv)
 			nev = (unsigned)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--passes"))
 			passes = (unsigned)atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--input"))
+			input = argv[i + 1];
 	}
 	if (!rs || i >= argc || !nev || !passes) {
-		fprintf(stderr, "usage: detect [--events N] [--passes P] RULES...\n");
+		fprintf(stderr, "usage: detect [--events N] [--passes P] [--input FILE.ndjson] "
+			"RULES...\n");
 		return 2;
 	}
 	{
@@ -196,20 +241,29 @@ int main(int argc, char **argv)
 		free(each);
 	}
 	hn_ruleset_stats(rs, &st);
-	evs = calloc(nev, sizeof(*evs));
-	if (!evs)
-		return 1;
-	for (unsigned k = 0; k < nev; k++) {
-		evs[k] = make_event(k);
-		if (!evs[k])
+	if (input) {
+		long got = read_recording(input, &evs, &pars);
+		if (got <= 0) {
+			fprintf(stderr, "detect: no events in %s\n", input);
 			return 1;
+		}
+		nev = (unsigned)got;
+	} else {
+		evs = calloc(nev, sizeof(*evs));
+		if (!evs)
+			return 1;
+		for (unsigned k = 0; k < nev; k++) {
+			evs[k] = make_event(k);
+			if (!evs[k])
+				return 1;
+		}
 	}
 	/* the best pass: the machine is shared */
 	for (unsigned p = 0; p < passes; p++) {
 		uint64_t m = 0;
 		t0 = now_s();
 		for (unsigned k = 0; k < nev; k++)
-			hn_ruleset_match(rs, evs[k], &par, count, &m);
+			hn_ruleset_match(rs, evs[k], pars ? &pars[k] : &par, count, &m);
 		t1 = now_s();
 		if (t1 > t0 && nev / (t1 - t0) > best)
 			best = nev / (t1 - t0);
@@ -221,6 +275,7 @@ int main(int argc, char **argv)
 	for (unsigned k = 0; k < nev; k++)
 		hn_event_free(evs[k]);
 	free(evs);
+	free(pars);
 	hn_ruleset_free(rs);
 	return 0;
 }

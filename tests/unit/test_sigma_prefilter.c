@@ -127,7 +127,11 @@ static struct hn_event *make_event(void)
 		ev->path = hn_event_puts(ev, a);
 		ev->filename = rnd() % 2 ? ev->path : hn_event_puts(ev, pick());
 		for (unsigned i = 0, k = 1 + (unsigned)(rnd() % 5); i < k; i++) {
-			compose(b, sizeof(b));
+			/* one value alone, as auditd rules name a0, a1... */
+			if (rnd() % 2)
+				compose(b, sizeof(b));
+			else
+				snprintf(b, sizeof(b), "%s", pick());
 			size_t l = strlen(b) + 1;
 			if (n + l > sizeof(args))
 				break;
