@@ -360,9 +360,11 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 
 	if (!rs || !ev)
 		return 0;
-	memset(fired, 0, sizeof(fired));
-	nw = (hn_ruleset_count(rs) + 63) / 64;
 	nids = record_ids(rs, ev, ids);
+	if (!nids)
+		return 0;
+	nw = (hn_ruleset_count(rs) + 63) / 64;
+	memset(fired, 0, (nw < WORDS ? nw : WORDS) * sizeof(*fired));
 	/* RECS_MAX records at a time (every event has fewer today) */
 	for (unsigned at = 0; at < nids;) {
 		unsigned nrec = 0, nscan = 0;

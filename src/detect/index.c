@@ -234,6 +234,7 @@ struct slot {
 struct det_index {
 	const struct spec *specs;
 	unsigned nspecs;
+	bool used[MAX_SPECS];    /* some rule is filed under spec i's keys */
 	unsigned nwords;         /* of every bit set: rules of the ruleset */
 	uint64_t *always;        /* the source's rules with no key */
 	/* by event type and audit record kind (a record's shape): the
@@ -297,6 +298,9 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool 
 	for (unsigned f = 0; f < ix->nspecs; f++) {
 		const struct spec *sp = &ix->specs[f];
 		int fields[2] = { sp->field, sp->field == DF_IMAGE ? DF_IMAGE_ALT : -1 };
+		/* a key no rule is filed under finds nothing */
+		if (!ix->used[f])
+			continue;
 		/* only the keys the shape decides, or only the others */
 		if (det_field_static(sp->field, r->ev->type, r->audit_kind) != fixed)
 			continue;
@@ -449,6 +453,7 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 			}
 			s->bits[idx[i] / 64] |= 1ULL << (idx[i] % 64);
 		}
+		ix->used[f - 1] = true;
 		det_ks_release(&ks);
 	}
 	if (!build_shapes(ix, rs, src, idx, n))
