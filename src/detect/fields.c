@@ -387,9 +387,8 @@ static void set_args(struct det_rec *r, int f, const char *args, size_t len)
 	memcpy(p, args, n);
 	while (n && p[n - 1] == '\0')
 		n--;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\0')
-			p[i] = ' ';
+	for (char *z = memchr(p, '\0', n); z; z = memchr(z + 1, '\0', n - (size_t)(z + 1 - p)))
+		*z = ' ';
 	p[n] = '\0';
 	set(r, f, p, n);
 	r->used += n + 1;
@@ -503,6 +502,20 @@ static const char *image_of(const struct hn_event *ev)
 	return ev->proc.executable;
 }
 
+/* Is p absolute with nothing hn_path_normalize would change (no "//",
+ * "/./", "/../", no trailing "/" or "/.")? */
+static bool canonical_abs(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	for (const char *s = p; *s; s++)
+		if (s[0] == '/' && (s[1] == '/' || s[1] == '\0' ||
+				    (s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
+						     (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))))
+			return s == p && s[1] == '\0';   /* "/" alone is canonical */
+	return true;
+}
+
 static void compute(struct det_rec *r, int f)
 {
 	const struct hn_event *ev = r->ev;
@@ -532,8 +545,17 @@ static void compute(struct det_rec *r, int f)
 		set_str(r, f, s);
 		break;
 	case DF_IMAGE_ALT:
-		/* the path passed to execve, made absolute */
-		if (ev->type == HN_EV_PROCESS_START && ev->filename) {
+		/* the path passed to execve, made absolute; absent when it is
+		 * Image itself (an item on Image would see the same value
+		 * twice) */
+		if (ev->type == HN_EV_PROCESS_START && ev->filename &&
+		    canonical_abs(ev->filename)) {
+			const char *img = image_of(ev);
+			if (img && !strcmp(img, ev->filename) && !(ev->flags & HN_EVF_DELETED))
+				set(r, f, NULL, 0);
+			else
+				set_str(r, f, ev->filename);
+		} else if (ev->type == HN_EV_PROCESS_START && ev->filename) {
 			size_t cap;
 			char *p = room(r, &cap);
 			if (cap < 2) {
