@@ -41,8 +41,11 @@
  * SYSCALL, EXECVE, PATH...): each source's fields that have literals and
  * that the record's shape can have (Image with both its values; the
  * keyword fields when a keyword item has literals; not auditd's a0..a9
- * when the whole command line is searched), the same text once (one
- * segment, with the fields that have it).  Each
+ * when the whole command line is searched; not the values the shape
+ * decides, auditd's type "PATH" or SYSCALL "openat": their hits are found
+ * once, when the databases are built, and added to every record of that
+ * shape), the same text once (one segment, with the fields that have it).
+ * Each
  * thread has one Hyperscan scratch, grown for each ruleset's databases
  * and freed when the thread exits.
  */
@@ -552,6 +555,11 @@ struct det_lits {
 	int fields[HN_DS_COUNT][DF_COUNT + 1];
 	unsigned nfields[HN_DS_COUNT];
 	uint64_t (*shape)[HN_EV_TYPE_MAX][DET_AUDIT_COUNT][(DF_COUNT + 63) / 64];
+	/* per source and record shape, the rules the values the shape
+	 * decides (auditd's type "PATH", SYSCALL "openat") have literals
+	 * of (NULL: none): found once, when built; those values are then
+	 * left out of the scan (shape has only the others) */
+	uint64_t *fixed[HN_DS_COUNT][HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
 	unsigned with[HN_DS_COUNT], without[HN_DS_COUNT];
 };
 
@@ -568,6 +576,10 @@ void det_lits_free(struct det_lits *l)
 		free(l->rules[i]);
 	free(l->rules);
 	free(l->nrules);
+	for (int s = 0; s < HN_DS_COUNT; s++)
+		for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
+			for (int k = 0; k < DET_AUDIT_COUNT; k++)
+				free(l->fixed[s][t][k]);
 	free(l->always);
 	free(l->rule_fields);
 	free(l->shape);
@@ -738,6 +750,8 @@ static int compile_db(struct det_lits *l, const struct hn_ruleset *rs,
 	return 0;
 }
 
+static int set_fixed(struct det_lits *l);
+
 struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 {
 	struct det_lits *l;
@@ -815,6 +829,8 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 		l->db_of_type[t] = (signed char)d;
 	}
 	l->gen = atomic_fetch_add(&next_gen, 1);
+	if (set_fixed(l) < 0)
+		goto fail;
 	free(flags);
 	free(ids);
 	free(lens);
@@ -1015,6 +1031,61 @@ static void bag_add(struct bag *b, const char *p, size_t n, uint64_t fields)
 	b->seg[b->nseg++] = (struct seg){ .p = p, .n = n, .fields = fields };
 }
 
+/* l->fixed, and the values the shape decides out of l->shape.  0 or -1. */
+static int set_fixed(struct det_lits *l)
+{
+	struct det_rec *rec = malloc(sizeof(*rec));
+	uint64_t *may = calloc(l->nwords, sizeof(*may));
+	struct hn_event ev;
+	int ret = 0;
+
+	if (!rec || !may || !scratch_for(l)) {
+		free(rec);
+		free(may);
+		return -1;
+	}
+	for (int src = 0; src < HN_DS_COUNT && !ret; src++)
+		for (unsigned t = 0; t < HN_EV_TYPE_MAX && !ret; t++)
+			for (int k = 0; k < DET_AUDIT_COUNT && !ret; k++) {
+				uint64_t *m = l->shape[src][t][k];
+				struct bag b = { .l = l, .s = scratch_for(l), .may = may };
+				bool any = false;
+				if (l->db_of_type[t] < 0 || !l->dbs[(int)l->db_of_type[t]].db)
+					continue;
+				b.d = &l->dbs[(int)l->db_of_type[t]];
+				memset(&ev, 0, sizeof(ev));
+				ev.type = (uint16_t)t;
+				det_rec_init(rec, &ev, NULL, (enum hn_det_source)src, k);
+				memset(may, 0, l->nwords * sizeof(*may));
+				for (int f = 0; f < DF_COUNT; f++) {
+					const struct hn_sm_str *v;
+					if (!(m[f / 64] & (1ULL << (f % 64))) ||
+					    !det_field_static(f, (uint16_t)t, k))
+						continue;
+					m[f / 64] &= ~(1ULL << (f % 64));
+					v = det_rec_get(rec, f);
+					if (v->present && v->n >= 2)
+						bag_add(&b, v->s, v->n, 1ULL << f);
+				}
+				bag_flush(&b);
+				for (unsigned w = 0; w < l->nwords; w++)
+					any |= may[w] != 0;
+				if (b.failed) {
+					ret = -1;
+				} else if (any) {
+					l->fixed[src][t][k] = malloc(l->nwords * sizeof(*may));
+					if (!l->fixed[src][t][k])
+						ret = -1;
+					else
+						memcpy(l->fixed[src][t][k], may,
+						       l->nwords * sizeof(*may));
+				}
+			}
+	free(rec);
+	free(may);
+	return ret;
+}
+
 bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsigned nrecs,
 		   uint64_t *may, unsigned nwords)
 {
@@ -1058,6 +1129,10 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
 		if (t >= HN_EV_TYPE_MAX || (unsigned)r->audit_kind >= DET_AUDIT_COUNT)
 			return false;
 		const uint64_t *m = l->shape[r->src][t][r->audit_kind];
+		const uint64_t *fx = l->fixed[r->src][t][r->audit_kind];
+		if (fx)
+			for (unsigned w = 0; w < l->nwords; w++)
+				may[w] |= fx[w];
 		for (unsigned w = 0; w < (DF_COUNT + 63) / 64; w++)
 			for (uint64_t bits = m[w]; bits; bits &= bits - 1) {
 				int f = (int)(w * 64 + (unsigned)__builtin_ctzll(bits));

@@ -396,6 +396,22 @@ static void test_literals_count_in_their_fields(void **state)
 	assert_int_equal(n, 2);   /* args and alt; not cmdline, not exe */
 	hn_event_free(ev);
 	hn_ruleset_free(rs);
+	/* a value the record's shape decides (SYSCALL "unlink" of a delete)
+	 * is searched once, when the rules load, not in each event: a
+	 * keyword only it has still fires */
+	rs = load_text("title: kw\nid: 5\nlogsource:\n  product: linux\n  service: auditd\n"
+		       "detection:\n  k:\n    - 'unlink'\n  condition: k\n", &ps);
+	assert_int_equal(ps.n, 0);
+	ev = mk(HN_EV_FILE_DELETE);
+	ev->path = hn_event_puts(ev, "/srv/data/x");
+	n = 0;
+	assert_int_equal(hn_ruleset_match(rs, ev, NULL, count_fired, &n), 1);
+	hn_event_free(ev);
+	ev = mk(HN_EV_FILE_CREATE);
+	ev->path = hn_event_puts(ev, "/srv/data/x");
+	assert_int_equal(hn_ruleset_match(rs, ev, NULL, count_fired, &n), 0);
+	hn_event_free(ev);
+	hn_ruleset_free(rs);
 }
 
 static void test_process_creation_fields(void **state)
