@@ -15,7 +15,8 @@
 #
 # Knobs (environment): BENCH_PAIRS (5), BENCH_EXEC_N (3000),
 # BENCH_FILES_N (20000), BENCH_TCP_N (10000), BENCH_BUILD_FILES (24),
-# BENCH_STOP_S (20), BENCH_ONLY ("exec files tcp build").
+# BENCH_STOP_S (20), BENCH_ONLY ("exec files tcp build"), BENCH_NO_RULES (0;
+# 1: the agent matches no rules).
 #
 # Bounds: every loop has a count; every workload runs under `timeout`;
 # the agent runs with --duration as a last resort and is stopped by the EXIT
@@ -82,6 +83,11 @@ for d in rules rules-emerging-threats rules-threat-hunting; do
 done
 RULE_ARGS=
 for p in $RULE_PATHS; do RULE_ARGS="$RULE_ARGS --rules $p"; done
+# BENCH_NO_RULES=1: the agent matches no rules (what the rules cost is
+# then the difference with a normal run); the engine is still measured
+if [ "${BENCH_NO_RULES:-0}" = 1 ]; then
+	RULE_ARGS="--no-rules --no-ioc"
+fi
 
 TMP=$(mktemp -d /tmp/hinomi-bench.XXXXXX) || die "mktemp failed"
 TMP=$(cd "$TMP" && pwd -P)
