@@ -310,14 +310,16 @@ static unsigned try_all(const struct hn_ruleset *rs, struct det_rec *r, uint64_t
 	return count;
 }
 
-/* The rules in bits[0..nw), in load order. */
+/* The rules in bits[0..nw) (and in may[0..nw) unless NULL), in load
+ * order. */
 static unsigned try_bits(const struct hn_ruleset *rs, struct det_rec *r, const uint64_t *bits,
-			 unsigned nw, uint64_t *fired, hn_rule_match_fn match, void *arg)
+			 const uint64_t *may, unsigned nw, uint64_t *fired,
+			 hn_rule_match_fn match, void *arg)
 {
 	unsigned count = 0;
 
 	for (unsigned w = 0; w < nw; w++)
-		for (uint64_t m = bits[w]; m; m &= m - 1)
+		for (uint64_t m = bits[w] & (may ? may[w] : ~0ULL); m; m &= m - 1)
 			count += try_rule(rs, w * 64 + (unsigned)__builtin_ctzll(m), r, fired,
 					  match, arg);
 	return count;
@@ -333,18 +335,21 @@ struct rec_id {
 static unsigned record_ids(const struct hn_ruleset *rs, const struct hn_event *ev,
 			   struct rec_id out[IDS_MAX])
 {
-	unsigned srcs = det_sources_of_event(ev), kinds = det_audit_kinds(ev), n = 0;
+	unsigned srcs = det_sources_of_event(ev), kinds = 0, n = 0;
 
-	for (int s = HN_DS_PROCESS_CREATION; s < HN_DS_COUNT; s++) {
+	for (; srcs; srcs &= srcs - 1) {
+		int s = __builtin_ctz(srcs);
 		unsigned nr;
-		if (!(srcs & (1u << s)))
-			continue;
 		(void)det_ruleset_by_source(rs, (enum hn_det_source)s, &nr);
 		if (!nr)
 			continue;
-		for (int k = 0; k < (s == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1); k++)
-			if (s != HN_DS_AUDITD || (kinds & (1u << k)))
-				out[n++] = (struct rec_id){ (unsigned char)s, (unsigned char)k };
+		if (s != HN_DS_AUDITD) {
+			out[n++] = (struct rec_id){ (unsigned char)s, 0 };
+			continue;
+		}
+		for (kinds = det_audit_kinds(ev); kinds; kinds &= kinds - 1)
+			out[n++] = (struct rec_id){ (unsigned char)s,
+						    (unsigned char)__builtin_ctz(kinds) };
 	}
 	return n;
 }
@@ -397,10 +402,7 @@ int hn_ruleset_match(const struct hn_ruleset *rs, const struct hn_event *ev,
 				count += try_all(rs, r, f, match, arg);
 				continue;
 			}
-			if (lits)
-				for (unsigned w = 0; w < nw; w++)
-					bits[i][w] &= may[w];
-			count += try_bits(rs, r, bits[i], nw, f, match, arg);
+			count += try_bits(rs, r, bits[i], lits ? may : NULL, nw, f, match, arg);
 		}
 	}
 	return (int)count;

@@ -235,6 +235,9 @@ struct det_index {
 	const struct spec *specs;
 	unsigned nspecs;
 	bool used[MAX_SPECS];    /* some rule is filed under spec i's keys */
+	/* by record shape: the specs whose keys vary (not decided by the
+	 * shape) and that some rule is filed under, bit i: spec i */
+	unsigned char dyn[HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
 	unsigned nwords;         /* of every bit set: rules of the ruleset */
 	uint64_t *always;        /* the source's rules with no key */
 	/* by event type and audit record kind (a record's shape): the
@@ -298,11 +301,11 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool 
 	for (unsigned f = 0; f < ix->nspecs; f++) {
 		const struct spec *sp = &ix->specs[f];
 		int fields[2] = { sp->field, sp->field == DF_IMAGE ? DF_IMAGE_ALT : -1 };
-		/* a key no rule is filed under finds nothing */
-		if (!ix->used[f])
-			continue;
-		/* only the keys the shape decides, or only the others */
-		if (det_field_static(sp->field, r->ev->type, r->audit_kind) != fixed)
+		/* only the keys the shape decides, or only the others (a key
+		 * no rule is filed under finds nothing) */
+		if (fixed ? !ix->used[f] ||
+			    !det_field_static(sp->field, r->ev->type, r->audit_kind) :
+			    !(ix->dyn[r->ev->type][r->audit_kind] & (1u << f)))
 			continue;
 		for (int j = 0; j < 2 && nk < REC_KEYS; j++) {
 			const struct hn_sm_str *v;
@@ -385,6 +388,10 @@ static bool build_shapes(struct det_index *ix, const struct hn_ruleset *rs,
 			}
 			for (unsigned w = 0; w < ix->nwords; w++)
 				pre[w] &= m[w];
+			for (unsigned f = 0; f < ix->nspecs; f++)
+				if (ix->used[f] &&
+				    !det_field_static(ix->specs[f].field, (uint16_t)t, (int)k))
+					ix->dyn[t][k] |= (unsigned char)(1u << f);
 		}
 	free(rec);
 	return true;
