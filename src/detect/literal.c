@@ -387,19 +387,29 @@ static bool item_lits(const struct det_item *it, struct det_keyset *ks)
 	return true;
 }
 
-/* How likely a set is to be found: its shortest literal, longer is
- * rarer (capped: past 8 bytes, fewer literals is what counts). */
-static bool better(const struct det_keyset *a, const struct det_keyset *b)
+/* What a set of literals is worth as a filter: its shortest literal,
+ * longer is rarer (capped: past 8 bytes length no longer tells), less
+ * one for each doubling of their number (each literal is one more thing
+ * to be found, and one more the scan looks for in every event: a list of
+ * 1,000 package names loses to one 5-byte literal). */
+static int worth(const struct det_keyset *a)
 {
-	size_t ma = 8, mb = 8;
+	size_t m = 8;
+	int log2n = 0;
 
 	for (unsigned i = 0; i < a->n; i++)
-		if (strlen(a->k[i]) < ma)
-			ma = strlen(a->k[i]);
-	for (unsigned i = 0; i < b->n; i++)
-		if (strlen(b->k[i]) < mb)
-			mb = strlen(b->k[i]);
-	return ma != mb ? ma > mb : a->n < b->n;
+		if (strlen(a->k[i]) < m)
+			m = strlen(a->k[i]);
+	for (unsigned n = a->n; n > 1; n >>= 1)
+		log2n++;
+	return (int)m * 2 - log2n * 2 + (a->n <= 1);
+}
+
+static bool better(const struct det_keyset *a, const struct det_keyset *b)
+{
+	int wa = worth(a), wb = worth(b);
+
+	return wa != wb ? wa > wb : a->n < b->n;
 }
 
 /* t (needed when ok) replaces best when it is better; t is emptied. */
