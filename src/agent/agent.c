@@ -1101,6 +1101,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		if (reload_requested) {
 			reload_requested = 0;
 			rules_reload(a);
+			iocw_reload(a->iocw, a->o, stderr);
 		}
 		follow = n > 0;
 		if (n < 0 && n != -EINTR) {

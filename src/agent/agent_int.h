@@ -51,11 +51,15 @@ struct iocw_stats {
  * Load the IOC lists o names (o->iocs; none: $HINOMI_IOC and /etc/hinomi/ioc
  * where they exist; o->no_ioc: none at all) and start watching with them.
  * Problems are summed up on err (`hinomi ioc check` lists them).
- * NULL when there is nothing to watch (no indicator loaded) or no memory
- * (said on err); every other iocw_* accepts NULL.
+ * NULL with --no-ioc or no memory (said on err); every other iocw_*
+ * accepts NULL.  With no indicator loaded it watches nothing until a
+ * reload brings some.
  */
 struct iocw *iocw_open(const struct hn_agent_opts *o, struct hn_hasher *exec_hasher,
 		       iocw_alert_fn fn, void *arg, FILE *err);
+/* SIGHUP: the same lists read again; the new set replaces the old (kept
+ * only when there is no memory for the new).  Said on err. */
+void iocw_reload(struct iocw *w, const struct hn_agent_opts *o, FILE *err);
 /* After the exec hasher is stopped (its callback reaches iocw). */
 void iocw_free(struct iocw *w);
 

@@ -32,7 +32,12 @@
  *   RESULTS    hash results not yet matched
  *   written-file hasher: WQUEUE jobs, WCACHE identities remembered,
  *              files up to WMAX_BYTES
- * The written-file hasher exists only when a hash indicator is loaded.
+ * The written-file hasher exists only once a hash indicator is loaded.
+ *
+ * SIGHUP (iocw_reload): the lists are read again and the new set replaces
+ * the old, on the main thread, which alone matches; the hashers' threads
+ * only queue results, and whether to is read under the lock.  Events
+ * waiting for a hash are matched against the new set when it comes.
  */
 #include "agent/agent_int.h"
 
@@ -221,7 +226,9 @@ static void push_result(struct iocw *w, uint8_t src, const struct hn_file_key *k
 			const struct hn_digests *d)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->nresults < RESULTS) {
+	if (!w->hashes) {
+		/* no hash indicator (since a reload): nothing waits for it */
+	} else if (w->nresults < RESULTS) {
 		struct result *r = &w->results[w->nresults++];
 		r->src = src;
 		r->ok = d != NULL;
@@ -237,7 +244,7 @@ static void push_result(struct iocw *w, uint8_t src, const struct hn_file_key *k
 void iocw_exec_hashed(struct iocw *w, const struct hn_file_key *k,
 		      const struct hn_digests *d)
 {
-	if (w && w->hashes)
+	if (w)
 		push_result(w, SRC_EXEC, k, d);
 }
 
@@ -252,7 +259,7 @@ void iocw_poll(struct iocw *w)
 	unsigned n;
 	uint64_t now;
 
-	if (!w || !w->hashes)
+	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	n = w->nresults;
@@ -370,7 +377,7 @@ void iocw_event(struct iocw *w, const struct hn_event *ev)
 {
 	struct hit_ctx h = { w, ev };
 
-	if (!w)
+	if (!w || !w->st.indicators)
 		return;
 	switch (ev->type) {
 	case HN_EV_PROCESS_START:
@@ -414,16 +421,13 @@ static void load_problem(const struct hn_ioc_problem *p, void *arg)
 	(void)arg;   /* counted by the set; `hinomi ioc check` lists them */
 }
 
-struct iocw *iocw_open(const struct hn_agent_opts *o, struct hn_hasher *exec_hasher,
-		       iocw_alert_fn fn, void *arg, FILE *err)
+/* The IOC lists o names, loaded into a new set (problems summed up on
+ * err), or NULL (no memory, said). */
+static struct hn_ioc_set *load_set(const struct hn_agent_opts *o, FILE *err,
+				   struct hn_ioc_stats *st)
 {
-	struct hn_ioc_set *set;
-	struct hn_ioc_stats st;
-	struct iocw *w;
+	struct hn_ioc_set *set = hn_ioc_set_new();
 
-	if (o->no_ioc)
-		return NULL;
-	set = hn_ioc_set_new();
 	if (!set) {
 		fprintf(err, "hinomi agent: no IOC lists: out of memory\n");
 		return NULL;
@@ -442,45 +446,88 @@ struct iocw *iocw_open(const struct hn_agent_opts *o, struct hn_hasher *exec_has
 		if (access("/etc/hinomi/ioc", R_OK) == 0)
 			hn_ioc_load(set, "/etc/hinomi/ioc", load_problem, NULL);
 	}
-	hn_ioc_stats(set, &st);
-	if (st.invalid || st.unsupported)
+	hn_ioc_stats(set, st);
+	if (st->invalid || st->unsupported)
 		fprintf(err, "hinomi agent: %u indicators loaded, %u unsupported, %u invalid"
-			" (`hinomi ioc check PATH` says why)\n", st.loaded, st.unsupported,
-			st.invalid);
-	if (!st.loaded) {
-		if (o->nioc)
-			fprintf(err, "hinomi agent: no indicator in the IOC lists given\n");
-		hn_ioc_set_free(set);
-		return NULL;
+			" (`hinomi ioc check PATH` says why)\n", st->loaded, st->unsupported,
+			st->invalid);
+	if (!st->loaded && o->nioc)
+		fprintf(err, "hinomi agent: no indicator in the IOC lists given\n");
+	return set;
+}
+
+/* Match with set from now on (the old one freed): the hashers are made to
+ * compute what its hash indicators need (a digest once wanted stays
+ * wanted; the written-file hasher, once made, stays). */
+static void use_set(struct iocw *w, struct hn_ioc_set *set, unsigned loaded, FILE *err)
+{
+	unsigned want = (hn_ioc_has(set, HN_IOC_SHA1) ? HN_DIGEST_SHA1 : 0) |
+			(hn_ioc_has(set, HN_IOC_MD5) ? HN_DIGEST_MD5 : 0);
+	bool hashes = want || hn_ioc_has(set, HN_IOC_SHA256);
+
+	if (hashes && !w->written &&
+	    hn_hasher_new(WQUEUE, WCACHE, WMAX_BYTES, written_hashed, w, &w->written) < 0) {
+		fprintf(err, "hinomi agent: IOC hashes not matched: out of memory\n");
+		w->written = NULL;
+		hashes = false;
 	}
+	if (want & ~w->want) {
+		if (hn_hasher_want(w->exec, want) < 0 || hn_hasher_want(w->written, want) < 0)
+			want = 0;
+		w->want |= want;
+	}
+	/* the exec hasher's thread reads it (push_result) */
+	pthread_mutex_lock(&w->mu);
+	w->hashes = hashes;
+	pthread_mutex_unlock(&w->mu);
+	hn_ioc_set_free(w->set);
+	w->set = set;
+	w->st.indicators = loaded;
+}
+
+struct iocw *iocw_open(const struct hn_agent_opts *o, struct hn_hasher *exec_hasher,
+		       iocw_alert_fn fn, void *arg, FILE *err)
+{
+	struct hn_ioc_set *set;
+	struct hn_ioc_stats st;
+	struct iocw *w;
+
+	if (o->no_ioc)
+		return NULL;
+	if (!(set = load_set(o, err, &st)))
+		return NULL;
 	w = calloc(1, sizeof(*w));
-	if (!w) {
+	if (w)
+		w->results = calloc(RESULTS, sizeof(*w->results));
+	if (!w || !w->results) {
+		if (w)
+			free(w);
 		hn_ioc_set_free(set);
 		fprintf(err, "hinomi agent: no IOC matching: out of memory\n");
 		return NULL;
 	}
-	w->set = set;
 	w->exec = exec_hasher;
 	w->fn = fn;
 	w->arg = arg;
-	w->st.indicators = st.loaded;
 	pthread_mutex_init(&w->mu, NULL);
-	w->want = (hn_ioc_has(set, HN_IOC_SHA1) ? HN_DIGEST_SHA1 : 0) |
-		  (hn_ioc_has(set, HN_IOC_MD5) ? HN_DIGEST_MD5 : 0);
-	w->hashes = w->want || hn_ioc_has(set, HN_IOC_SHA256);
-	if (w->hashes) {
-		w->results = calloc(RESULTS, sizeof(*w->results));
-		if (!w->results ||
-		    hn_hasher_new(WQUEUE, WCACHE, WMAX_BYTES, written_hashed, w, &w->written) < 0) {
-			fprintf(err, "hinomi agent: IOC hashes not matched: out of memory\n");
-			w->hashes = false;
-			w->written = NULL;
-		} else if (w->want && (hn_hasher_want(exec_hasher, w->want) < 0 ||
-				       hn_hasher_want(w->written, w->want) < 0)) {
-			w->want = 0;
-		}
-	}
+	use_set(w, set, st.loaded, err);
 	return w;
+}
+
+void iocw_reload(struct iocw *w, const struct hn_agent_opts *o, FILE *err)
+{
+	struct hn_ioc_set *set;
+	struct hn_ioc_stats st;
+
+	if (!w)
+		return;
+	if (!(set = load_set(o, err, &st))) {
+		fprintf(err, "hinomi agent: IOC lists not reloaded: the old ones stay\n");
+		return;
+	}
+	use_set(w, set, st.loaded, err);
+	fprintf(err, "hinomi agent: IOC lists reloaded: %u indicators loaded, %u unsupported,"
+		" %u invalid\n", st.loaded, st.unsupported, st.invalid);
 }
 
 void iocw_free(struct iocw *w)

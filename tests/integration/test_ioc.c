@@ -8,7 +8,8 @@
  * this process; the unlisted twins of each raise none.  `hinomi ioc check`
  * reports the lists and a broken one, and `hinomi detect --ioc` finds the
  * same alerts in the store, but for the written file (its hash is not in
- * the events).
+ * the events).  A list added while the agent runs is loaded on SIGHUP,
+ * and what it lists is matched from then on.
  *
  * Everything listed is this run's own: binaries with bytes of their own
  * appended, addresses in a random 127.x.y.0/24, names with this pid in
@@ -19,6 +20,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -455,6 +458,62 @@ static void only_the_listed_raised_alerts(void **state)
 	}
 }
 
+/* SIGHUP: a list added since the start is loaded, and a binary it lists
+ * (run once before, unlisted: its hash is in the exec hasher's cache)
+ * raises an alert when run again. */
+static void a_list_added_is_matched_after_sighup(void **state)
+{
+	char bin_new[320], tag[64], p[400], text[512], logtext[16384] = "", list[64];
+	struct hn_digests d;
+	struct alerts v;
+	const struct alert *al;
+	bool reloaded = false;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(bin_new, sizeof(bin_new), "%s/listed-later", dir);
+	snprintf(tag, sizeof(tag), "hn-ioc-later-%d-%u", (int)getpid(), (unsigned)rand());
+	copy_true(bin_new, tag);
+	assert_int_equal(hn_digest_file(bin_new, 1 << 30, 0, &d), 0);
+	run_bin(bin_new);
+	/* its hash comes in and is matched against the lists as they are */
+	th_sleep_ms(1500);
+	snprintf(list, sizeof(list), "hn%d-reload", (int)getpid());
+	snprintf(p, sizeof(p), "%s/%s.csv", iocdir, list);
+	snprintf(text, sizeof(text), "type,value,description,level\n"
+		 "sha256,%s,dropper listed later,high\n", d.sha256);
+	assert_int_equal(th_append(p, text), 0);
+	assert_int_equal(kill(agent.pid, SIGHUP), 0);
+	for (int k = 0; k < 100 && !reloaded; k++) {
+		FILE *fp = fopen(agent.log, "re");
+		size_t n = fp ? fread(logtext, 1, sizeof(logtext) - 1, fp) : 0;
+		if (fp)
+			fclose(fp);
+		logtext[n] = '\0';
+		reloaded = strstr(logtext, "IOC lists reloaded:") != NULL;
+		if (!reloaded)
+			th_sleep_ms(100);
+	}
+	if (!reloaded)
+		fail_msg("no IOC reload in the agent's log:\n%s", logtext);
+	pid = run_bin(bin_new);
+	al = wait_alert(list, &v);
+	if (!al) {
+		dump(&v);
+		fail_msg("no alert for the binary of the list added before SIGHUP");
+	}
+	assert_non_null(strstr(al->title, "dropper listed later"));
+	assert_string_equal(al->level, "high");
+	assert_int_equal(al->pid, (uint32_t)pid);
+	/* the run before the reload raised none */
+	read_alerts(&v);
+	for (int i = 0, n = 0; i < v.n; i++)
+		if (strstr(v.a[i].title, list) && ++n > 1)
+			fail_msg("more than one alert for the binary listed later");
+}
+
 /* ---- the CLI ---- */
 
 static int sh(const char *cmd, char *out, size_t n)
@@ -523,6 +582,8 @@ int main(void)
 		cmocka_unit_test(written_file_with_listed_content_alerts),
 		cmocka_unit_test(only_the_listed_raised_alerts),
 		cmocka_unit_test(cli_checks_lists_and_detects_offline),
+		/* last: it adds a list the tests above do not expect */
+		cmocka_unit_test(a_list_added_is_matched_after_sighup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
