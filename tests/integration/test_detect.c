@@ -215,7 +215,6 @@ static void rules_raise_grouped_alerts(void **state)
 	{
 		char p[400], rule[1024], logtext[8192];
 		const char *argv[] = { marker, "after-reload", NULL };
-		bool reloaded = false;
 		snprintf(p, sizeof(p), "%s/reload.yml", rules);
 		snprintf(rule, sizeof(rule),
 			"title: Marker run after a reload\nid: 0b7c1d52-6d1a-4a44-9d55-1e7f00000004\n"
@@ -224,17 +223,7 @@ static void rules_raise_grouped_alerts(void **state)
 			"  condition: sel\n", marker);
 		assert_int_equal(th_append(p, rule), 0);
 		assert_int_equal(kill(a.pid, SIGHUP), 0);
-		for (int k = 0; k < 100 && !reloaded; k++) {
-			FILE *fp = fopen(a.log, "r");
-			size_t n = fp ? fread(logtext, 1, sizeof(logtext) - 1, fp) : 0;
-			if (fp)
-				fclose(fp);
-			logtext[n] = '\0';
-			reloaded = strstr(logtext, "rules reloaded: 4 loaded") != NULL;
-			if (!reloaded)
-				th_sleep_ms(100);
-		}
-		if (!reloaded)
+		if (!th_agent_log_has(&a, "rules reloaded: 4 loaded", logtext, sizeof(logtext)))
 			fail_msg("no reload in the agent's log:\n%s", logtext);
 		assert_int_equal(run(argv), 0);
 		i = wait_alert("Marker run after a reload", 1, &v);

@@ -467,7 +467,6 @@ static void a_list_added_is_matched_after_sighup(void **state)
 	struct hn_digests d;
 	struct alerts v;
 	const struct alert *al;
-	bool reloaded = false;
 	pid_t pid;
 
 	(void)state;
@@ -486,17 +485,7 @@ static void a_list_added_is_matched_after_sighup(void **state)
 		 "sha256,%s,dropper listed later,high\n", d.sha256);
 	assert_int_equal(th_append(p, text), 0);
 	assert_int_equal(kill(agent.pid, SIGHUP), 0);
-	for (int k = 0; k < 100 && !reloaded; k++) {
-		FILE *fp = fopen(agent.log, "re");
-		size_t n = fp ? fread(logtext, 1, sizeof(logtext) - 1, fp) : 0;
-		if (fp)
-			fclose(fp);
-		logtext[n] = '\0';
-		reloaded = strstr(logtext, "IOC lists reloaded:") != NULL;
-		if (!reloaded)
-			th_sleep_ms(100);
-	}
-	if (!reloaded)
+	if (!th_agent_log_has(&agent, "IOC lists reloaded:", logtext, sizeof(logtext)))
 		fail_msg("no IOC reload in the agent's log:\n%s", logtext);
 	pid = run_bin(bin_new);
 	al = wait_alert(list, &v);

@@ -86,6 +86,21 @@ int th_append(const char *path, const char *text)
 	return r;
 }
 
+bool th_agent_log_has(const struct th_agent *a, const char *text, char *buf, size_t n)
+{
+	for (int k = 0; k < 100; k++) {
+		FILE *fp = fopen(a->log, "re");
+		size_t got = fp ? fread(buf, 1, n - 1, fp) : 0;
+		if (fp)
+			fclose(fp);
+		buf[got] = '\0';
+		if (strstr(buf, text))
+			return true;
+		th_sleep_ms(100);
+	}
+	return false;
+}
+
 void th_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

@@ -80,6 +80,9 @@ void th_group_stop(struct th_agent *a, struct hn_store *s, const char *scratch);
 void th_group_reset(struct th_agent *a, struct hn_store **s, char *scratch);
 
 void th_sleep_ms(int ms);
+/* Wait (10 s at most) until the agent's log holds text; true when it
+ * does.  The log's start (n bytes at most) is left in buf either way. */
+bool th_agent_log_has(const struct th_agent *a, const char *text, char *buf, size_t n);
 /* Append text to path (created when missing).  0 or -errno. */
 int th_append(const char *path, const char *text);
 /* waitpid; the raw status, or -1. */
