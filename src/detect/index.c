@@ -7,8 +7,8 @@
  *                      values: resolved and as       condition requires
  *                      passed to execve)             (Image|endswith '/x',
  *                                                    Image: '/full/path/x')
- *   auditd             a0, SYSCALL, comm, exe        the values of the first
- *                      basename, type                of these fields its
+ *   auditd             a0, euid, SYSCALL, comm,      the values of the first
+ *                      exe basename, type            of these fields its
  *                                                    condition requires
  *   network_connection DestinationPort               the ports it requires
  *
@@ -97,6 +97,7 @@ static const struct spec proc_specs[] = {
 
 static const struct spec audit_specs[] = {
 	{ DF_A_A0, false },       /* EXECVE: the command */
+	{ DF_A_EUID, false },     /* a web server's user: euid 33 */
 	{ DF_A_SYSCALL, false },
 	{ DF_A_COMM, false },
 	{ DF_A_EXE, true },
@@ -107,7 +108,7 @@ static const struct spec net_specs[] = {
 	{ DF_DESTINATIONPORT, false },
 };
 
-#define MAX_SPECS 5      /* one digit in a key ("3:bash") */
+#define MAX_SPECS 6      /* one digit in a key ("3:bash") */
 
 /* auditd: the record type a field exists on alone (fields.c), or NULL. */
 static const char *audit_kind_of(int field)
@@ -235,6 +236,7 @@ struct det_index {
 	const struct spec *specs;
 	unsigned nspecs;
 	bool used[MAX_SPECS];    /* some rule is filed under spec i's keys */
+	signed char *spec_of;    /* rule i: the spec it is filed under, or -1 */
 	/* by record shape: the specs whose keys vary (not decided by the
 	 * shape) and that some rule is filed under, bit i: spec i */
 	unsigned char dyn[HN_EV_TYPE_MAX][DET_AUDIT_COUNT];
@@ -282,6 +284,7 @@ void det_index_free(struct det_index *ix)
 	}
 	free(ix->slots);
 	free(ix->always);
+	free(ix->spec_of);
 	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
 		for (unsigned k = 0; k < DET_AUDIT_COUNT; k++) {
 			free(ix->shape[t][k]);
@@ -388,10 +391,15 @@ static bool build_shapes(struct det_index *ix, const struct hn_ruleset *rs,
 			}
 			for (unsigned w = 0; w < ix->nwords; w++)
 				pre[w] &= m[w];
-			for (unsigned f = 0; f < ix->nspecs; f++)
-				if (ix->used[f] &&
+			/* the key fields to compute for records of this shape:
+			 * those a rule possible here is filed under, when the
+			 * shape does not decide them */
+			for (unsigned i = 0; i < n; i++) {
+				int f = ix->spec_of[idx[i]];
+				if (f >= 0 && (m[idx[i] / 64] & (1ULL << (idx[i] % 64))) &&
 				    !det_field_static(ix->specs[f].field, (uint16_t)t, (int)k))
 					ix->dyn[t][k] |= (unsigned char)(1u << f);
+			}
 		}
 	free(rec);
 	return true;
@@ -425,8 +433,10 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 		ix->nslots *= 2;
 	ix->slots = calloc(ix->nslots, sizeof(*ix->slots));
 	ix->always = calloc(ix->nwords, sizeof(*ix->always));
-	if (!ix->slots || !ix->always)
+	ix->spec_of = malloc(ix->nwords * 64);
+	if (!ix->slots || !ix->always || !ix->spec_of)
 		goto fail;
+	memset(ix->spec_of, -1, ix->nwords * 64);
 	for (unsigned i = 0; i < n; i++) {
 		const struct det_rule *r = det_ruleset_rule(rs, idx[i]);
 		struct det_keyset ks = { 0 };
@@ -461,6 +471,7 @@ struct det_index *det_index_build(const struct hn_ruleset *rs, enum hn_det_sourc
 			s->bits[idx[i] / 64] |= 1ULL << (idx[i] % 64);
 		}
 		ix->used[f - 1] = true;
+		ix->spec_of[idx[i]] = (signed char)(f - 1);
 		det_ks_release(&ks);
 	}
 	if (!build_shapes(ix, rs, src, idx, n))

@@ -117,6 +117,8 @@ static struct hn_event *make_event(void)
 	ev->proc.entity = 1 + rnd() % 100;
 	ev->proc.pid = 100 + (uint32_t)(rnd() % 1000);
 	ev->proc.uid = rnd() % 2 ? 0 : 1000;
+	/* a web server's user now and then (auditd rules key on euid) */
+	ev->proc.euid = rnd() % 4 ? ev->proc.uid : 33;
 	snprintf(ev->proc.comm, sizeof(ev->proc.comm), "%.15s", pick());
 	compose(a, sizeof(a));
 	ev->proc.executable = hn_event_puts(ev, a);
