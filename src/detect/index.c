@@ -262,16 +262,21 @@ static uint64_t hash(const char *s, size_t n)
 	return h;
 }
 
-static struct slot *slot_of(const struct det_index *ix, const char *k, size_t n)
+/* The slot of key k (n bytes) whose hash is h: its own, or the empty one
+ * it would take; NULL when the table is full. */
+static struct slot *slot_find(const struct det_index *ix, const char *k, size_t n, uint64_t h)
 {
-	uint64_t h = hash(k, n);
-
 	for (unsigned i = 0; i < ix->nslots; i++) {
 		struct slot *s = &ix->slots[(h + i) & (ix->nslots - 1)];
 		if (!s->key || (s->klen == n && !memcmp(s->key, k, n)))
 			return s;
 	}
 	return NULL;
+}
+
+static struct slot *slot_of(const struct det_index *ix, const char *k, size_t n)
+{
+	return slot_find(ix, k, n, hash(k, n));
 }
 
 void det_index_free(struct det_index *ix)
@@ -297,7 +302,8 @@ void det_index_free(struct det_index *ix)
  * count: for each key field its value (Image: both values). */
 #define REC_KEYS (MAX_SPECS + 1)
 static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool fixed,
-			    char keys[REC_KEYS][KEY_MAX + 8], size_t lens[REC_KEYS])
+			    char keys[REC_KEYS][KEY_MAX + 8], size_t lens[REC_KEYS],
+			    uint64_t hashes[REC_KEYS])
 {
 	unsigned nk = 0;
 
@@ -314,6 +320,7 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool 
 			const struct hn_sm_str *v;
 			const char *b;
 			size_t n, p;
+			uint64_t h;
 			if (fields[j] < 0)
 				continue;
 			v = det_rec_get(r, fields[j]);
@@ -330,14 +337,22 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool 
 			}
 			if (!n || n >= KEY_MAX)
 				continue;
-			/* "f:" without printf: this runs for every record */
+			/* "f:" without printf, lower-cased (ASCII, as det_ks_add
+			 * in the C locale) and hashed in one pass: this runs for
+			 * every record */
 			keys[nk][0] = (char)('0' + f);
 			keys[nk][1] = ':';
 			p = 2;
-			for (size_t i = 0; i < n; i++)
-				keys[nk][p + i] = (char)tolower((unsigned char)b[i]);
+			h = hash(keys[nk], 2);
+			for (size_t i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)b[i];
+				c = c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+				keys[nk][p + i] = (char)c;
+				h = (h ^ c) * 0x100000001b3ULL;
+			}
 			keys[nk][p + n] = '\0';
 			lens[nk] = p + n;
+			hashes[nk] = h;
 			if (nk && lens[nk - 1] == lens[nk] && !memcmp(keys[nk - 1], keys[nk], p + n))
 				continue;
 			nk++;
@@ -358,6 +373,7 @@ static bool build_shapes(struct det_index *ix, const struct hn_ruleset *rs,
 	unsigned kinds = src == HN_DS_AUDITD ? DET_AUDIT_COUNT : 1;
 	char keys[REC_KEYS][KEY_MAX + 8];
 	size_t lens[REC_KEYS];
+	uint64_t hashes[REC_KEYS];
 
 	if (!rec)
 		return false;
@@ -382,7 +398,7 @@ static bool build_shapes(struct det_index *ix, const struct hn_ruleset *rs,
 				}
 			ix->none[t][k] = !yes;
 			memcpy(pre, ix->always, ix->nwords * sizeof(*pre));
-			nk = record_keys(ix, rec, true, keys, lens);
+			nk = record_keys(ix, rec, true, keys, lens, hashes);
 			for (unsigned j = 0; j < nk; j++) {
 				struct slot *s = slot_of(ix, keys[j], lens[j]);
 				if (s && s->key)
@@ -493,6 +509,7 @@ bool det_index_mask(const struct det_index *ix, struct det_rec *r, uint64_t *bit
 {
 	char keys[REC_KEYS][KEY_MAX + 8];
 	size_t lens[REC_KEYS];
+	uint64_t hashes[REC_KEYS];
 	unsigned t = r->ev->type, k = (unsigned)r->audit_kind, nk;
 	const uint64_t *shape;
 
@@ -505,9 +522,9 @@ bool det_index_mask(const struct det_index *ix, struct det_rec *r, uint64_t *bit
 	}
 	shape = ix->shape[t][k];
 	memcpy(bits, ix->pre[t][k], ix->nwords * sizeof(*bits));
-	nk = ix->nspecs ? record_keys(ix, r, false, keys, lens) : 0;
+	nk = ix->nspecs ? record_keys(ix, r, false, keys, lens, hashes) : 0;
 	for (unsigned j = 0; j < nk; j++) {
-		struct slot *s = slot_of(ix, keys[j], lens[j]);
+		struct slot *s = slot_find(ix, keys[j], lens[j], hashes[j]);
 		if (s && s->key)
 			for (unsigned w = 0; w < ix->nwords; w++)
 				bits[w] |= s->bits[w] & shape[w];
