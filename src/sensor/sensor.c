@@ -160,6 +160,7 @@ static const struct sys_slot sys_slots[] = {
 	{ SYS_sendmsg, "hn_sys_sendmsg" },
 	{ SYS_sendmmsg, "hn_sys_sendmmsg" },
 	{ SYS_recvfrom, "hn_sys_recvfrom" },
+	{ SYS_recvmsg, "hn_sys_recvmsg" },
 	{ SYS_init_module, "hn_sys_init_module" },
 	{ SYS_finit_module, "hn_sys_finit_module" },
 	{ SYS_bpf, "hn_sys_bpf" },

@@ -599,7 +599,11 @@ static bool connect_named(const struct hn_event *ev, const void *arg)
 /* A DNS answer names the address it gives: a connection to it carries the
  * name asked for (DestinationHostname, ECS destination.domain).  The
  * server is this test on 127.0.0.1:53, the address 127.0.0.77. */
-static void dns_answer_names_connection(void **state)
+/* A DNS exchange with a server of our own on 127.0.0.1:53 for
+ * hn-TAGPID.example, answered 127.0.0.ip; the client reads the reply
+ * with recvmsg or recvfrom.  Then a connection to that address carries
+ * the name. */
+static void dns_answer_names_connection_via(const char *tag, unsigned char ip, bool msg)
 {
 	unsigned char q[64], rep[128];
 	char name[40];
@@ -611,7 +615,6 @@ static void dns_answer_names_connection(void **state)
 	size_t qn = 12, n;
 	int srv, cli, lst, tcp;
 
-	(void)state;
 	dns.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(srv >= 0);
@@ -621,7 +624,7 @@ static void dns_answer_names_connection(void **state)
 		skip();
 	}
 	/* the query: id, RD, one question: hn-ansPID.example A IN */
-	snprintf(name, sizeof(name), "hn-ans%d", (int)getpid());
+	snprintf(name, sizeof(name), "hn-%s%d", tag, (int)getpid());
 	memset(q, 0, sizeof(q));
 	q[0] = 0x56;
 	q[2] = 0x01;
@@ -648,19 +651,28 @@ static void dns_answer_names_connection(void **state)
 	rep[7] = 1;
 	n = qn;
 	{
-		static const unsigned char ans[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
-						     127, 0, 0, 77 };
+		unsigned char ans[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 0 };
+		ans[15] = ip;
 		memcpy(rep + n, ans, sizeof(ans));
 		n += sizeof(ans);
 	}
 	assert_int_equal(sendto(srv, rep, n, 0, (struct sockaddr *)&from, fl), (ssize_t)n);
 	fl = sizeof(from);
-	assert_int_equal(recvfrom(cli, q, sizeof(q), 0, (struct sockaddr *)&from, &fl),
-			 (ssize_t)n > (ssize_t)sizeof(q) ? (ssize_t)sizeof(q) : (ssize_t)n);
+	if (msg) {
+		/* one buffer, as resolvers read a datagram (the sensor reads
+		 * the first iovec) */
+		struct iovec iov = { q, sizeof(q) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = fl, .msg_iov = &iov,
+				     .msg_iovlen = 1 };
+		assert_int_equal(recvmsg(cli, &mh, 0), (ssize_t)n);
+	} else {
+		assert_int_equal(recvfrom(cli, q, sizeof(q), 0, (struct sockaddr *)&from, &fl),
+				 (ssize_t)n > (ssize_t)sizeof(q) ? (ssize_t)sizeof(q) : (ssize_t)n);
+	}
 	close(cli);
 	close(srv);
 	/* a listener on the answered address, and a connection to it */
-	to.sin_addr.s_addr = htonl(0x7f00004d);
+	to.sin_addr.s_addr = htonl(0x7f000000u | ip);
 	lst = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(lst >= 0);
 	assert_int_equal(bind(lst, (struct sockaddr *)&to, sizeof(to)), 0);
@@ -677,6 +689,20 @@ static void dns_answer_names_connection(void **state)
 	snprintf((char *)rep, sizeof(rep), "%s.example", name);
 	assert_string_equal(ev->dns_name, (char *)rep);
 	hn_event_free(ev);
+}
+
+static void dns_answer_names_connection(void **state)
+{
+	(void)state;
+	dns_answer_names_connection_via("ans", 77, false);
+}
+
+/* The same with the reply read by recvmsg (systemd-resolved, event-loop
+ * resolvers). */
+static void dns_answer_read_with_recvmsg_names_connection(void **state)
+{
+	(void)state;
+	dns_answer_names_connection_via("msg", 78, true);
 }
 
 /* the CLI reads the same store */
@@ -724,6 +750,7 @@ int main(void)
 		cmocka_unit_test(process_injection),
 		cmocka_unit_test(dns_query_name),
 		cmocka_unit_test(dns_answer_names_connection),
+		cmocka_unit_test(dns_answer_read_with_recvmsg_names_connection),
 		cmocka_unit_test(cli_reads_store),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -259,26 +259,36 @@ int hn_sys_sendto(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /*
- * recvfrom: a datagram from port 53 is a DNS reply; its start goes to the
- * agent, which learns from it which name an address was resolved from
- * (the DestinationHostname of later connections).  The resolvers of glibc
- * and musl read their replies with recvfrom.
+ * recvfrom and recvmsg: a datagram from port 53 is a DNS reply; its start
+ * goes to the agent, which learns from it which name an address was
+ * resolved from (the DestinationHostname of later connections).  The
+ * resolvers of glibc and musl read their replies with recvfrom; others
+ * (systemd-resolved, most event-loop libraries) with recvmsg.  Both are
+ * frequent on other sockets: a UDP socket is checked for first.
  */
-SEC("raw_tp")
-int hn_sys_recvfrom(struct bpf_raw_tracepoint_args *ctx)
+
+/* fd's socket when it is a UDP one, else NULL. */
+static __always_inline struct sock *udp_sock(long fd)
 {
-	struct pt_regs *regs = (void *)ctx->args[0];
-	long ret = (long)ctx->args[1];
-	const void *ubuf = (void *)SYS_ARG2(regs), *uaddr = (void *)SYS_ARG5(regs);
+	struct sock *sk = fd_sock((int)fd);
+
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+		return NULL;
+	return sk;
+}
+
+/* A datagram received on sk: ret bytes, the first avail of them at ubuf
+ * (recvmsg: the first iovec); uaddr: the sender when the caller asked
+ * (else the connected peer). */
+static __always_inline int handle_udp_recv(struct sock *sk, long ret, const void *ubuf,
+					   __u64 avail, const void *uaddr)
+{
 	struct udp_peer peer = {};
 	struct hn_wire_net *n;
-	struct sock *sk;
 	struct rec r;
+	__u64 l;
 
-	if (ret < 12 || !ubuf)   /* shorter than a DNS header */
-		return 0;
-	sk = fd_sock((int)SYS_ARG1(regs));
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+	if (ret < 12 || !ubuf || avail < 12)   /* shorter than a DNS header */
 		return 0;
 	if (!uaddr || !user_sockaddr(uaddr, &peer.family, &peer.port, peer.addr)) {
 		struct hn_wire_net tmp = {};
@@ -296,10 +306,24 @@ int hn_sys_recvfrom(struct bpf_raw_tracepoint_args *ctx)
 	n->family = peer.family;
 	n->dport = peer.port;
 	__builtin_memcpy(n->daddr, peer.addr, 16);
-	put_ubytes(&r, HN_S_PAYLOAD, ubuf, ret > HN_PAYLOAD_MAX ? HN_PAYLOAD_MAX : (__u32)ret, 0);
+	l = (__u64)ret < avail ? (__u64)ret : avail;
+	put_ubytes(&r, HN_S_PAYLOAD, ubuf, l > HN_PAYLOAD_MAX ? HN_PAYLOAD_MAX : (__u32)l, 0);
 	r.quiet = 1;   /* an answer alerts nothing by itself */
 	rec_send(&r);
 	return 0;
+}
+
+SEC("raw_tp")
+int hn_sys_recvfrom(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	struct sock *sk;
+
+	if (ret < 12 || !(sk = udp_sock((long)SYS_ARG1(regs))))
+		return 0;
+	return handle_udp_recv(sk, ret, (void *)SYS_ARG2(regs), (__u64)ret,
+			       (void *)SYS_ARG5(regs));
 }
 
 /* struct user_msghdr's head */
@@ -322,6 +346,23 @@ static __always_inline int handle_msg(struct bpf_raw_tracepoint_args *ctx, long 
 	if (m.iov && m.iovlen)
 		bpf_probe_read_user(&iov, sizeof(iov), m.iov);
 	return handle_udp_send(ctx, fd, m.name, iov.iov_base, iov.iov_len);
+}
+
+SEC("raw_tp")
+int hn_sys_recvmsg(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	struct hn_msghdr m = {};
+	struct iovec iov = {};
+	struct sock *sk;
+
+	if (ret < 12 || !(sk = udp_sock((long)SYS_ARG1(regs))))
+		return 0;
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)SYS_ARG2(regs)) < 0 || !m.iov ||
+	    !m.iovlen || bpf_probe_read_user(&iov, sizeof(iov), m.iov) < 0)
+		return 0;
+	return handle_udp_recv(sk, ret, iov.iov_base, iov.iov_len, m.name);
 }
 
 SEC("raw_tp")
