@@ -168,10 +168,14 @@ static long read_recording(const char *path, struct hn_event ***out, struct hn_d
 		if (hn_ecs_parse(line, (size_t)len, &ev, err, sizeof(err)) < 0)
 			continue;
 		if (n == room) {
+			struct hn_event **bigger;
 			room = room ? room * 2 : 1024;
-			evs = realloc(evs, room * sizeof(*evs));
-			if (!evs)
-				return -1;
+			bigger = realloc(evs, room * sizeof(*evs));
+			if (!bigger) {
+				hn_event_free(ev);
+				break;   /* what was read so far */
+			}
+			evs = bigger;
 		}
 		evs[n++] = ev;
 	}

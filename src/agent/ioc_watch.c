@@ -387,7 +387,7 @@ void iocw_event(struct iocw *w, const struct hn_event *ev)
 		break;
 	case HN_EV_FILE_CREATE:
 	case HN_EV_FILE_OPEN_WRITE:
-		if (!w->written || !ev->cookie)
+		if (!w->hashes || !w->written || !ev->cookie)
 			break;
 		if (ev->path && !(ev->flags & HN_EVF_WRITTEN)) {
 			struct open_slot *o = open_slot(w, ev->proc.entity, ev->cookie);
@@ -480,6 +480,9 @@ static void use_set(struct iocw *w, struct hn_ioc_set *set, unsigned loaded, FIL
 	pthread_mutex_lock(&w->mu);
 	w->hashes = hashes;
 	pthread_mutex_unlock(&w->mu);
+	/* no hash indicator any more: nothing waits for a hash */
+	while (!hashes && w->nwaits)
+		wait_release(w, w->nwaits - 1);
 	hn_ioc_set_free(w->set);
 	w->set = set;
 	w->st.indicators = loaded;

@@ -148,29 +148,35 @@ static const char *skip_group(const char *p)
 	return NULL;
 }
 
-/* Skip a quantifier at p (?, *, +, {n}, {n,}, {n,m} with a lazy or
- * possessive suffix); *min gets its least count (1 when none is there).
- * Returns p past it. */
-static const char *skip_quant(const char *p, unsigned *min)
+/* Skip a quantifier at p (?, *, +, {n}, {n,}, {n,m}, each maybe lazy or
+ * possessive): *min gets its least count and *one whether there was none
+ * at all (the atom matched exactly once).  Returns p past it, or NULL for
+ * a '{' that is not exactly {n}, {n,} or {n,m} (a literal brace in this
+ * PCRE2, a quantifier in later ones: {,n}, spaces): not read here. */
+static const char *skip_quant(const char *p, unsigned *min, bool *one)
 {
 	*min = 1;
-	if (*p == '?' || *p == '*')
+	*one = false;
+	if (*p == '?' || *p == '*') {
 		*min = 0;
-	else if (*p == '+')
+	} else if (*p == '+') {
 		;
-	else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+	} else if (*p == '{') {
 		const char *q = p + 1;
 		unsigned n = 0;
-		while (*q >= '0' && *q <= '9')
-			n = n * 10 + (unsigned)(*q++ - '0') % 1000000;
+		if (*q < '0' || *q > '9')
+			return NULL;
+		while (*q >= '0' && *q <= '9' && n < 100000)
+			n = n * 10 + (unsigned)(*q++ - '0');
 		if (*q == ',')
 			for (q++; *q >= '0' && *q <= '9'; q++)
 				;
 		if (*q != '}')
-			return p;    /* a plain '{' */
+			return NULL;
 		*min = n;
 		p = q;
 	} else {
+		*one = true;
 		return p;
 	}
 	p++;
@@ -192,6 +198,7 @@ static size_t re_branch_run(const char *p, const char *end, char *out, size_t ca
 	while (p < end) {
 		const char *q;
 		unsigned min;
+		bool one;
 		int c = -1;              /* a literal byte, or -1: something else */
 
 		if (*p == '\\') {
@@ -216,18 +223,19 @@ static size_t re_branch_run(const char *p, const char *end, char *out, size_t ca
 				return 0;
 		} else if (*p == '.' || *p == '^' || *p == '$') {
 			q = p + 1;
-		} else if (*p == '?' || *p == '*' || *p == '+' || *p == ')') {
+		} else if (*p == '?' || *p == '*' || *p == '+' || *p == ')' || *p == '{') {
 			return 0;        /* a quantifier of nothing: not ours to judge */
 		} else {
 			c = (unsigned char)*p;
 			q = p + 1;
 		}
-		q = skip_quant(q, &min);
+		if (!(q = skip_quant(q, &min, &one)))
+			return 0;
 		if (c >= 0 && min >= 1 && n < sizeof(cur)) {
 			cur[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-			if (min == 1 && !(*(q - 1) == '+' || *(q - 1) == '}' || *(q - 1) == '*'))
+			if (one)
 				goto next;
-			/* repeated: the run ends with it */
+			/* repeated (or lazy, possessive...): the run ends with it */
 		}
 		if (n > best && n <= cap) {
 			memcpy(out, cur, n);
@@ -249,9 +257,17 @@ int det_re_literals(const char *re, char out[][512], unsigned max)
 	const char *p = re, *start = re;
 	unsigned n = 0;
 
-	if (!re || strstr(re, "\\Q") || strstr(re, "(?x") || strstr(re, "(?J") ||
-	    strncmp(re, "(*", 2) == 0)
+	if (!re || strstr(re, "\\Q") || strstr(re, "(*") || strstr(re, "(?#") ||
+	    strstr(re, "(?C") || strstr(re, "[:"))
 		return 0;
+	/* an option group turning on extended mode (spaces and # are then
+	 * not literal) anywhere: (?x), (?ix), (?^x), (?sx:...) */
+	for (const char *o = strstr(re, "(?"); o; o = strstr(o + 2, "(?"))
+		for (const char *f = o + 2;
+		     (*f >= 'a' && *f <= 'z') || (*f >= 'A' && *f <= 'Z') || *f == '^' || *f == '-';
+		     f++)
+			if (*f == 'x' || *f == 'J')
+				return 0;
 	/* a leading (?i), (?s), (?m), (?im)...: flags only */
 	if (p[0] == '(' && p[1] == '?') {
 		const char *q = p + 2;

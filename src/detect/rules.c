@@ -214,13 +214,17 @@ static char *str_member(struct det_reader *rd, const yaml_node_t *map, const cha
 /* ---- selections ---- */
 
 /* Keep a value as written (the prefilter reads them).  0 or -ENOMEM. */
-static int keep_raw(struct det_item *it, const char *v)
+static int keep_raw(struct det_item *it, const char *v, size_t len)
 {
 	char **r = realloc(it->raw, (it->nraw + 1) * sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
 	it->raw = r;
+	/* a value with a NUL in it is kept as none: the prefilters read
+	 * these as C strings and would see only its start */
+	if (v && memchr(v, '\0', len))
+		v = NULL;
 	r[it->nraw] = v ? strdup(v) : NULL;
 	if (v && !r[it->nraw])
 		return -ENOMEM;
@@ -253,7 +257,7 @@ static int add_ref(struct det_reader *rd, struct det_item *it, const char *key,
 		return -ENOMEM;
 	it->refs = refs;
 	refs[it->nraw] = f;
-	return keep_raw(it, scalar(v));
+	return keep_raw(it, scalar(v), v->data.scalar.length);
 }
 
 /* The values of a fieldref item: field names (one or a list). */
@@ -360,7 +364,8 @@ static int add_item(struct det_reader *rd, struct det_sel *sel, const yaml_node_
 				problem(rd, HN_RULE_INVALID, v, "'%s': %s", key, err);
 				return r;
 			}
-			if (keep_raw(it, is_null(v) ? NULL : scalar(v)) < 0)
+			if (keep_raw(it, is_null(v) ? NULL : scalar(v),
+				     is_null(v) ? 0 : v->data.scalar.length) < 0)
 				return -ENOMEM;
 		}
 		return 0;
@@ -376,7 +381,8 @@ static int add_item(struct det_reader *rd, struct det_sel *sel, const yaml_node_
 		problem(rd, HN_RULE_INVALID, val, "'%s': %s", key, err);
 		return r;
 	}
-	return keep_raw(it, is_null(val) ? NULL : scalar(val)) < 0 ? -ENOMEM : 0;
+	return keep_raw(it, is_null(val) ? NULL : scalar(val),
+			is_null(val) ? 0 : val->data.scalar.length) < 0 ? -ENOMEM : 0;
 }
 
 static int end_alt(struct det_sel *sel)
