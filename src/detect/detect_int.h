@@ -259,7 +259,8 @@ bool det_lits_scan(const struct det_lits *l, struct det_rec *const *recs, unsign
  * unanchored): one per top-level branch (any match has one of them, in
  * any case), lower-cased, NUL-terminated, into out; their number, or 0
  * when it cannot say (a branch with no literal of 2 or more bytes, a
- * construct it does not read: \x escapes, \Q, (?x)...). */
+ * construct it does not read: \x or \1 escapes, \Q, (*VERB), (?#...),
+ * (?C...), an x flag, [:, a brace that is not {n}, {n,} or {n,m}). */
 int det_re_literals(const char *re, char out[][512], unsigned max);
 /* Has rule i literals the prefilter searches for? */
 bool det_lits_has(const struct det_lits *l, unsigned i);
