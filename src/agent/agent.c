@@ -97,6 +97,9 @@ struct agent {
 	 * last saved in meta */
 	struct hn_logsrc *logs;
 	unsigned nlogs;
+	struct hn_journal *journal;   /* the systemd journal (logsrc.h), or NULL */
+	char journal_key[128];        /* its meta key: where reading resumes */
+	char *journal_saved;          /* the cursor last saved */
 	/* detection: the rules, what they found, the groups already shown */
 	struct hn_ruleset *rules;
 	struct hn_correlator *corr;   /* the rules' correlations over time */
@@ -723,12 +726,42 @@ static void log_event(struct hn_event *ev, void *arg)
 	submit(a, ev);
 }
 
+/* Read the systemd journal when the config says so, or (auto) when
+ * journald runs and none of the log files exists (a Debian 12 without
+ * rsyslog): both would give each line twice.  Where reading resumes (the
+ * last entry's cursor) is kept in the store's meta, as the files'
+ * positions are. */
+static void journal_open(struct agent *a, const char *const *paths, int n)
+{
+	const char *ns;
+	int mode = hn_agent_config_journal(a->cfg, &ns);
+	char sock[320], *after = NULL;
+	bool files = false;
+
+	for (int i = 0; i < n && !files; i++)
+		files = access(paths[i], F_OK) == 0;
+	snprintf(sock, sizeof(sock), "/run/systemd/journal%s%s/socket", ns ? "." : "",
+		 ns ? ns : "");
+	if (mode == HN_JOURNAL_OFF ||
+	    (mode == HN_JOURNAL_AUTO && (files || access(sock, F_OK) < 0)))
+		return;
+	snprintf(a->journal_key, sizeof(a->journal_key), "journal:%s", ns ? ns : "system");
+	if (hn_store_meta_get(a->store, a->journal_key, &after) != 0)
+		after = NULL;
+	a->journal = hn_journal_open(ns, after);
+	a->journal_saved = after;
+	if (!a->journal)
+		fprintf(stderr, "hinomi agent: the journal is not read: journalctl cannot be"
+			" started\n");
+}
+
 /* Follow the config's log files, from where the last run stopped. */
 static void logs_open(struct agent *a)
 {
 	int n;
 	const char *const *paths = hn_agent_config_logs(a->cfg, &n);
 
+	journal_open(a, paths, n);
 	if (n <= 0)
 		return;
 	a->logs = hn_logsrc_new(paths, (unsigned)n);
@@ -753,15 +786,17 @@ static void logs_open(struct agent *a)
 
 static void logs_poll(struct agent *a, uint64_t t, bool force)
 {
-	if (!a->logs || (!force && t - a->last_log_poll < LOG_POLL_NS))
+	if ((!a->logs && !a->journal) || (!force && t - a->last_log_poll < LOG_POLL_NS))
 		return;
 	a->last_log_poll = t;
 	hn_logsrc_poll(a->logs, log_event, a);
+	hn_journal_poll(a->journal, log_event, a);
 }
 
 /* Positions that moved, into meta (with the writer's next batch). */
 static void logs_save(struct agent *a)
 {
+	const char *cur;
 	const char *path;
 	uint64_t dev, ino, off;
 
@@ -775,6 +810,12 @@ static void logs_save(struct agent *a)
 			 (unsigned long long)ino, (unsigned long long)off);
 		if (hn_store_submit_meta(a->store, key, val) == 0)
 			a->log_saved[i] = off;
+	}
+	cur = hn_journal_cursor(a->journal);
+	if (cur && (!a->journal_saved || strcmp(cur, a->journal_saved)) &&
+	    hn_store_submit_meta(a->store, a->journal_key, cur) == 0) {
+		free(a->journal_saved);
+		a->journal_saved = strdup(cur);
 	}
 }
 
@@ -1132,6 +1173,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	/* drain what the kernel still holds, then close in order */
 	hn_sensor_poll(a->sensor, 0);
 	logs_poll(a, now_ns(CLOCK_MONOTONIC), true);
+	hn_journal_stop(a->journal, log_event, a);
 	logs_save(a);
 	check_drops(a);
 	agent_event(a, HN_EV_AGENT_STOP);
@@ -1147,6 +1189,8 @@ out:
 	hn_store_close(a->store);
 	hn_agent_config_free(a->cfg);
 	hn_logsrc_free(a->logs);
+	hn_journal_close(a->journal);
+	free(a->journal_saved);
 	free(a->log_saved);
 	free(a->dns);
 	hn_correlator_free(a->corr);

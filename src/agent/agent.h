@@ -75,5 +75,9 @@ bool hn_agent_config_ignore_path(const struct hn_agent_config *c, const char *pa
 const char *const *hn_agent_config_watch(const struct hn_agent_config *c, int *n);
 /* Log files whose new lines are recorded (logsrc.h); count via *n. */
 const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n);
+/* Whether to read the systemd journal, and which namespace's (*ns, NULL:
+ * the system's). */
+enum { HN_JOURNAL_OFF, HN_JOURNAL_ON, HN_JOURNAL_AUTO };
+int hn_agent_config_journal(const struct hn_agent_config *c, const char **ns);
 
 #endif

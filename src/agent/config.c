@@ -8,6 +8,12 @@
  *   log-file PATH         record the lines appended to this log file; the
  *                         first log-file line replaces the default list
  *                         (DEFAULT_LOGS); "log-file none" records none
+ *   journal MODE          the systemd journal: on, off, or auto (the
+ *                         default: on when journald runs and none of the
+ *                         log files exists, as on a Debian 12 without
+ *                         rsyslog; both would record each line twice)
+ *   journal-namespace NS  the journal of namespace NS (journalctl
+ *                         --namespace), not the system's
  *
  * Globs are fnmatch(3) patterns without FNM_PATHNAME ('*' crosses '/').
  * A malformed line is reported with its number and skipped; the rest of
@@ -33,6 +39,8 @@ struct hn_agent_config {
 	char *logs[MAX_RULES];
 	int n_logs;
 	bool logs_set;           /* a log-file line replaced the defaults */
+	int journal;             /* HN_JOURNAL_* */
+	char *journal_ns;
 };
 
 /* System logs followed by default (those that exist; rsyslog on Debian
@@ -55,6 +63,7 @@ struct hn_agent_config *hn_agent_config_default(void)
 
 	if (!c)
 		return NULL;
+	c->journal = HN_JOURNAL_AUTO;
 	for (size_t i = 0; i < sizeof(default_watch) / sizeof(default_watch[0]); i++)
 		c->watch[c->n_watch++] = strdup(default_watch[i]);
 	for (size_t i = 0; i < sizeof(default_logs) / sizeof(default_logs[0]); i++)
@@ -74,6 +83,7 @@ void hn_agent_config_free(struct hn_agent_config *c)
 		free(c->watch[i]);
 	for (int i = 0; i < c->n_logs; i++)
 		free(c->logs[i]);
+	free(c->journal_ns);
 	free(c);
 }
 
@@ -145,6 +155,20 @@ int hn_agent_config_load(const char *path, struct hn_agent_config **out, char *m
 			e = add(c->ignore_path, &c->n_path, val);
 		} else if (!strcmp(key, "watch-read")) {
 			e = add(c->watch, &c->n_watch, val);
+		} else if (!strcmp(key, "journal")) {
+			e = 0;
+			if (!strcmp(val, "on"))
+				c->journal = HN_JOURNAL_ON;
+			else if (!strcmp(val, "off"))
+				c->journal = HN_JOURNAL_OFF;
+			else if (!strcmp(val, "auto"))
+				c->journal = HN_JOURNAL_AUTO;
+			else
+				e = -EINVAL;
+		} else if (!strcmp(key, "journal-namespace")) {
+			free(c->journal_ns);
+			c->journal_ns = strdup(val);
+			e = c->journal_ns ? 0 : -ENOMEM;
 		} else if (!strcmp(key, "log-file")) {
 			if (!c->logs_set) {
 				for (int i = 0; i < c->n_logs; i++)
@@ -199,6 +223,12 @@ const char *const *hn_agent_config_watch(const struct hn_agent_config *c, int *n
 {
 	*n = c ? c->n_watch : 0;
 	return c ? (const char *const *)c->watch : NULL;
+}
+
+int hn_agent_config_journal(const struct hn_agent_config *c, const char **ns)
+{
+	*ns = c ? c->journal_ns : NULL;
+	return c ? c->journal : HN_JOURNAL_AUTO;
 }
 
 const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n)

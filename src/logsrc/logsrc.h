@@ -70,4 +70,34 @@ bool hn_logsrc_get_pos(const struct hn_logsrc *ls, unsigned i, const char **path
  * failure that concerned every file. */
 int hn_logsrc_poll(struct hn_logsrc *ls, hn_logsrc_fn emit, void *arg);
 
+/*
+ * The systemd journal (journal.c): `journalctl --follow --output=json`
+ * (of namespace ns when not NULL) run as the caller's child, read as it
+ * writes.  Each entry is a log event as above: name from SYSLOG_IDENTIFIER
+ * (else _COMM), pid from _PID (else SYSLOG_PID), the priority from
+ * PRIORITY and SYSLOG_FACILITY, time from __REALTIME_TIMESTAMP, filename
+ * "journal".  after (NULL: none): the cursor of the last entry read before
+ * (hn_journal_cursor, kept by the caller across restarts): reading resumes
+ * after it; without one, at the journal's end.  NULL when journalctl is
+ * missing or cannot be started.  A child that dies is started again at a
+ * later poll (at most every 10 s), after the last entry read.
+ */
+struct hn_journal;
+struct hn_journal *hn_journal_open(const char *ns, const char *after);
+/* The cursor of the last entry read (to save), or NULL. */
+const char *hn_journal_cursor(const struct hn_journal *j);
+/* Stop the child (SIGTERM, SIGKILL after 2 s) and take what it printed
+ * last: the entries up to its cursor.  The number of events. */
+int hn_journal_stop(struct hn_journal *j, hn_logsrc_fn emit, void *arg);
+/* Stops the child as hn_journal_stop does, dropping what is left; frees. */
+void hn_journal_close(struct hn_journal *j);
+/* Entries written since the last poll (at most HN_LOG_POLL_MAX bytes of
+ * them); emit takes each event.  The number of events. */
+int hn_journal_poll(struct hn_journal *j, hn_logsrc_fn emit, void *arg);
+/* One line of journalctl's JSON output (n bytes) as a new event; NULL
+ * when it is not an entry with a MESSAGE (or no memory).  Its __CURSOR
+ * into cursor (cap bytes) when it has one that fits (cursor may be NULL). */
+struct hn_event *hn_journal_parse(const char *line, size_t n, uint64_t now_ns,
+				  char *cursor, size_t cap);
+
 #endif

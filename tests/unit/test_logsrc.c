@@ -256,6 +256,57 @@ static void test_follow_appends_rotation_truncation(void **state)
 	hn_logsrc_free(ls);
 }
 
+/* journalctl's JSON lines as events (journal.c) */
+static void test_journal_entries(void **state)
+{
+	static const char full[] =
+		"{\"__CURSOR\":\"s=ab;i=3;b=cd;m=1;t=2;x=3\",\"__REALTIME_TIMESTAMP\":"
+		"\"1795773600500000\",\"PRIORITY\":\"6\",\"SYSLOG_FACILITY\":\"10\","
+		"\"SYSLOG_IDENTIFIER\":\"sshd\",\"_PID\":\"4242\",\"_COMM\":\"sshd\","
+		"\"MESSAGE\":\"Accepted publickey for root from 127.0.0.1 port 5 ssh2\"}";
+	/* a message that is not text comes as its bytes; no identifier: _COMM;
+	 * no priority: none known; SYSLOG_PID when there is no _PID */
+	static const char bytes[] =
+		"{\"_COMM\":\"app\",\"SYSLOG_PID\":\"7\",\"MESSAGE\":[104,105,0,33]}";
+	char cursor[64] = "";
+	struct hn_event *ev;
+
+	(void)state;
+	ev = hn_journal_parse(full, strlen(full), 1, cursor, sizeof(cursor));
+	assert_non_null(ev);
+	assert_int_equal(ev->type, HN_EV_LOG);
+	assert_string_equal(ev->name, "sshd");
+	assert_string_equal(ev->args, "Accepted publickey for root from 127.0.0.1 port 5 ssh2");
+	assert_int_equal(ev->proc.pid, 4242);
+	assert_true(ev->time == 1795773600500000000ULL);
+	assert_int_equal(ev->mode, 86);
+	assert_true(ev->oflags & HN_LOG_PRI_KNOWN);
+	assert_string_equal(ev->filename, "journal");
+	assert_string_equal(cursor, "s=ab;i=3;b=cd;m=1;t=2;x=3");
+	hn_event_free(ev);
+
+	ev = hn_journal_parse(bytes, strlen(bytes), 99, NULL, 0);
+	assert_non_null(ev);
+	assert_string_equal(ev->name, "app");
+	assert_int_equal(ev->proc.pid, 7);
+	assert_int_equal(ev->args_len, 5);
+	assert_memory_equal(ev->args, "hi\0!", 4);
+	assert_false(ev->oflags & HN_LOG_PRI_KNOWN);
+	assert_true(ev->time == 99);
+	hn_event_free(ev);
+
+	/* not entries: no MESSAGE, not JSON, not an object, a bad number */
+	assert_null(hn_journal_parse("{\"_COMM\":\"x\"}", 14, 1, NULL, 0));
+	assert_null(hn_journal_parse("{\"MESSAGE\":", 11, 1, NULL, 0));
+	assert_null(hn_journal_parse("[1,2]", 5, 1, NULL, 0));
+	ev = hn_journal_parse("{\"MESSAGE\":\"m\",\"_PID\":\"12x\",\"PRIORITY\":\"9\"}", 43, 5,
+			      NULL, 0);
+	assert_non_null(ev);
+	assert_int_equal(ev->proc.pid, 0);
+	assert_false(ev->oflags & HN_LOG_PRI_KNOWN);
+	hn_event_free(ev);
+}
+
 static void test_resume_from_saved_position(void **state)
 {
 	char path[128];
@@ -293,6 +344,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_formats),
+		cmocka_unit_test(test_journal_entries),
 		cmocka_unit_test(test_sudo_fields),
 		cmocka_unit_test_setup_teardown(test_follow_appends_rotation_truncation, setup,
 						teardown),
