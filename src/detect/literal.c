@@ -656,22 +656,32 @@ static int lit_index(struct det_lits *l, struct det_keyset *lits, const char *s)
 
 /* Which of src's fields to scan a record of each shape can have: not
  * those the shape leaves absent (a PATH record has no a0). */
-static bool set_shapes(struct det_lits *l, enum hn_det_source src)
+static bool set_shapes(struct det_lits *l, const struct hn_ruleset *rs,
+		       enum hn_det_source src)
 {
 	struct det_rec *rec = malloc(sizeof(*rec));
 	struct hn_event ev;
+	unsigned n;
+	const unsigned *idx = det_ruleset_by_source(rs, src, &n);
 
 	if (!rec)
 		return false;
 	for (unsigned t = 0; t < HN_EV_TYPE_MAX; t++)
 		for (int k = 0; k < DET_AUDIT_COUNT; k++) {
-			uint64_t *m = l->shape[src][t][k];
+			uint64_t *m = l->shape[src][t][k], want = 0;
 			memset(&ev, 0, sizeof(ev));
 			ev.type = (uint16_t)t;
 			det_rec_init(rec, &ev, NULL, src, k);
+			/* the fields of the rules with literals a record of this
+			 * shape can match: no other rule needs a hit */
+			for (unsigned i = 0; i < n; i++)
+				if (!(l->always[idx[i] / 64] & (1ULL << (idx[i] % 64))) &&
+				    det_rule_possible(det_ruleset_rule(rs, idx[i]), rec))
+					want |= l->rule_fields[idx[i]];
 			for (unsigned i = 0; i < l->nfields[src]; i++) {
 				int f = l->fields[src][i];
-				if (det_field_static(f, (uint16_t)t, k) && !det_rec_get(rec, f)->present)
+				if (!(want & (1ULL << f)) ||
+				    (det_field_static(f, (uint16_t)t, k) && !det_rec_get(rec, f)->present))
 					continue;
 				m[f / 64] |= 1ULL << (f % 64);
 			}
@@ -831,7 +841,7 @@ struct det_lits *det_lits_build(const struct hn_ruleset *rs)
 		goto fail;
 	for (int src = 0; src < HN_DS_COUNT; src++)
 		if (!set_fields(l, (enum hn_det_source)src, fields[src]) ||
-		    !set_shapes(l, (enum hn_det_source)src))
+		    !set_shapes(l, rs, (enum hn_det_source)src))
 			goto fail;
 	flags = malloc(lits.n * sizeof(*flags));
 	ids = malloc(lits.n * sizeof(*ids));
