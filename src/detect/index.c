@@ -307,15 +307,21 @@ static unsigned record_keys(const struct det_index *ix, struct det_rec *r, bool 
 {
 	unsigned nk = 0;
 
-	for (unsigned f = 0; f < ix->nspecs; f++) {
+	unsigned todo = 0;
+
+	/* only the keys the shape decides, or only the others (a key no rule
+	 * is filed under finds nothing) */
+	if (!fixed)
+		todo = ix->dyn[r->ev->type][r->audit_kind];
+	else
+		for (unsigned f = 0; f < ix->nspecs; f++)
+			if (ix->used[f] && det_field_static(ix->specs[f].field, r->ev->type,
+							    r->audit_kind))
+				todo |= 1u << f;
+	for (; todo; todo &= todo - 1) {
+		unsigned f = (unsigned)__builtin_ctz(todo);
 		const struct spec *sp = &ix->specs[f];
 		int fields[2] = { sp->field, sp->field == DF_IMAGE ? DF_IMAGE_ALT : -1 };
-		/* only the keys the shape decides, or only the others (a key
-		 * no rule is filed under finds nothing) */
-		if (fixed ? !ix->used[f] ||
-			    !det_field_static(sp->field, r->ev->type, r->audit_kind) :
-			    !(ix->dyn[r->ev->type][r->audit_kind] & (1u << f)))
-			continue;
 		for (int j = 0; j < 2 && nk < REC_KEYS; j++) {
 			const struct hn_sm_str *v;
 			const char *b;
