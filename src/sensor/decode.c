@@ -147,33 +147,45 @@ static const char *raw_value(struct hn_event *ev, const struct part *parts, int 
 	return hn_event_put(ev, p->data, p->len);
 }
 
+/* The question's name of DNS message m (uncompressed labels from byte
+ * 12) into out, NUL-terminated, printable (others '?'); *i past it.
+ * false when it does not parse or is empty. */
+static bool dns_question(const uint8_t *m, uint32_t len, uint32_t *i, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	*i = 12;
+	while (*i < len) {
+		uint8_t l = m[(*i)++];
+		if (l == 0)
+			break;
+		if (l > 63 || *i + l > len || o + l + 2 > cap)
+			return false;
+		if (o)
+			out[o++] = '.';
+		for (uint8_t k = 0; k < l; k++) {
+			char c = (char)m[*i + k];
+			out[o++] = (c >= 0x21 && c <= 0x7e) ? c : '?';
+		}
+		*i += l;
+	}
+	if (o == 0)
+		return false;
+	out[o] = '\0';
+	return true;
+}
+
 /* DNS query name from a DNS message; false if it does not parse. */
 static bool dns_qname(const uint8_t *m, uint32_t len, char *out, size_t cap, uint16_t *qtype)
 {
-	uint32_t i = 12;
-	size_t o = 0;
+	uint32_t i;
 
 	if (len < 17)
 		return false;
 	if (m[2] & 0x80) /* a response, not a query */
 		return false;
-	while (i < len) {
-		uint8_t l = m[i++];
-		if (l == 0)
-			break;
-		if (l > 63 || i + l > len || o + l + 2 > cap)
-			return false;
-		if (o)
-			out[o++] = '.';
-		for (uint8_t k = 0; k < l; k++) {
-			char c = (char)m[i + k];
-			out[o++] = (c >= 0x21 && c <= 0x7e) ? c : '?';
-		}
-		i += l;
-	}
-	if (o == 0 || i + 2 > len)
+	if (!dns_question(m, len, &i, out, cap) || i + 2 > len)
 		return false;
-	out[o] = '\0';
 	*qtype = (uint16_t)(m[i] << 8 | m[i + 1]);
 	return true;
 }
@@ -207,8 +219,7 @@ static bool dns_skip_name(const uint8_t *m, uint32_t len, uint32_t *i)
 static int dns_reply(const uint8_t *m, uint32_t len, char *out, size_t cap, char *addrs,
 		     size_t acap, size_t *alen)
 {
-	uint32_t i = 12, qd, an;
-	size_t o = 0;
+	uint32_t i, qd, an;
 	int n = 0;
 
 	*alen = 0;
@@ -219,23 +230,8 @@ static int dns_reply(const uint8_t *m, uint32_t len, char *out, size_t cap, char
 	if (qd != 1)
 		return -1;
 	/* the question's name, as in a query */
-	while (i < len) {
-		uint8_t l = m[i++];
-		if (l == 0)
-			break;
-		if (l > 63 || i + l > len || o + l + 2 > cap)
-			return -1;
-		if (o)
-			out[o++] = '.';
-		for (uint8_t k = 0; k < l; k++) {
-			char c = (char)m[i + k];
-			out[o++] = (c >= 0x21 && c <= 0x7e) ? c : '?';
-		}
-		i += l;
-	}
-	if (o == 0)
+	if (!dns_question(m, len, &i, out, cap))
 		return -1;
-	out[o] = '\0';
 	i += 4;   /* qtype, qclass */
 	for (uint32_t a = 0; a < an && a < 32 && i < len; a++) {
 		uint16_t type, rdlen;

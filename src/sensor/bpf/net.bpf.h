@@ -201,32 +201,67 @@ int hn_sys_listen(struct bpf_raw_tracepoint_args *ctx)
  * NULL), payload at ubuf.  Reported when it goes to port 53 (with the
  * payload) or to a peer this process has not sent to before.
  */
+/* fd's socket when it is a UDP one, else NULL. */
+static __always_inline struct sock *udp_sock(long fd)
+{
+	struct sock *sk = fd_sock((int)fd);
+
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+		return NULL;
+	return sk;
+}
+
+/* The other end of a datagram on sk: the address the caller gave or got
+ * (uaddr), else the socket's connected peer; false when that is no IPv4
+ * or IPv6 address. */
+static __always_inline bool udp_peer_of(struct sock *sk, const void *uaddr,
+					struct udp_peer *peer)
+{
+	struct hn_wire_net tmp = {};
+
+	if (uaddr && user_sockaddr(uaddr, &peer->family, &peer->port, peer->addr))
+		return true;
+	sock_ends(&tmp, sk);
+	if (tmp.family != HN_AF_INET && tmp.family != HN_AF_INET6)
+		return false;
+	peer->family = tmp.family;
+	peer->port = tmp.dport;
+	__builtin_memcpy(peer->addr, tmp.daddr, 16);
+	return true;
+}
+
+/* A network record of kind for a datagram on sk with peer: the socket's
+ * ends, the peer as destination; NULL when the ring buffer is full. */
+static __always_inline struct hn_wire_net *udp_begin(struct rec *r, __u16 kind, long ret,
+						     struct sock *sk,
+						     const struct udp_peer *peer)
+{
+	struct hn_wire_net *n = net_begin(r, kind, ret);
+
+	if (!n)
+		return NULL;
+	sock_ends(n, sk);
+	n->family = peer->family;
+	n->dport = peer->port;
+	__builtin_memcpy(n->daddr, peer->addr, 16);
+	return n;
+}
+
 static __always_inline int handle_udp_send(struct bpf_raw_tracepoint_args *ctx, long fd,
 					   const void *uaddr, const void *ubuf, __u64 len)
 {
 	long ret = (long)ctx->args[1];
-	struct hn_wire_net *n;
 	struct sock *sk;
 	struct udp_peer peer = {};
 	struct rec r;
 	__u8 one = 1;
 	bool dns;
 
-	if (ret < 0)
-		return 0;
-	sk = fd_sock(fd);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+	if (ret < 0 || !(sk = udp_sock(fd)))
 		return 0;
 	peer.tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!uaddr || !user_sockaddr(uaddr, &peer.family, &peer.port, peer.addr)) {
-		struct hn_wire_net tmp = {};
-		sock_ends(&tmp, sk);
-		if (tmp.family != HN_AF_INET && tmp.family != HN_AF_INET6)
-			return 0;
-		peer.family = tmp.family;
-		peer.port = tmp.dport;
-		__builtin_memcpy(peer.addr, tmp.daddr, 16);
-	}
+	if (!udp_peer_of(sk, uaddr, &peer))
+		return 0;
 	dns = peer.port == 53;
 	if (!dns) {
 		if (bpf_map_lookup_elem(&udp_peers, &peer)) {
@@ -235,13 +270,8 @@ static __always_inline int handle_udp_send(struct bpf_raw_tracepoint_args *ctx, 
 		}
 		bpf_map_update_elem(&udp_peers, &peer, &one, BPF_ANY);
 	}
-	n = net_begin(&r, dns ? HN_N_DNS : HN_N_UDP_SEND, ret);
-	if (!n)
+	if (!udp_begin(&r, dns ? HN_N_DNS : HN_N_UDP_SEND, ret, sk, &peer))
 		return 0;
-	sock_ends(n, sk);
-	n->family = peer.family;
-	n->dport = peer.port;
-	__builtin_memcpy(n->daddr, peer.addr, 16);
 	if (dns && ubuf) {
 		__u32 l = len > HN_PAYLOAD_MAX ? HN_PAYLOAD_MAX : (__u32)len;
 		put_ubytes(&r, HN_S_PAYLOAD, ubuf, l, 0);
@@ -267,16 +297,6 @@ int hn_sys_sendto(struct bpf_raw_tracepoint_args *ctx)
  * frequent on other sockets: a UDP socket is checked for first.
  */
 
-/* fd's socket when it is a UDP one, else NULL. */
-static __always_inline struct sock *udp_sock(long fd)
-{
-	struct sock *sk = fd_sock((int)fd);
-
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
-		return NULL;
-	return sk;
-}
-
 /* A datagram received on sk: ret bytes, the first avail of them at ubuf
  * (recvmsg: the first iovec); uaddr: the sender when the caller asked
  * (else the connected peer). */
@@ -284,28 +304,14 @@ static __always_inline int handle_udp_recv(struct sock *sk, long ret, const void
 					   __u64 avail, const void *uaddr)
 {
 	struct udp_peer peer = {};
-	struct hn_wire_net *n;
 	struct rec r;
 	__u64 l;
 
 	if (ret < 12 || !ubuf || avail < 12)   /* shorter than a DNS header */
 		return 0;
-	if (!uaddr || !user_sockaddr(uaddr, &peer.family, &peer.port, peer.addr)) {
-		struct hn_wire_net tmp = {};
-		sock_ends(&tmp, sk);
-		peer.family = tmp.family;
-		peer.port = tmp.dport;
-		__builtin_memcpy(peer.addr, tmp.daddr, 16);
-	}
-	if (peer.port != 53)
+	if (!udp_peer_of(sk, uaddr, &peer) || peer.port != 53 ||
+	    !udp_begin(&r, HN_N_DNS, ret, sk, &peer))
 		return 0;
-	n = net_begin(&r, HN_N_DNS, ret);
-	if (!n)
-		return 0;
-	sock_ends(n, sk);
-	n->family = peer.family;
-	n->dport = peer.port;
-	__builtin_memcpy(n->daddr, peer.addr, 16);
 	l = (__u64)ret < avail ? (__u64)ret : avail;
 	put_ubytes(&r, HN_S_PAYLOAD, ubuf, l > HN_PAYLOAD_MAX ? HN_PAYLOAD_MAX : (__u32)l, 0);
 	r.quiet = 1;   /* an answer alerts nothing by itself */
