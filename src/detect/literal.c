@@ -15,7 +15,8 @@
  *              value); nothing when one value needs nothing
  *   selection  the union over its alternatives, each alternative the best
  *              of its items (the literals least likely to be everywhere:
- *              the longest shortest one, then the fewest); an alternative
+ *              the longest shortest one, a piece of a common path such
+ *              as "/tmp/" counting as 1 byte, then the fewest); an alternative
  *              with an item no record can satisfy (auditd `type: TTY`)
  *              needs nothing more: it never matches
  *   and        the best operand; or: the union (nothing when an operand
@@ -403,6 +404,25 @@ static bool item_lits(const struct det_item *it, struct det_keyset *ks)
 	return true;
 }
 
+/* Is literal k (lower-cased) part of a path that most records hold, so
+ * that finding it says little?  Such a literal is worth what a 1-byte
+ * one is: a rule that needs "/tmp/" or "/bin/sh" is better filtered by
+ * its other items. */
+static bool everywhere(const char *k)
+{
+	static const char *const common[] = {
+		"/usr/local/bin/", "/usr/local/sbin/", "/usr/sbin/", "/usr/lib/",
+		"/usr/share/", "/usr/libexec/", "/usr/bin/sh", "/bin/bash", "/bin/dash", "/var/tmp/",
+		"/var/lib/", "/var/log/", "/home/", "/root/", "/etc/", "/run/",
+		"/dev/null", "/proc/self/",
+	};
+
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (strstr(common[i], k))
+			return true;
+	return false;
+}
+
 /* What a set of literals is worth as a filter: its shortest literal,
  * longer is rarer (capped: past 8 bytes length no longer tells), less
  * one for each doubling of their number (each literal is one more thing
@@ -413,9 +433,11 @@ static int worth(const struct det_keyset *a)
 	size_t m = 8;
 	int log2n = 0;
 
-	for (unsigned i = 0; i < a->n; i++)
-		if (strlen(a->k[i]) < m)
-			m = strlen(a->k[i]);
+	for (unsigned i = 0; i < a->n; i++) {
+		size_t n = everywhere(a->k[i]) ? 1 : strlen(a->k[i]);
+		if (n < m)
+			m = n;
+	}
 	for (unsigned n = a->n; n > 1; n >>= 1)
 		log2n++;
 	return (int)m * 2 - log2n * 2 + (a->n <= 1);

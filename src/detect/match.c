@@ -116,6 +116,12 @@ struct hn_sm_pat {
 		struct {
 			pcre2_code *code;
 			bool jit;
+			/* what PCRE2 knows every match needs, checked
+			 * before the call (re_cannot): a subject length,
+			 * a first byte when anchored, a byte somewhere;
+			 * -1 none; either case of a letter */
+			uint32_t minlen;
+			int first, req;
 		} re;
 		struct {
 			int af;
@@ -1225,6 +1231,28 @@ bad:
 	return -EINVAL;
 }
 
+/* What p's compiled pattern says every match needs (p->u.re.minlen,
+ * first, req), from pcre2_pattern_info: nothing when it cannot say. */
+static void re_needs(struct hn_sm_pat *p)
+{
+	uint32_t v, opts = 0;
+
+	p->u.re.minlen = 0;
+	p->u.re.first = p->u.re.req = -1;
+	if (pcre2_pattern_info(p->u.re.code, PCRE2_INFO_MINLENGTH, &v) == 0)
+		p->u.re.minlen = v;
+	/* a first byte only tells where the match starts: it says something
+	 * of the subject only when that is its start (anchored) */
+	if (pcre2_pattern_info(p->u.re.code, PCRE2_INFO_ALLOPTIONS, &opts) == 0 &&
+	    (opts & PCRE2_ANCHORED) &&
+	    pcre2_pattern_info(p->u.re.code, PCRE2_INFO_FIRSTCODETYPE, &v) == 0 && v == 1 &&
+	    pcre2_pattern_info(p->u.re.code, PCRE2_INFO_FIRSTCODEUNIT, &v) == 0 && v < 256)
+		p->u.re.first = (int)v;
+	if (pcre2_pattern_info(p->u.re.code, PCRE2_INFO_LASTCODETYPE, &v) == 0 && v == 1 &&
+	    pcre2_pattern_info(p->u.re.code, PCRE2_INFO_LASTCODEUNIT, &v) == 0 && v < 256)
+		p->u.re.req = (int)v;
+}
+
 static int add_re(struct build *b, unsigned m, const char *s, size_t n,
 		  char *err, size_t errlen)
 {
@@ -1263,6 +1291,7 @@ static int add_re(struct build *b, unsigned m, const char *s, size_t n,
 	p->u.re.code = code;
 	/* no JIT (not built in, no executable memory): the interpreter */
 	p->u.re.jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	re_needs(p);
 	return build_push(b, p);
 }
 
@@ -1588,11 +1617,32 @@ static struct re_scratch *re_scratch_get(void)
 	return x;
 }
 
+static bool has_either_case(const uint8_t *s, size_t n, uint8_t c)
+{
+	uint8_t o = fold(c) != c ? fold(c) : is_lower(c) ? (uint8_t)(c - 32) : c;
+
+	return memchr(s, c, n) || (o != c && memchr(s, o, n));
+}
+
+/* Can s[0..n) be seen not to match p without running it?  Cheaper than
+ * the call, which most subjects a rule is tried on do not match. */
+static bool re_cannot(const struct hn_sm_pat *p, const uint8_t *s, size_t n)
+{
+	if (n < p->u.re.minlen)
+		return true;
+	if (p->u.re.first >= 0 &&
+	    (!n || fold(s[0]) != fold((uint8_t)p->u.re.first)))
+		return true;
+	return p->u.re.req >= 0 && !has_either_case(s, n, (uint8_t)p->u.re.req);
+}
+
 static bool re_match(const struct hn_sm_pat *p, const uint8_t *s, size_t n)
 {
 	struct re_scratch *x = re_scratch_get(), *own = NULL;
 	int rc;
 
+	if (re_cannot(p, s, n))
+		return false;
 	/* no thread scratch: one for this call */
 	if (!x) {
 		x = own = re_scratch_new();

@@ -684,6 +684,42 @@ static void test_re_bytes_and_nuls(void **state)
 	assert_true(one("re", "\xff", "a\xff"));
 }
 
+/* What the pattern says a match needs (its length, an anchored first
+ * byte, a byte that must be somewhere) is checked before PCRE2 runs:
+ * never a match lost at those edges. */
+static void test_re_needs_checked_first(void **state)
+{
+	(void)state;
+	/* the shortest match: exactly minlen bytes is enough */
+	assert_true(one("re", "[^/]{5,}$", "abcde"));
+	assert_false(one("re", "[^/]{5,}$", "/abcd"));
+	assert_false(one("re", "[^/]{5,}$", ""));
+	/* anchored: the first byte, in either case when caseless */
+	assert_true(one("re", "^\\[k", "[kworker/0:1]"));
+	assert_false(one("re", "^\\[k", " [kworker/0:1]"));
+	assert_true(one("re|i", "^abc", "ABCd"));
+	assert_false(one("re", "^abc", "ABCd"));
+	assert_true(one("re", "(?i)^x", "X"));
+	assert_true(one("re", "^(?i:a)b", "Ab"));
+	/* not anchored (multiline ^, or a branch without ^) */
+	assert_true(one("re|m", "^b", "a\nb"));
+	assert_true(one("re", "^a|b", "xb"));
+	/* a byte that must be there, found in the other case */
+	assert_true(one("re", "(?i)ab+z", "xABBZ"));
+	assert_true(one("re", "a(?i:z)", "aZ"));
+	assert_true(one("re|i", "x.*q", "X--Q"));
+	assert_false(one("re", "x.*q", "X--Q"));
+	/* the required byte beyond a NUL */
+	{
+		struct hn_sm_list l;
+
+		list_of(&l, "re", "a.*z", NULL);
+		assert_true(mn(&l, "a\0\0z", 4));
+		assert_false(mn(&l, "a\0\0y", 4));
+		hn_sm_list_release(&l);
+	}
+}
+
 static void test_re_errors(void **state)
 {
 	char err[ERRLEN];
@@ -1560,6 +1596,7 @@ int main(void)
 		cmocka_unit_test(test_all_needs_every_value_any_needs_one),
 		cmocka_unit_test(test_re_searches_case_sensitive_with_flags),
 		cmocka_unit_test(test_re_bytes_and_nuls),
+		cmocka_unit_test(test_re_needs_checked_first),
 		cmocka_unit_test(test_re_errors),
 		cmocka_unit_test(test_re_from_several_threads),
 		cmocka_unit_test(test_cidr_v4),
