@@ -20,6 +20,7 @@ const struct hn_command hn_commands[] = {
 	{ "detect",   cmd_detect,   "match Sigma rules against recorded events (NDJSON or a store)" },
 	{ "rules",    cmd_rules,    "check Sigma rules: what loads, what does not and why" },
 	{ "ioc",      cmd_ioc,      "check IOC lists (CSV, MISP, STIX): what loads, what does not and why" },
+	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
 	{ NULL, NULL, NULL },
 };
 

@@ -272,6 +272,15 @@ static int query_sql(const struct hn_query *q, char *buf, size_t n)
 		ADD("%se.id > ?5", and);
 		and = " AND ";
 	}
+	/* both found through the postings of the path (vtab.c) */
+	if (q->path) {
+		ADD("%se.path = ?7", and);
+		and = " AND ";
+	}
+	if (q->path2) {
+		ADD("%se.path2 = ?8", and);
+		and = " AND ";
+	}
 	/* Arrival order: time order for each process, and across processes
 	 * but for events that reached the store a batch late. */
 	ADD(" ORDER BY e.id%s", q->newest_first ? " DESC" : "");
@@ -295,6 +304,10 @@ static void bind_query(sqlite3_stmt *st, const struct hn_query *q)
 		sqlite3_bind_int64(st, 5, q->after_id);
 	if (q->limit)
 		sqlite3_bind_int64(st, 6, q->limit);
+	if (q->path)
+		sqlite3_bind_text(st, 7, q->path, -1, SQLITE_STATIC);
+	if (q->path2)
+		sqlite3_bind_text(st, 8, q->path2, -1, SQLITE_STATIC);
 	for (int i = 0; i < q->ntypes; i++)
 		sqlite3_bind_int(st, 10 + i, q->types[i]);
 }

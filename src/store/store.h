@@ -153,6 +153,9 @@ struct hn_query {
 	uint64_t since;          /* ns since the epoch, 0 = any */
 	uint64_t until;          /* 0 = any */
 	int64_t after_id;        /* rows with id > after_id (follow mode) */
+	const char *path;        /* events whose path is this, NULL = any */
+	const char *path2;       /* events whose path2 (rename or link target)
+				  * is this, NULL = any */
 	unsigned limit;          /* 0 = no limit */
 	bool newest_first;
 };

@@ -1,0 +1,533 @@
+/*
+ * cmd_investigate.c - `hinomi investigate ALERT|ENTITY|PATH`: how the
+ * attack got in, what led to what, and what it touched (the story,
+ * src/investigate/), as plain text for a person on duty, or as one JSON
+ * object (--json; docs/INVESTIGATE.md has its fields).
+ *
+ * The target: an alert's id (decimal, as `hinomi alerts --json` gives it),
+ * an entity id (16 hex digits), or an absolute path (the newest process
+ * that ran it, else the newest that wrote it).
+ */
+#include "cli/cli.h"
+#include "cli/cli_render.h"
+#include "event/ecs.h"
+#include "event/entity.h"
+#include "investigate/investigate.h"
+#include "util/json.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Lists longer than this are summarised in the text (JSON has them all). */
+#define TEXT_LIST_MAX 20
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hinomi investigate ALERT|ENTITY|PATH [--json] [--db PATH]\n\n"
+		"How an attack got in (root cause), what led to what (intrusion path) and\n"
+		"what it touched (impact scope), from what the store recorded.\n\n"
+		"  ALERT           an alert id (hinomi alerts --json: \"id\")\n"
+		"  ENTITY          a process entity id (16 hex digits)\n"
+		"  PATH            a file: the newest process that ran it, else wrote it\n"
+		"  -j, --json      one JSON object (nodes, steps, scope lists)\n"
+		"  -d, --db PATH   the store (default %s)\n",
+		cli_default_db());
+}
+
+struct target {
+	const char *kind;        /* "alert", "entity", "path" */
+	const char *value;
+	uint64_t entity, at;
+	char *title;             /* an alert's rule */
+	int64_t alert_id;
+};
+
+struct find_alert {
+	int64_t id;
+	uint64_t entity, time;
+	char *title;
+	bool found;
+};
+
+static int on_alert(const struct hn_alert *a, void *arg)
+{
+	struct find_alert *f = arg;
+
+	if (a->id != f->id)
+		return 0;
+	f->found = true;
+	f->entity = a->entity;
+	f->time = a->last_time ? a->last_time : a->time;
+	f->title = strdup(a->rule_title ? a->rule_title : "");
+	return 1;
+}
+
+/* Resolve t->value into an entity and a time.  0, or 1 after a message. */
+static int resolve(struct hn_store *s, struct target *t)
+{
+	const char *v = t->value;
+	char *end;
+	int r;
+
+	if (v[0] == '/') {
+		t->kind = "path";
+		r = hn_investigate_path_subject(s, v, &t->entity, &t->at);
+		if (r == -ENOENT) {
+			fprintf(stderr, "hinomi investigate: no process ran or wrote %s in the store\n", v);
+			return 1;
+		}
+		if (r < 0) {
+			fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
+			return 1;
+		}
+		return 0;
+	}
+	if (strlen(v) == 16 && hn_entity_parse(v, &t->entity) == 0) {
+		t->kind = "entity";
+		t->at = 0;
+		return 0;
+	}
+	errno = 0;
+	t->alert_id = strtoll(v, &end, 10);
+	if (!errno && end != v && !*end && t->alert_id > 0) {
+		struct find_alert f = { .id = t->alert_id };
+		t->kind = "alert";
+		r = hn_store_alerts(s, 0, on_alert, &f);
+		if (r < 0 && r != -ENOENT) {
+			fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
+			return 1;
+		}
+		if (!f.found) {
+			fprintf(stderr, "hinomi investigate: no alert %s in the store\n", v);
+			return 1;
+		}
+		if (!f.entity) {
+			free(f.title);
+			fprintf(stderr, "hinomi investigate: alert %s names no process\n", v);
+			return 1;
+		}
+		t->entity = f.entity;
+		t->at = f.time;
+		t->title = f.title;
+		return 0;
+	}
+	fprintf(stderr,
+		"hinomi investigate: '%s' is not an alert id, an entity id (16 hex digits) or an "
+		"absolute path\n",
+		v);
+	return 1;
+}
+
+/* ---- JSON ---- */
+
+static void j_time(struct hn_json *j, const char *key, uint64_t ns)
+{
+	char t[64];
+
+	if (!ns)
+		return;
+	hn_ecs_time(ns, t, sizeof(t));   /* RFC 3339, UTC, as @timestamp */
+	hn_json_kv_str(j, key, t);
+}
+
+static void j_entity(struct hn_json *j, const char *key, uint64_t e)
+{
+	char b[32];
+
+	if (e)
+		hn_json_kv_str(j, key, hn_entity_str(e, b, sizeof(b)));
+}
+
+static void j_addr(struct hn_json *j, const char *key, const struct hn_addr *a)
+{
+	char ip[64];
+
+	hn_json_obj_open(j, key);
+	hn_json_kv_str(j, "address", hn_addr_str(a, ip, sizeof(ip)));
+	hn_json_kv_u64(j, "port", a->port);
+	hn_json_obj_close(j);
+}
+
+static void j_proc(struct hn_json *j, const char *key, const struct hn_inv_proc *p)
+{
+	hn_json_obj_open(j, key);
+	j_entity(j, "entity", p->entity);
+	if (p->pid)
+		hn_json_kv_u64(j, "pid", p->pid);
+	if (p->exe)
+		hn_json_kv_str(j, "executable", p->exe);
+	if (p->args)
+		hn_json_kv_str(j, "args", p->args);
+	j_time(j, key ? "time" : "start", p->start);
+	hn_json_obj_close(j);
+}
+
+static const char *entry_text(const struct hn_story *st, char *buf, size_t n)
+{
+	char ip[96];
+	const char *exe = st->entry_proc.exe ? st->entry_proc.exe : "an unknown program";
+
+	if (st->has_remote) {
+		char a[64];
+		hn_addr_str(&st->remote, a, sizeof(a));
+		snprintf(ip, sizeof(ip), "%s port %u", a, st->remote.port);
+	}
+	switch (st->entry) {
+	case HN_INV_ENTRY_SSH:
+		if (st->has_remote)
+			snprintf(buf, n, "an ssh login from %s", ip);
+		else
+			snprintf(buf, n, "an ssh login");
+		break;
+	case HN_INV_ENTRY_SERVICE:
+		snprintf(buf, n, "the network service %s (pid %u), which accepted a connection from %s",
+			 exe, st->entry_proc.pid, st->has_remote ? ip : "an unknown address");
+		break;
+	case HN_INV_ENTRY_SCHEDULED:
+		snprintf(buf, n, "a scheduled job run by %s", exe);
+		break;
+	case HN_INV_ENTRY_TERMINAL:
+		snprintf(buf, n, "a user's terminal (%s)", exe);
+		break;
+	case HN_INV_ENTRY_REMOVABLE:
+		snprintf(buf, n, "a program run from removable media (%s)", exe);
+		break;
+	case HN_INV_ENTRY_PACKAGE:
+		snprintf(buf, n, "a package install (%s)", exe);
+		break;
+	case HN_INV_ENTRY_SYSTEM:
+		snprintf(buf, n, "the system service %s, started by init", exe);
+		break;
+	default:
+		snprintf(buf, n, "unknown: the record starts at %s", exe);
+		break;
+	}
+	return buf;
+}
+
+static void render_json(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
+{
+	struct hn_json j;
+	char text[512];
+
+	hn_json_begin(&j, b);
+	hn_json_obj_open(&j, NULL);
+	hn_json_obj_open(&j, "target");
+	hn_json_kv_str(&j, "kind", t->kind);
+	hn_json_kv_str(&j, "value", t->value);
+	j_entity(&j, "entity", t->entity);
+	if (t->title)
+		hn_json_kv_str(&j, "rule", t->title);
+	hn_json_obj_close(&j);
+
+	hn_json_obj_open(&j, "root_cause");
+	hn_json_obj_open(&j, "entry");
+	hn_json_kv_str(&j, "kind", hn_inv_entry_name(st->entry));
+	j_entity(&j, "entity", st->entry_proc.entity);
+	if (st->entry_proc.pid)
+		hn_json_kv_u64(&j, "pid", st->entry_proc.pid);
+	if (st->entry_proc.exe)
+		hn_json_kv_str(&j, "executable", st->entry_proc.exe);
+	if (st->has_remote)
+		j_addr(&j, "remote", &st->remote);
+	j_time(&j, "time", st->entry_time);
+	if (st->entry_id)
+		hn_json_kv_i64(&j, "event_id", st->entry_id);
+	hn_json_kv_str(&j, "text", entry_text(st, text, sizeof(text)));
+	hn_json_obj_close(&j);
+	j_proc(&j, "malicious_root", &st->root);
+	hn_json_arr_open(&j, "deliveries");
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		const struct hn_inv_delivery *d = &st->deliveries[i];
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_str(&j, "path", d->path);
+		j_entity(&j, "runner", d->runner);
+		j_entity(&j, "writer", d->writer);
+		if (d->writer_exe)
+			hn_json_kv_str(&j, "writer_executable", d->writer_exe);
+		j_time(&j, "time", d->time);
+		hn_json_kv_i64(&j, "event_id", d->id);
+		if (d->has_from)
+			j_addr(&j, "from", &d->from);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_obj_close(&j);
+
+	hn_json_arr_open(&j, "path");
+	for (size_t i = 0; i < st->n_steps; i++) {
+		const struct hn_inv_step *s = &st->steps[i];
+		hn_json_obj_open(&j, NULL);
+		j_time(&j, "time", s->time);
+		hn_json_kv_str(&j, "action", hn_inv_action_name(s->action));
+		j_entity(&j, "entity", s->entity);
+		if (s->pid)
+			hn_json_kv_u64(&j, "pid", s->pid);
+		if (s->exe)
+			hn_json_kv_str(&j, "executable", s->exe);
+		if (s->object)
+			hn_json_kv_str(&j, "object", s->object);
+		hn_json_arr_open(&j, "event_ids");
+		if (s->id)
+			hn_json_arr_u64(&j, (uint64_t)s->id);
+		hn_json_arr_close(&j);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+
+	hn_json_obj_open(&j, "scope");
+	hn_json_arr_open(&j, "processes");
+	for (size_t i = 0; i < st->n_procs; i++)
+		j_proc(&j, NULL, &st->procs[i]);
+	hn_json_arr_close(&j);
+	hn_json_obj_open(&j, "files");
+	{
+		static const enum hn_inv_action acts[] = { HN_INV_CREATED, HN_INV_MODIFIED,
+							   HN_INV_RENAMED, HN_INV_DELETED,
+							   HN_INV_CHMOD };
+		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
+			hn_json_arr_open(&j, hn_inv_action_name(acts[k]));
+			for (size_t i = 0; i < st->n_files; i++) {
+				const struct hn_inv_file *f = &st->files[i];
+				if (f->action != acts[k])
+					continue;
+				if (f->action == HN_INV_RENAMED) {
+					hn_json_obj_open(&j, NULL);
+					hn_json_kv_str(&j, "from", f->path);
+					if (f->path2)
+						hn_json_kv_str(&j, "to", f->path2);
+					hn_json_obj_close(&j);
+				} else {
+					hn_json_arr_str(&j, f->path, strlen(f->path));
+				}
+			}
+			hn_json_arr_close(&j);
+		}
+	}
+	hn_json_obj_close(&j);
+	hn_json_arr_open(&j, "persistence");
+	for (size_t i = 0; i < st->n_persist; i++) {
+		const struct hn_inv_persist *p = &st->persist[i];
+		hn_json_obj_open(&j, NULL);
+		if (p->path)
+			hn_json_kv_str(&j, "path", p->path);
+		hn_json_kv_str(&j, "kind", p->kind);
+		hn_json_kv_str(&j, "action", hn_inv_action_name(p->action));
+		j_entity(&j, "entity", p->entity);
+		j_time(&j, "time", p->time);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_arr_open(&j, "remote");
+	for (size_t i = 0; i < st->n_remotes; i++) {
+		const struct hn_inv_remote *r = &st->remotes[i];
+		char ip[64];
+		hn_json_obj_open(&j, NULL);
+		hn_json_kv_str(&j, "address", hn_addr_str(&r->addr, ip, sizeof(ip)));
+		hn_json_kv_u64(&j, "port", r->addr.port);
+		hn_json_kv_str(&j, "direction", r->out ? "out" : "in");
+		j_entity(&j, "entity", r->entity);
+		j_time(&j, "time", r->time);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_arr_open(&j, "injected");
+	for (size_t i = 0; i < st->n_injected; i++) {
+		const struct hn_inv_inject *x = &st->injected[i];
+		hn_json_obj_open(&j, NULL);
+		j_entity(&j, "entity", x->target);
+		if (x->exe)
+			hn_json_kv_str(&j, "executable", x->exe);
+		hn_json_kv_str(&j, "how", x->how);
+		j_entity(&j, "by", x->by);
+		j_time(&j, "time", x->time);
+		hn_json_obj_close(&j);
+	}
+	hn_json_arr_close(&j);
+	hn_json_obj_open(&j, "counts");
+	hn_json_kv_u64(&j, "processes", st->n_procs);
+	hn_json_kv_u64(&j, "files", st->n_files);
+	hn_json_kv_u64(&j, "persistence", st->n_persist);
+	hn_json_kv_u64(&j, "remote", st->n_remotes);
+	hn_json_kv_u64(&j, "injected", st->n_injected);
+	hn_json_obj_close(&j);
+	hn_json_kv_bool(&j, "truncated", st->truncated);
+	hn_json_obj_close(&j);
+	hn_json_obj_close(&j);
+	(void)hn_json_end(&j);
+}
+
+/* ---- text ---- */
+
+static void t_list_files(struct hn_strbuf *b, const struct hn_story *st, enum hn_inv_action a,
+			 const char *title)
+{
+	size_t n = 0, shown = 0;
+
+	for (size_t i = 0; i < st->n_files; i++)
+		n += st->files[i].action == a;
+	if (!n)
+		return;
+	hn_strbuf_addf(b, "  %s (%zu):\n", title, n);
+	for (size_t i = 0; i < st->n_files && shown < TEXT_LIST_MAX; i++) {
+		const struct hn_inv_file *f = &st->files[i];
+		if (f->action != a)
+			continue;
+		shown++;
+		if (a == HN_INV_RENAMED)
+			hn_strbuf_addf(b, "    %s -> %s\n", f->path, f->path2 ? f->path2 : "?");
+		else
+			hn_strbuf_addf(b, "    %s\n", f->path);
+	}
+	if (shown < n)
+		hn_strbuf_addf(b, "    ... and %zu more (--json lists them all)\n", n - shown);
+}
+
+static void render_text(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
+{
+	char text[512], tm[64], ent[32];
+
+	hn_strbuf_addf(b, "Investigation of %s %s", t->kind, t->value);
+	if (t->title)
+		hn_strbuf_addf(b, " (%s)", t->title);
+	hn_strbuf_addf(b, "\n\nHOW IT GOT IN\n  %s", entry_text(st, text, sizeof(text)));
+	if (st->entry_time) {
+		cli_time_str(st->entry_time, tm, sizeof(tm));
+		hn_strbuf_addf(b, ", at %s", tm);
+	}
+	hn_strbuf_addf(b, ".\n  The attack's first process (malicious root): %s, pid %u, entity %s.\n",
+		       st->root.exe ? st->root.exe : "?", st->root.pid,
+		       hn_entity_str(st->root.entity, ent, sizeof(ent)));
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		const struct hn_inv_delivery *d = &st->deliveries[i];
+		cli_time_str(d->time, tm, sizeof(tm));
+		hn_strbuf_addf(b, "  %s was written by %s at %s", d->path,
+			       d->writer_exe ? d->writer_exe : "an unknown process", tm);
+		if (d->has_from) {
+			char ip[64];
+			hn_strbuf_addf(b, ", after it connected to %s port %u",
+				       hn_addr_str(&d->from, ip, sizeof(ip)), d->from.port);
+		}
+		hn_strbuf_adds(b, ", before it ran.\n");
+	}
+	hn_strbuf_adds(b, "\nWHAT LED TO WHAT\n");
+	for (size_t i = 0; i < st->n_steps; i++) {
+		const struct hn_inv_step *s = &st->steps[i];
+		cli_time_str(s->time, tm, sizeof(tm));
+		hn_strbuf_addf(b, "  %s  %-9s %s", tm, hn_inv_action_name(s->action),
+			       s->object ? s->object : "");
+		if (s->action != HN_INV_ALERT)
+			hn_strbuf_addf(b, "  (pid %u %s", s->pid, s->exe ? s->exe : "?");
+		if (s->id)
+			hn_strbuf_addf(b, ", event %" PRId64, s->id);
+		hn_strbuf_adds(b, s->action != HN_INV_ALERT ? ")\n" : "\n");
+	}
+	hn_strbuf_addf(b, "\nWHAT IT TOUCHED%s\n", st->truncated ? " (bounded: lists are partial)" : "");
+	hn_strbuf_addf(b, "  processes (%zu):\n", st->n_procs);
+	for (size_t i = 0; i < st->n_procs && i < TEXT_LIST_MAX; i++)
+		hn_strbuf_addf(b, "    pid %u %s\n", st->procs[i].pid,
+			       st->procs[i].args ? st->procs[i].args :
+			       st->procs[i].exe ? st->procs[i].exe : "?");
+	if (st->n_procs > TEXT_LIST_MAX)
+		hn_strbuf_addf(b, "    ... and %zu more\n", st->n_procs - TEXT_LIST_MAX);
+	if (st->n_persist) {
+		hn_strbuf_addf(b, "  persistence points (%zu):\n", st->n_persist);
+		for (size_t i = 0; i < st->n_persist; i++)
+			hn_strbuf_addf(b, "    %-15s %s %s\n", st->persist[i].kind,
+				       hn_inv_action_name(st->persist[i].action),
+				       st->persist[i].path ? st->persist[i].path : "?");
+	}
+	t_list_files(b, st, HN_INV_CREATED, "files created");
+	t_list_files(b, st, HN_INV_MODIFIED, "files modified");
+	t_list_files(b, st, HN_INV_RENAMED, "files renamed");
+	t_list_files(b, st, HN_INV_DELETED, "files deleted");
+	t_list_files(b, st, HN_INV_CHMOD, "mode or owner changed");
+	if (st->n_remotes) {
+		hn_strbuf_addf(b, "  network (%zu):\n", st->n_remotes);
+		for (size_t i = 0; i < st->n_remotes && i < TEXT_LIST_MAX; i++) {
+			char ip[64];
+			hn_strbuf_addf(b, "    %s %s port %u\n",
+				       st->remotes[i].out ? "connected to" : "accepted from",
+				       hn_addr_str(&st->remotes[i].addr, ip, sizeof(ip)),
+				       st->remotes[i].addr.port);
+		}
+		if (st->n_remotes > TEXT_LIST_MAX)
+			hn_strbuf_addf(b, "    ... and %zu more\n", st->n_remotes - TEXT_LIST_MAX);
+	}
+	if (st->n_injected) {
+		hn_strbuf_addf(b, "  processes written into (%zu):\n", st->n_injected);
+		for (size_t i = 0; i < st->n_injected; i++)
+			hn_strbuf_addf(b, "    %s %s (%s)\n",
+				       hn_entity_str(st->injected[i].target, ent, sizeof(ent)),
+				       st->injected[i].exe ? st->injected[i].exe : "?",
+				       st->injected[i].how);
+	}
+}
+
+int cmd_investigate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = cli_default_db();
+	struct target t = { 0 };
+	struct hn_story *st = NULL;
+	struct hn_store *s = NULL;
+	struct hn_strbuf b;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "jd:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'd': db = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	t.value = argv[optind];
+	if (cli_store_open_ro("investigate", db, &s) < 0)
+		return 1;
+	if (resolve(s, &t)) {
+		hn_store_close(s);
+		return 1;
+	}
+	r = hn_investigate(s, t.entity, t.at, t.title, &st);
+	if (r == -ENOENT) {
+		char ent[32];
+		fprintf(stderr, "hinomi investigate: the store knows no process %s\n",
+			hn_entity_str(t.entity, ent, sizeof(ent)));
+	} else if (r == -ENOMEM) {
+		fprintf(stderr, "hinomi investigate: out of memory\n");
+	} else if (r < 0) {
+		fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
+	}
+	if (r == 0) {
+		hn_strbuf_init(&b);
+		if (json)
+			render_json(&b, &t, st);
+		else
+			render_text(&b, &t, st);
+		while (b.len && b.buf[b.len - 1] == '\n')
+			b.len--;   /* cli_put_line ends the line */
+		r = cli_put_line(&b) < 0 ? -EIO : 0;
+		hn_strbuf_release(&b);
+	}
+	hn_story_free(st);
+	free(t.title);
+	hn_store_close(s);
+	return r < 0 ? 1 : 0;
+}

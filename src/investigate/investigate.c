@@ -1,0 +1,1140 @@
+/*
+ * investigate.c - root cause, intrusion path and impact scope of a process,
+ * walked over the store (see investigate.h for what each means).
+ *
+ * Everything is read through the store's public queries: processes by
+ * entity and by parent, events by entity, by path and by path2 (the last
+ * three through the events' postings, so each costs the blocks that name
+ * the key, not the store's size).
+ *
+ * Bounds: INV_MAX_PROCS processes in the scope, INV_MAX_ITEMS entries in
+ * each list, INV_MAX_DEPTH ancestors, INV_TAINT_ROUNDS rounds of "ran a
+ * file the tree made executable"; past one, the story says truncated.
+ * Parent links are followed with a depth bound, so a cycle in bad data
+ * cannot loop.
+ */
+#include "investigate/investigate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/path.h"
+
+#define INV_MAX_DEPTH    64
+#define INV_MAX_PROCS    20000
+#define INV_MAX_ITEMS    100000
+#define INV_MAX_RUNS     16        /* files looked at per process of the path */
+#define INV_TAINT_ROUNDS 3
+#define INV_TAINT_FILES  256       /* executables followed per round */
+
+const char *hn_inv_entry_name(enum hn_inv_entry k)
+{
+	static const char *const names[] = {
+		[HN_INV_ENTRY_UNKNOWN] = "unknown",
+		[HN_INV_ENTRY_SSH] = "ssh_login",
+		[HN_INV_ENTRY_SERVICE] = "network_service",
+		[HN_INV_ENTRY_SCHEDULED] = "scheduled_job",
+		[HN_INV_ENTRY_TERMINAL] = "terminal",
+		[HN_INV_ENTRY_REMOVABLE] = "removable_media",
+		[HN_INV_ENTRY_PACKAGE] = "package_install",
+		[HN_INV_ENTRY_SYSTEM] = "system_service",
+	};
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
+}
+
+const char *hn_inv_action_name(enum hn_inv_action a)
+{
+	static const char *const names[] = {
+		[HN_INV_ACCEPTED] = "accepted", [HN_INV_STARTED] = "started",
+		[HN_INV_EXECUTED] = "executed", [HN_INV_CONNECTED] = "connected",
+		[HN_INV_CREATED] = "created",   [HN_INV_MODIFIED] = "modified",
+		[HN_INV_RENAMED] = "renamed",   [HN_INV_CHMOD] = "chmod",
+		[HN_INV_DELETED] = "deleted",   [HN_INV_ALERT] = "alert",
+	};
+
+	return (unsigned)a < HN_INV_ACTION_COUNT ? names[a] : "?";
+}
+
+/* ---- persistence points ---- */
+
+static bool starts(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static bool ends(const char *s, const char *x)
+{
+	size_t n = strlen(s), k = strlen(x);
+
+	return n >= k && !strcmp(s + n - k, x);
+}
+
+const char *hn_inv_persist_kind(const char *p)
+{
+	static const struct {
+		const char *prefix, *kind;
+	} prefixes[] = {
+		{ "/var/spool/cron/atjobs/", "at" }, { "/var/spool/at/", "at" },
+		{ "/var/spool/cron/", "cron" }, { "/etc/cron", "cron" },
+		{ "/etc/anacrontab", "cron" },
+		{ "/etc/systemd/", "systemd" }, { "/lib/systemd/system/", "systemd" },
+		{ "/usr/lib/systemd/", "systemd" }, { "/run/systemd/system/", "systemd" },
+		{ "/etc/init.d/", "systemd" }, { "/etc/rc.local", "systemd" },
+		{ "/etc/profile", "shell_rc" }, { "/etc/bash.bashrc", "shell_rc" },
+		{ "/etc/zsh/", "shell_rc" }, { "/etc/environment", "shell_rc" },
+		{ "/etc/ld.so.preload", "ld_preload" },
+		{ "/etc/sudoers", "sudoers" },
+		{ "/etc/pam.d/", "pam" }, { "/etc/pam.conf", "pam" },
+		{ "/lib/security/", "pam" }, { "/usr/lib/security/", "pam" },
+		{ "/lib/x86_64-linux-gnu/security/", "pam" },
+		{ "/usr/lib/x86_64-linux-gnu/security/", "pam" },
+		{ "/lib/aarch64-linux-gnu/security/", "pam" },
+		{ "/usr/lib/aarch64-linux-gnu/security/", "pam" },
+		{ "/etc/passwd", "passwd" }, { "/etc/shadow", "passwd" },
+		{ "/etc/group", "passwd" }, { "/etc/gshadow", "passwd" },
+		{ "/etc/modules", "kernel_module" }, { "/etc/modprobe.d/", "kernel_module" },
+	};
+	static const struct {
+		const char *suffix, *kind;
+	} suffixes[] = {
+		{ "/.ssh/authorized_keys", "authorized_keys" },
+		{ "/.ssh/authorized_keys2", "authorized_keys" },
+		{ "/.bashrc", "shell_rc" }, { "/.bash_profile", "shell_rc" },
+		{ "/.bash_login", "shell_rc" }, { "/.bash_logout", "shell_rc" },
+		{ "/.profile", "shell_rc" }, { "/.zshrc", "shell_rc" }, { "/.zprofile", "shell_rc" },
+		{ "/.zshenv", "shell_rc" }, { "/.xprofile", "shell_rc" },
+	};
+
+	if (!p || p[0] != '/')
+		return NULL;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (starts(p, prefixes[i].prefix))
+			return prefixes[i].kind;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (ends(p, suffixes[i].suffix))
+			return suffixes[i].kind;
+	/* a user's own systemd units and autostart entries */
+	if (strstr(p, "/.config/systemd/user/"))
+		return "systemd";
+	if (strstr(p, "/.config/autostart/"))
+		return "shell_rc";
+	return NULL;
+}
+
+/* ---- the walk's state ---- */
+
+/* An entity set (open addressing; 0 is the empty slot). */
+struct eset {
+	uint64_t *k;
+	size_t cap, n;
+};
+
+static bool eset_has(const struct eset *s, uint64_t e)
+{
+	if (!s->cap || !e)
+		return false;
+	for (size_t i = (e * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->k[i] == e)
+			return true;
+		if (!s->k[i])
+			return false;
+	}
+}
+
+/* 1 added, 0 already there, -ENOMEM. */
+static int eset_add(struct eset *s, uint64_t e)
+{
+	if (!e)
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct eset t = { .k = calloc(cap, sizeof(uint64_t)), .cap = cap };
+		if (!t.k)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->k[i])
+				(void)eset_add(&t, s->k[i]);
+		free(s->k);
+		*s = t;
+	}
+	for (size_t i = (e * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->k[i] == e)
+			return 0;
+		if (!s->k[i]) {
+			s->k[i] = e;
+			s->n++;
+			return 1;
+		}
+	}
+}
+
+struct inv {
+	struct hn_store *s;
+	struct hn_story *st;
+	int err;
+	struct eset scope;        /* entities in st->procs */
+};
+
+/* Room for one more element of a list; NULL (err set, or truncated) when
+ * there is none. */
+static void *grow(struct inv *iv, void **v, size_t *n, size_t *cap, size_t size)
+{
+	if (*n >= INV_MAX_ITEMS) {
+		iv->st->truncated = true;
+		return NULL;
+	}
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *p = realloc(*v, c * size);
+		if (!p) {
+			iv->err = -ENOMEM;
+			return NULL;
+		}
+		*v = p;
+		*cap = c;
+	}
+	return memset((char *)*v + (*n)++ * size, 0, size);
+}
+
+#define PUSH(iv, list) \
+	((__typeof__((iv)->st->list))grow((iv), (void **)&(iv)->st->list, &(iv)->st->n_##list, \
+					  &(iv)->st->cap_##list, sizeof(*(iv)->st->list)))
+
+static char *dup_or_null(struct inv *iv, const char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		iv->err = -ENOMEM;
+	return d;
+}
+
+static void proc_release(struct hn_inv_proc *p)
+{
+	free(p->exe);
+	free(p->args);
+	memset(p, 0, sizeof(*p));
+}
+
+static char *join_args(struct inv *iv, const char *a, size_t n)
+{
+	char *j;
+
+	if (!a || !n)
+		return NULL;
+	j = malloc(n + 1);
+	if (!j) {
+		iv->err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(j, a, n);
+	j[n] = '\0';
+	while (n && j[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (j[i] == '\0')
+			j[i] = ' ';
+	return j;
+}
+
+/* The process `entity` into *out.  0, -ENOENT or an error. */
+static int load_proc(struct inv *iv, uint64_t entity, struct hn_inv_proc *out)
+{
+	struct hn_process *p = NULL;
+	int r = hn_store_process(iv->s, entity, &p);
+
+	memset(out, 0, sizeof(*out));
+	if (r < 0)
+		return r;
+	out->entity = p->entity;
+	out->parent = p->parent_entity;
+	out->pid = p->pid;
+	out->start = p->start_time;
+	out->exe = dup_or_null(iv, p->executable);
+	out->args = join_args(iv, p->args, p->args_len);
+	hn_process_free(p);
+	return iv->err;
+}
+
+/* ---- events ---- */
+
+/* Copies of the events a query returns (bounded by the query's limit). */
+struct evs {
+	struct hn_event **v;
+	size_t n, cap;
+	int err;
+};
+
+static int keep_event(const struct hn_event *ev, void *arg)
+{
+	struct evs *e = arg;
+	struct hn_event *d;
+
+	if (e->n == e->cap) {
+		size_t c = e->cap ? e->cap * 2 : 32;
+		struct hn_event **v = realloc(e->v, c * sizeof(*v));
+		if (!v)
+			return e->err = -ENOMEM;
+		e->v = v;
+		e->cap = c;
+	}
+	d = hn_event_dup(ev);
+	if (!d)
+		return e->err = -ENOMEM;
+	e->v[e->n++] = d;
+	return 0;
+}
+
+static void evs_free(struct evs *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		hn_event_free(e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+static int query(struct inv *iv, struct hn_query *q, struct evs *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = hn_store_query(iv->s, q, keep_event, out);
+	if (out->err)
+		r = out->err;
+	if (r < 0) {
+		evs_free(out);
+		iv->err = r;
+	}
+	return r;
+}
+
+static void set_types(struct hn_query *q, const uint16_t *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		q->types[i] = t[i];
+	q->ntypes = n;
+}
+
+/* The newest event of `types` by entity at or before `until` (0: any),
+ * or NULL. */
+static struct hn_event *newest_of(struct inv *iv, uint64_t entity, const uint16_t *types,
+				  int ntypes, uint64_t until)
+{
+	struct hn_query q = { .entity = entity, .until = until, .limit = 1, .newest_first = true };
+	struct evs e;
+	struct hn_event *ev = NULL;
+
+	set_types(&q, types, ntypes);
+	if (query(iv, &q, &e) < 0)
+		return NULL;
+	if (e.n) {
+		ev = e.v[0];
+		e.v[0] = NULL;
+		e.n = 0;
+	}
+	evs_free(&e);
+	return ev;
+}
+
+/* ---- root cause ---- */
+
+static const char *base(const char *p)
+{
+	const char *b = p ? strrchr(p, '/') : NULL;
+
+	return b ? b + 1 : p ? p : "";
+}
+
+static bool name_in(const char *name, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(name, *set))
+			return true;
+	return false;
+}
+
+static void add_step(struct inv *iv, uint64_t time, enum hn_inv_action a, uint64_t entity,
+		     uint32_t pid, const char *exe, const char *object, int64_t id)
+{
+	struct hn_inv_step *s;
+
+	/* the same event once (a step can be reached twice) */
+	for (size_t i = 0; id && i < iv->st->n_steps; i++)
+		if (iv->st->steps[i].id == id && iv->st->steps[i].action == a &&
+		    !strcmp(iv->st->steps[i].object ? iv->st->steps[i].object : "",
+			    object ? object : ""))
+			return;
+	s = PUSH(iv, steps);
+	if (!s)
+		return;
+	s->time = time;
+	s->action = a;
+	s->entity = entity;
+	s->pid = pid;
+	s->exe = dup_or_null(iv, exe);
+	s->object = dup_or_null(iv, object);
+	s->id = id;
+}
+
+static void addr_port(const struct hn_addr *a, char *buf, size_t n)
+{
+	char ip[64];
+
+	hn_addr_str(a, ip, sizeof(ip));
+	if (a->family == AF_INET6)
+		snprintf(buf, n, "[%s]:%u", ip, a->port);
+	else
+		snprintf(buf, n, "%s:%u", ip, a->port);
+}
+
+/* The newest accept by entity before `until`: *ev (owned) or NULL. */
+static struct hn_event *accepted_before(struct inv *iv, uint64_t entity, uint64_t until)
+{
+	static const uint16_t t[] = { HN_EV_NET_ACCEPT };
+
+	return newest_of(iv, entity, t, 1, until);
+}
+
+/* Is chain[i] (with chain[i - 1] its child on the way down, i >= 1) an
+ * entry point?  Sets the story's entry and returns true. */
+static bool entry_of(struct inv *iv, struct hn_inv_proc *chain, size_t i)
+{
+	static const char *const sched[] = { "cron", "crond", "atd", "anacron", NULL };
+	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "unattended-upgrade",
+					   "rpm", "dnf", "yum", "zypper", NULL };
+	static const char *const term[] = { "login", "agetty", "getty", "mingetty", "tmux",
+					    "screen", "xterm", "gnome-terminal-server", "konsole",
+					    "xfce4-terminal", "kitty", "alacritty", NULL };
+	struct hn_story *st = iv->st;
+	struct hn_inv_proc *a = &chain[i], *child = &chain[i - 1];
+	const char *b = base(a->exe);
+	struct hn_event *acc;
+
+	if (!strcmp(b, "sshd")) {
+		/* the listener accepted, then forked the session's sshd */
+		acc = accepted_before(iv, a->entity, child->start);
+		if (!acc && a->parent)
+			acc = accepted_before(iv, a->parent, a->start);
+		st->entry = HN_INV_ENTRY_SSH;
+	} else if (name_in(b, sched)) {
+		st->entry = HN_INV_ENTRY_SCHEDULED;
+		acc = NULL;
+	} else if (name_in(b, pkg)) {
+		st->entry = HN_INV_ENTRY_PACKAGE;
+		acc = NULL;
+	} else if ((acc = accepted_before(iv, a->entity, child->start))) {
+		st->entry = HN_INV_ENTRY_SERVICE;
+	} else if (iv->err) {
+		return false;
+	} else if (name_in(b, term)) {
+		st->entry = HN_INV_ENTRY_TERMINAL;
+	} else {
+		return false;
+	}
+	st->entry_proc = *a;
+	memset(a, 0, sizeof(*a));
+	a->entity = st->entry_proc.entity;   /* the chain keeps its place */
+	st->entry_time = st->entry_proc.start;
+	if (acc) {
+		char obj[96];
+		st->has_remote = true;
+		st->remote = acc->dst;
+		st->entry_time = acc->time;
+		st->entry_id = acc->id;
+		addr_port(&acc->dst, obj, sizeof(obj));
+		add_step(iv, acc->time, HN_INV_ACCEPTED, acc->proc.entity, acc->proc.pid,
+			 st->entry_proc.exe, obj, acc->id);
+		hn_event_free(acc);
+	} else {
+		add_step(iv, st->entry_proc.start, HN_INV_STARTED, st->entry_proc.entity,
+			 st->entry_proc.pid, st->entry_proc.exe, st->entry_proc.exe, 0);
+	}
+	return true;
+}
+
+static bool is_interpreter(const char *exe)
+{
+	static const char *const names[] = { "sh", "bash", "dash", "zsh", "ksh", "busybox",
+					     "perl", "ruby", "php", "node", "nodejs", "lua", NULL };
+	const char *b = base(exe);
+
+	return name_in(b, names) || !strncmp(b, "python", 6) || !strncmp(b, "php", 3);
+}
+
+/* Add path (made absolute with cwd) to runs unless there. */
+static void add_run(char runs[][4096], unsigned *n, const char *path, const char *cwd)
+{
+	char abs[4096];
+
+	if (!path || !*path || *n >= INV_MAX_RUNS)
+		return;
+	if (path[0] == '/')
+		snprintf(abs, sizeof(abs), "%s", path);
+	else if (!cwd || !hn_path_join(cwd, path, abs, sizeof(abs)))
+		return;
+	hn_path_normalize(abs);
+	for (unsigned i = 0; i < *n; i++)
+		if (!strcmp(runs[i], abs))
+			return;
+	snprintf(runs[(*n)++], 4096, "%s", abs);
+}
+
+/* The files an exec ran: the executable, the path given to execve, and
+ * an interpreter's script (its first argument that is not an option,
+ * unless -c says the program is inline). */
+static void files_run(const struct hn_event *ev, char runs[][4096], unsigned *n)
+{
+	const char *a, *end;
+	bool first = true;
+
+	add_run(runs, n, ev->path, ev->cwd);
+	add_run(runs, n, ev->filename, ev->cwd);
+	if (!ev->args || !is_interpreter(ev->path))
+		return;
+	end = ev->args + ev->args_len;
+	for (a = ev->args; a < end; a += strlen(a) + 1, first = false) {
+		if (first)
+			continue;                /* argv[0] */
+		if (!strcmp(a, "-c") || !strcmp(a, "-e") || !strcmp(a, "-m") ||
+		    !strcmp(a, "-E") || !strcmp(a, "-r"))
+			return;                  /* inline program */
+		if (a[0] == '-')
+			continue;
+		add_run(runs, n, a, ev->cwd);
+		return;
+	}
+}
+
+/* The newest write of path at or before t (create, write-open that wrote,
+ * truncate, or a rename or link onto it): owned event or NULL. */
+static struct hn_event *last_write(struct inv *iv, const char *path, uint64_t t)
+{
+	static const uint16_t wt[] = { HN_EV_FILE_CREATE, HN_EV_FILE_OPEN_WRITE,
+				       HN_EV_FILE_TRUNCATE };
+	static const uint16_t rt[] = { HN_EV_FILE_RENAME, HN_EV_FILE_LINK };
+	struct hn_query q = { .path = path, .until = t, .newest_first = true, .limit = 64 };
+	struct evs e;
+	struct hn_event *best = NULL;
+
+	set_types(&q, wt, 3);
+	if (query(iv, &q, &e) < 0)
+		return NULL;
+	for (size_t i = 0; i < e.n && !best; i++) {
+		struct hn_event *ev = e.v[i];
+		/* a write-open that did not write is not a delivery */
+		if (ev->type == HN_EV_FILE_OPEN_WRITE &&
+		    !(ev->flags & (HN_EVF_WRITTEN | HN_EVF_CREATED | HN_EVF_TRUNC)))
+			continue;
+		best = ev;
+		e.v[i] = NULL;
+	}
+	evs_free(&e);
+	q = (struct hn_query){ .path2 = path, .until = t, .newest_first = true, .limit = 1 };
+	set_types(&q, rt, 2);
+	if (query(iv, &q, &e) < 0) {
+		hn_event_free(best);
+		return NULL;
+	}
+	if (e.n && (!best || e.v[0]->time > best->time)) {
+		hn_event_free(best);
+		best = e.v[0];
+		e.v[0] = NULL;
+	}
+	evs_free(&e);
+	return best;
+}
+
+/* Who wrote each file process p ran (its execs at or before `at`), and
+ * the download behind it; steps for each. */
+static void deliveries_of(struct inv *iv, const struct hn_inv_proc *p, uint64_t at)
+{
+	static const uint16_t xt[] = { HN_EV_PROCESS_START };
+	static const uint16_t ct[] = { HN_EV_NET_CONNECT };
+	struct hn_query q = { .entity = p->entity, .until = at, .limit = 8 };
+	struct evs execs;
+
+	set_types(&q, xt, 1);
+	if (query(iv, &q, &execs) < 0)
+		return;
+	for (size_t k = 0; k < execs.n && !iv->err; k++) {
+		const struct hn_event *x = execs.v[k];
+		char (*runs)[4096] = malloc(INV_MAX_RUNS * sizeof(*runs));
+		unsigned nruns = 0;
+
+		if (!runs) {
+			iv->err = -ENOMEM;
+			break;
+		}
+		files_run(x, runs, &nruns);
+		/* one step per file it ran: the interpreter and its script */
+		for (unsigned i = 0; i < nruns; i++)
+			add_step(iv, x->time, HN_INV_EXECUTED, p->entity, x->proc.pid, x->path,
+				 runs[i], x->id);
+		for (unsigned i = 0; i < nruns && !iv->err; i++) {
+			struct hn_event *w = last_write(iv, runs[i], x->time);
+			struct hn_inv_delivery *d;
+			struct hn_inv_proc wp;
+			struct hn_event *c, *xw;
+			bool dup = false;
+
+			if (!w)
+				continue;
+			for (size_t j = 0; j < iv->st->n_deliveries; j++)
+				dup |= iv->st->deliveries[j].id == w->id &&
+				       !strcmp(iv->st->deliveries[j].path, runs[i]);
+			if (dup || !(d = PUSH(iv, deliveries))) {
+				hn_event_free(w);
+				continue;
+			}
+			d->path = dup_or_null(iv, runs[i]);
+			d->runner = p->entity;
+			d->writer = w->proc.entity;
+			d->time = w->time;
+			d->id = w->id;
+			d->writer_exe = dup_or_null(iv, w->proc.executable);
+			if (load_proc(iv, w->proc.entity, &wp) == 0) {
+				if (!d->writer_exe)
+					d->writer_exe = dup_or_null(iv, wp.exe);
+				proc_release(&wp);
+			}
+			iv->err = iv->err == -ENOENT ? 0 : iv->err;
+			xw = newest_of(iv, w->proc.entity, xt, 1, w->time);
+			if (xw) {
+				add_step(iv, xw->time, HN_INV_EXECUTED, w->proc.entity, w->proc.pid,
+					 xw->path, xw->path, xw->id);
+				hn_event_free(xw);
+			}
+			c = newest_of(iv, w->proc.entity, ct, 1, w->time);
+			if (c) {
+				char obj[96];
+				d->has_from = true;
+				d->from = c->dst;
+				addr_port(&c->dst, obj, sizeof(obj));
+				add_step(iv, c->time, HN_INV_CONNECTED, c->proc.entity, c->proc.pid,
+					 w->proc.executable, obj, c->id);
+				hn_event_free(c);
+			}
+			add_step(iv, w->time,
+				 w->type == HN_EV_FILE_CREATE || (w->flags & HN_EVF_CREATED) ?
+					 HN_INV_CREATED :
+					 w->type == HN_EV_FILE_RENAME || w->type == HN_EV_FILE_LINK ?
+					 HN_INV_RENAMED :
+					 HN_INV_MODIFIED,
+				 w->proc.entity, w->proc.pid, w->proc.executable, runs[i], w->id);
+			/* its mode made executable between the write and the run */
+			{
+				static const uint16_t mt[] = { HN_EV_FILE_CHMOD };
+				struct hn_query mq = { .path = runs[i], .since = w->time,
+						       .until = x->time, .limit = 4 };
+				struct evs m;
+				set_types(&mq, mt, 1);
+				if (query(iv, &mq, &m) == 0) {
+					for (size_t j = 0; j < m.n; j++)
+						add_step(iv, m.v[j]->time, HN_INV_CHMOD,
+							 m.v[j]->proc.entity, m.v[j]->proc.pid,
+							 m.v[j]->proc.executable, runs[i], m.v[j]->id);
+					evs_free(&m);
+				}
+			}
+			hn_event_free(w);
+		}
+		free(runs);
+	}
+	evs_free(&execs);
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct hn_inv_step *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Ancestors, entry point, malicious root, deliveries, the path. */
+static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char *alert_title)
+{
+	struct hn_story *st = iv->st;
+	struct hn_inv_proc chain[INV_MAX_DEPTH];
+	size_t n = 0, entry = 0, top;
+	struct eset seen = { 0 };
+
+	memset(chain, 0, sizeof(chain));
+	for (uint64_t e = entity; e && n < INV_MAX_DEPTH && !iv->err; n++) {
+		int r = eset_add(&seen, e);
+		if (r <= 0) {
+			iv->err = r;   /* a cycle (0) ends the chain */
+			break;
+		}
+		if (load_proc(iv, e, &chain[n]) < 0)
+			break;
+		e = chain[n].parent;
+	}
+	free(seen.k);
+	if (iv->err == -ENOENT)
+		iv->err = 0;
+	if (!n || iv->err) {
+		for (size_t i = 0; i < n; i++)
+			proc_release(&chain[i]);
+		if (!iv->err)
+			iv->err = -ENOENT;
+		return;
+	}
+	/* removable media: the program itself ran from there */
+	if (chain[0].exe && (starts(chain[0].exe, "/media/") || starts(chain[0].exe, "/mnt/") ||
+			     starts(chain[0].exe, "/run/media/"))) {
+		st->entry = HN_INV_ENTRY_REMOVABLE;
+		st->entry_proc = chain[0];
+		memset(&chain[0], 0, sizeof(chain[0]));
+		chain[0].entity = st->entry_proc.entity;
+		st->entry_time = st->entry_proc.start;
+	} else {
+		for (entry = 1; entry < n && !iv->err; entry++)
+			if (entry_of(iv, chain, entry))
+				break;
+		if (entry >= n) {
+			/* no way in found: the service init started, else the
+			 * oldest process the store knows */
+			top = n - 1;
+			entry = top;
+			if (chain[top].pid == 1 && top >= 1) {
+				st->entry = HN_INV_ENTRY_SYSTEM;
+				entry = top - 1;
+			} else {
+				st->entry = HN_INV_ENTRY_UNKNOWN;
+			}
+			if (entry == 0 && n == 1)
+				entry = 0;
+			st->entry_proc = chain[entry];
+			memset(&chain[entry], 0, sizeof(chain[entry]));
+			chain[entry].entity = st->entry_proc.entity;
+			st->entry_time = st->entry_proc.start;
+			add_step(iv, st->entry_proc.start, HN_INV_STARTED, st->entry_proc.entity,
+				 st->entry_proc.pid, st->entry_proc.exe, st->entry_proc.exe, 0);
+		}
+	}
+	/* the malicious root: the entry's child on the way down (the process
+	 * asked about when it is the entry itself) */
+	{
+		size_t r = entry ? entry - 1 : 0;
+		if (!entry) {
+			st->root = st->entry_proc;
+			st->root.exe = dup_or_null(iv, st->entry_proc.exe);
+			st->root.args = dup_or_null(iv, st->entry_proc.args);
+		} else {
+			st->root = chain[r];
+			memset(&chain[r], 0, sizeof(chain[r]));
+			chain[r].entity = st->root.entity;
+			chain[r].pid = st->root.pid;
+			chain[r].start = st->root.start;
+		}
+	}
+	/* deliveries and steps, from the process asked about up to the root */
+	for (size_t i = 0; i < (entry ? entry : 1) && !iv->err; i++) {
+		struct hn_inv_proc p = chain[i];
+		if (p.entity == st->root.entity)
+			p = st->root;
+		if (!p.exe && p.entity == st->entry_proc.entity)
+			p = st->entry_proc;
+		deliveries_of(iv, &p, at);
+	}
+	if (alert_title && !iv->err)
+		add_step(iv, at, HN_INV_ALERT, entity, chain[0].pid ? chain[0].pid : st->root.pid,
+			 chain[0].exe ? chain[0].exe : st->root.exe, alert_title, 0);
+	for (size_t i = 0; i < n; i++)
+		proc_release(&chain[i]);
+	if (st->n_steps)
+		qsort(st->steps, st->n_steps, sizeof(*st->steps), by_time);
+}
+
+/* ---- impact scope ---- */
+
+static int add_scope_proc(struct inv *iv, uint64_t entity)
+{
+	struct hn_inv_proc *p;
+	int r;
+
+	if (eset_has(&iv->scope, entity))
+		return 0;
+	if (iv->st->n_procs >= INV_MAX_PROCS) {
+		iv->st->truncated = true;
+		return 0;
+	}
+	r = eset_add(&iv->scope, entity);
+	if (r < 0)
+		return iv->err = r;
+	p = PUSH(iv, procs);
+	if (!p)
+		return iv->err;
+	if (load_proc(iv, entity, p) == -ENOENT) {
+		iv->err = 0;
+		p->entity = entity;
+	}
+	return iv->err;
+}
+
+static int on_child(const struct hn_process *c, void *arg)
+{
+	struct inv *iv = arg;
+
+	return add_scope_proc(iv, c->entity) < 0 ? iv->err : 0;
+}
+
+/* Descendants of st->procs[from ..] (breadth first). */
+static void descend(struct inv *iv, size_t from)
+{
+	for (size_t i = from; i < iv->st->n_procs && !iv->err && !iv->st->truncated; i++) {
+		int r = hn_store_children(iv->s, iv->st->procs[i].entity, on_child, iv);
+		if (r < 0 && !iv->err)
+			iv->err = r;
+	}
+}
+
+static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event *ev)
+{
+	const char *path = ev->path, *kind;
+	struct hn_inv_file *f;
+
+	if (!path)
+		return;
+	for (size_t i = 0; i < iv->st->n_files; i++) {
+		f = &iv->st->files[i];
+		if (f->action == a && !strcmp(f->path, path) &&
+		    (a != HN_INV_RENAMED || (f->path2 && ev->path2 && !strcmp(f->path2, ev->path2))))
+			goto persist;
+	}
+	f = PUSH(iv, files);
+	if (!f)
+		return;
+	f->action = a;
+	f->path = dup_or_null(iv, path);
+	f->path2 = a == HN_INV_RENAMED ? dup_or_null(iv, ev->path2) : NULL;
+	f->entity = ev->proc.entity;
+	f->time = ev->time;
+	f->id = ev->id;
+persist:
+	/* a rename onto a persistence point counts under its new name */
+	kind = hn_inv_persist_kind(a == HN_INV_RENAMED && ev->path2 ? ev->path2 : path);
+	if (kind) {
+		const char *pp = a == HN_INV_RENAMED && ev->path2 ? ev->path2 : path;
+		struct hn_inv_persist *p;
+		if (a == HN_INV_CHMOD)
+			return;
+		for (size_t i = 0; i < iv->st->n_persist; i++)
+			if (iv->st->persist[i].action == a && !strcmp(iv->st->persist[i].path, pp))
+				return;
+		p = PUSH(iv, persist);
+		if (!p)
+			return;
+		p->kind = kind;
+		p->action = a;
+		p->path = dup_or_null(iv, pp);
+		p->entity = ev->proc.entity;
+		p->time = ev->time;
+		p->id = ev->id;
+	}
+}
+
+static bool created_by_scope(const struct inv *iv, const char *path)
+{
+	for (size_t i = 0; i < iv->st->n_files; i++)
+		if (iv->st->files[i].action == HN_INV_CREATED && !strcmp(iv->st->files[i].path, path))
+			return true;
+	return false;
+}
+
+static void add_remote(struct inv *iv, const struct hn_event *ev, bool out)
+{
+	struct hn_inv_remote *r;
+
+	if (ev->dst.family != AF_INET && ev->dst.family != AF_INET6)
+		return;
+	if (ev->result < 0 && !(ev->flags & HN_EVF_INPROGRESS))
+		return;   /* a connect that failed reached nothing */
+	for (size_t i = 0; i < iv->st->n_remotes; i++) {
+		r = &iv->st->remotes[i];
+		if (r->out == out && r->entity == ev->proc.entity && r->addr.port == ev->dst.port &&
+		    r->addr.family == ev->dst.family && !memcmp(r->addr.addr, ev->dst.addr, 16))
+			return;
+	}
+	r = PUSH(iv, remotes);
+	if (!r)
+		return;
+	r->addr = ev->dst;
+	r->out = out;
+	r->entity = ev->proc.entity;
+	r->time = ev->time;
+	r->id = ev->id;
+}
+
+static void add_inject(struct inv *iv, const struct hn_event *ev, const char *how)
+{
+	struct hn_inv_inject *j;
+	struct hn_inv_proc t;
+
+	if (!ev->target_entity || ev->result < 0)
+		return;
+	for (size_t i = 0; i < iv->st->n_injected; i++)
+		if (iv->st->injected[i].target == ev->target_entity &&
+		    iv->st->injected[i].by == ev->proc.entity)
+			return;
+	j = PUSH(iv, injected);
+	if (!j)
+		return;
+	j->target = ev->target_entity;
+	j->by = ev->proc.entity;
+	j->how = how;
+	j->time = ev->time;
+	j->id = ev->id;
+	if (load_proc(iv, ev->target_entity, &t) == 0) {
+		j->exe = t.exe;
+		t.exe = NULL;
+		proc_release(&t);
+	}
+	if (iv->err == -ENOENT)
+		iv->err = 0;
+}
+
+/* Everything scope process p did. */
+static void acts_of(struct inv *iv, uint64_t entity)
+{
+	static const uint16_t types[] = {
+		HN_EV_FILE_CREATE, HN_EV_FILE_OPEN_WRITE, HN_EV_FILE_RENAME, HN_EV_FILE_DELETE,
+		HN_EV_FILE_CHMOD, HN_EV_FILE_CHOWN, HN_EV_FILE_LINK, HN_EV_FILE_SYMLINK,
+		HN_EV_FILE_TRUNCATE, HN_EV_FILE_SETXATTR, HN_EV_DIR_CREATE, HN_EV_DIR_DELETE,
+		HN_EV_NET_CONNECT, HN_EV_NET_ACCEPT, HN_EV_NET_UDP_SEND, HN_EV_PTRACE,
+		HN_EV_PROC_MEM_WRITE, HN_EV_MODULE_LOAD,
+	};
+	struct hn_query q = { .entity = entity };
+	struct evs e;
+
+	set_types(&q, types, (int)(sizeof(types) / sizeof(types[0])));
+	if (query(iv, &q, &e) < 0)
+		return;
+	for (size_t i = 0; i < e.n && !iv->err; i++) {
+		const struct hn_event *ev = e.v[i];
+		if (ev->result < 0 && ev->type != HN_EV_NET_CONNECT)
+			continue;   /* it failed: it touched nothing */
+		switch (ev->type) {
+		case HN_EV_FILE_CREATE:
+		case HN_EV_DIR_CREATE:
+		case HN_EV_FILE_LINK:
+		case HN_EV_FILE_SYMLINK:
+			add_file(iv, HN_INV_CREATED, ev);
+			break;
+		case HN_EV_FILE_OPEN_WRITE:
+			if (ev->flags & HN_EVF_CREATED)
+				add_file(iv, HN_INV_CREATED, ev);
+			else if ((ev->flags & (HN_EVF_WRITTEN | HN_EVF_TRUNC)) && ev->path &&
+				 !created_by_scope(iv, ev->path))
+				add_file(iv, HN_INV_MODIFIED, ev);
+			break;
+		case HN_EV_FILE_TRUNCATE:
+			if (ev->path && !created_by_scope(iv, ev->path))
+				add_file(iv, HN_INV_MODIFIED, ev);
+			break;
+		case HN_EV_FILE_RENAME:
+			add_file(iv, HN_INV_RENAMED, ev);
+			break;
+		case HN_EV_FILE_DELETE:
+		case HN_EV_DIR_DELETE:
+			add_file(iv, HN_INV_DELETED, ev);
+			break;
+		case HN_EV_FILE_CHMOD:
+		case HN_EV_FILE_CHOWN:
+		case HN_EV_FILE_SETXATTR:
+			add_file(iv, HN_INV_CHMOD, ev);
+			break;
+		case HN_EV_NET_CONNECT:
+		case HN_EV_NET_UDP_SEND:
+			add_remote(iv, ev, true);
+			break;
+		case HN_EV_NET_ACCEPT:
+			add_remote(iv, ev, false);
+			break;
+		case HN_EV_PTRACE:
+			add_inject(iv, ev, "ptrace");
+			break;
+		case HN_EV_PROC_MEM_WRITE:
+			add_inject(iv, ev, "proc_mem");
+			break;
+		case HN_EV_MODULE_LOAD: {
+			struct hn_inv_persist *p = PUSH(iv, persist);
+			if (p) {
+				p->kind = "kernel_module";
+				p->action = HN_INV_CREATED;
+				p->path = dup_or_null(iv, ev->path ? ev->path : ev->name);
+				p->entity = ev->proc.entity;
+				p->time = ev->time;
+				p->id = ev->id;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	evs_free(&e);
+}
+
+/* Processes outside the scope that ran a file the scope made executable
+ * (created with an x bit, or given one): into the scope. */
+static void taint_runs(struct inv *iv, size_t from_file)
+{
+	static const uint16_t xt[] = { HN_EV_PROCESS_START };
+	unsigned followed = 0;
+
+	for (size_t i = from_file; i < iv->st->n_files && !iv->err; i++) {
+		const struct hn_inv_file *f = &iv->st->files[i];
+		struct hn_query q = { .path = NULL, .since = f->time, .limit = 64 };
+		struct evs e;
+		bool exec = false;
+
+		if (f->action == HN_INV_CHMOD || f->action == HN_INV_CREATED) {
+			/* the mode is on the event: look it up */
+			static const uint16_t mt[] = { HN_EV_FILE_CHMOD, HN_EV_FILE_CREATE,
+						       HN_EV_FILE_OPEN_WRITE };
+			struct hn_query mq = { .path = f->path, .entity = f->entity, .limit = 16 };
+			struct evs m;
+			set_types(&mq, mt, 3);
+			if (query(iv, &mq, &m) < 0)
+				return;
+			for (size_t j = 0; j < m.n; j++)
+				exec |= (m.v[j]->mode & 0111) != 0;
+			evs_free(&m);
+		}
+		if (!exec)
+			continue;
+		if (++followed > INV_TAINT_FILES) {
+			iv->st->truncated = true;
+			return;
+		}
+		q.path = f->path;
+		set_types(&q, xt, 1);
+		if (query(iv, &q, &e) < 0)
+			return;
+		for (size_t j = 0; j < e.n && !iv->err; j++)
+			add_scope_proc(iv, e.v[j]->proc.entity);
+		evs_free(&e);
+	}
+}
+
+static void impact_scope(struct inv *iv)
+{
+	size_t done = 0, files_done = 0;
+
+	if (!iv->st->root.entity || add_scope_proc(iv, iv->st->root.entity) < 0)
+		return;
+	for (int round = 0; round <= INV_TAINT_ROUNDS && !iv->err; round++) {
+		size_t nf;
+		descend(iv, done);
+		for (size_t i = done; i < iv->st->n_procs && !iv->err; i++)
+			acts_of(iv, iv->st->procs[i].entity);
+		done = iv->st->n_procs;
+		nf = iv->st->n_files;
+		if (round < INV_TAINT_ROUNDS)
+			taint_runs(iv, files_done);
+		files_done = nf;
+		if (iv->st->n_procs == done)
+			break;   /* no process ran what the tree left */
+	}
+}
+
+/* ---- the whole ---- */
+
+int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char *alert_title,
+		   struct hn_story **out)
+{
+	struct inv iv = { .s = s };
+
+	*out = NULL;
+	if (!s || !entity)
+		return -EINVAL;
+	iv.st = calloc(1, sizeof(*iv.st));
+	if (!iv.st)
+		return -ENOMEM;
+	iv.st->subject = entity;
+	root_cause(&iv, entity, at, alert_title);
+	if (!iv.err)
+		impact_scope(&iv);
+	free(iv.scope.k);
+	if (iv.err) {
+		int r = iv.err;
+		hn_story_free(iv.st);
+		return r;
+	}
+	*out = iv.st;
+	return 0;
+}
+
+void hn_story_free(struct hn_story *st)
+{
+	if (!st)
+		return;
+	proc_release(&st->entry_proc);
+	proc_release(&st->root);
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		free(st->deliveries[i].path);
+		free(st->deliveries[i].writer_exe);
+	}
+	for (size_t i = 0; i < st->n_steps; i++) {
+		free(st->steps[i].exe);
+		free(st->steps[i].object);
+	}
+	for (size_t i = 0; i < st->n_procs; i++)
+		proc_release(&st->procs[i]);
+	for (size_t i = 0; i < st->n_files; i++) {
+		free(st->files[i].path);
+		free(st->files[i].path2);
+	}
+	for (size_t i = 0; i < st->n_persist; i++)
+		free(st->persist[i].path);
+	for (size_t i = 0; i < st->n_injected; i++)
+		free(st->injected[i].exe);
+	free(st->deliveries);
+	free(st->steps);
+	free(st->procs);
+	free(st->files);
+	free(st->persist);
+	free(st->remotes);
+	free(st->injected);
+	free(st);
+}
+
+int hn_investigate_path_subject(struct hn_store *s, const char *path, uint64_t *entity,
+				uint64_t *at)
+{
+	/* who ran it, else who wrote it, else who changed its mode or
+	 * deleted it */
+	static const uint16_t types[3][3] = {
+		{ HN_EV_PROCESS_START },
+		{ HN_EV_FILE_CREATE, HN_EV_FILE_OPEN_WRITE, HN_EV_FILE_TRUNCATE },
+		{ HN_EV_FILE_CHMOD, HN_EV_FILE_CHOWN, HN_EV_FILE_DELETE },
+	};
+	static const int ntypes[3] = { 1, 3, 3 };
+	struct inv iv = { .s = s };
+	struct hn_query q = { .path = path, .limit = 1, .newest_first = true };
+	struct evs e;
+
+	for (int pass = 0; pass < 3; pass++) {
+		set_types(&q, types[pass], ntypes[pass]);
+		if (query(&iv, &q, &e) < 0)
+			return iv.err;
+		if (e.n) {
+			*entity = e.v[0]->proc.entity;
+			*at = e.v[0]->time;
+			evs_free(&e);
+			return *entity ? 0 : -ENOENT;
+		}
+		evs_free(&e);
+	}
+	return -ENOENT;
+}

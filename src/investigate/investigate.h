@@ -1,0 +1,160 @@
+/*
+ * investigate.h - the story behind a process, read from the store: how the
+ * attacker got in (root cause), what led to what (intrusion path), and what
+ * the attack touched (impact scope).  docs/INVESTIGATE.md says how each is
+ * found and what the words mean.
+ *
+ * Backwards from the process asked about:
+ *   - its ancestors, up to the entry point: the closest one that is a way
+ *     in (an ssh login, a network-facing service that accepted a
+ *     connection, a scheduled job, a package install, a terminal, a program
+ *     on removable media; else the service init started, else unknown);
+ *   - the malicious root: the entry point's child on the way down;
+ *   - deliveries: for each process from the malicious root down, every
+ *     file it ran (executable, script) and who wrote it last before it ran,
+ *     with the connection that writer made before writing (the download).
+ * Forwards from the malicious root: every descendant, and every process
+ * that ran a file the tree made executable (and theirs); every file they
+ * created, modified, renamed, deleted or changed the mode of; the
+ * persistence points among them (hn_inv_persist_kind); every address they
+ * connected to or accepted from; every process they wrote into.
+ *
+ * Edges honour time: a writer counts only if it wrote before the run, a
+ * connection only if it came before the write.
+ */
+#ifndef HINOMI_INVESTIGATE_H
+#define HINOMI_INVESTIGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "store/store.h"
+
+enum hn_inv_entry {
+	HN_INV_ENTRY_UNKNOWN,     /* the history stops before a way in */
+	HN_INV_ENTRY_SSH,         /* an sshd session */
+	HN_INV_ENTRY_SERVICE,     /* a process that accepted a connection */
+	HN_INV_ENTRY_SCHEDULED,   /* cron, atd, anacron */
+	HN_INV_ENTRY_TERMINAL,    /* login, getty, a terminal, tmux, screen */
+	HN_INV_ENTRY_REMOVABLE,   /* a program under /media, /mnt, /run/media */
+	HN_INV_ENTRY_PACKAGE,     /* dpkg, apt, rpm, dnf, yum */
+	HN_INV_ENTRY_SYSTEM,      /* a service init started, nothing else */
+};
+
+/* "ssh_login", "network_service", ... (the JSON names). */
+const char *hn_inv_entry_name(enum hn_inv_entry k);
+
+enum hn_inv_action {
+	HN_INV_ACCEPTED, HN_INV_STARTED, HN_INV_EXECUTED, HN_INV_CONNECTED,
+	HN_INV_CREATED, HN_INV_MODIFIED, HN_INV_RENAMED, HN_INV_CHMOD,
+	HN_INV_DELETED, HN_INV_ALERT, HN_INV_ACTION_COUNT,
+};
+
+/* "accepted", "started", ... */
+const char *hn_inv_action_name(enum hn_inv_action a);
+
+struct hn_inv_proc {
+	uint64_t entity, parent;
+	uint32_t pid;
+	uint64_t start;          /* ns since the epoch */
+	char *exe;               /* may be NULL */
+	char *args;              /* argv joined with spaces; may be NULL */
+};
+
+/* A step of the intrusion path. */
+struct hn_inv_step {
+	uint64_t time;
+	enum hn_inv_action action;
+	uint64_t entity;
+	uint32_t pid;
+	char *exe;
+	char *object;            /* a path, "address:port" or a rule's title */
+	int64_t id;              /* the event's id (0: none, an alert) */
+};
+
+/* A file a process of the path ran, and who wrote it before. */
+struct hn_inv_delivery {
+	char *path;
+	uint64_t runner;         /* the process that ran it */
+	uint64_t writer;
+	char *writer_exe;
+	uint64_t time;           /* of the write */
+	int64_t id;
+	bool has_from;           /* the writer's connection before the write */
+	struct hn_addr from;
+};
+
+struct hn_inv_file {
+	enum hn_inv_action action;   /* CREATED .. DELETED */
+	char *path, *path2;          /* path2: a rename's new name */
+	uint64_t entity, time;
+	int64_t id;
+};
+
+struct hn_inv_persist {
+	const char *kind;        /* hn_inv_persist_kind's */
+	enum hn_inv_action action;
+	char *path;
+	uint64_t entity, time;
+	int64_t id;
+};
+
+struct hn_inv_remote {
+	struct hn_addr addr;
+	bool out;                /* connected to it (else accepted from it) */
+	uint64_t entity, time;
+	int64_t id;
+};
+
+struct hn_inv_inject {
+	uint64_t target, by;
+	char *exe;               /* the target's */
+	const char *how;         /* "ptrace", "proc_mem" */
+	uint64_t time;
+	int64_t id;
+};
+
+#define HN_INV_LIST(T, name) T *name; size_t n_##name, cap_##name
+
+struct hn_story {
+	uint64_t subject;            /* the process asked about */
+	/* root cause */
+	enum hn_inv_entry entry;
+	struct hn_inv_proc entry_proc;   /* entity 0 when none */
+	bool has_remote;             /* who came in (ssh, a service) */
+	struct hn_addr remote;
+	uint64_t entry_time;         /* the accept, or the entry's start */
+	int64_t entry_id;
+	struct hn_inv_proc root;     /* the malicious root */
+	HN_INV_LIST(struct hn_inv_delivery, deliveries);
+	HN_INV_LIST(struct hn_inv_step, steps);     /* oldest first */
+	/* impact scope */
+	HN_INV_LIST(struct hn_inv_proc, procs);     /* the root first */
+	HN_INV_LIST(struct hn_inv_file, files);
+	HN_INV_LIST(struct hn_inv_persist, persist);
+	HN_INV_LIST(struct hn_inv_remote, remotes);
+	HN_INV_LIST(struct hn_inv_inject, injected);
+	bool truncated;              /* a bound was reached: lists are partial */
+};
+
+/* The story of process `entity` as of time `at` (ns; 0: all it did).
+ * alert_title, when not NULL, adds the alert as the path's last step at
+ * `at`.  0, -ENOENT (the store does not know the process), -ENOMEM, or a
+ * store error (hn_store_errmsg). *out: free with hn_story_free. */
+int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char *alert_title,
+		   struct hn_story **out);
+void hn_story_free(struct hn_story *st);
+
+/* The persistence point a path is ("cron", "at", "systemd", "shell_rc",
+ * "authorized_keys", "ld_preload", "sudoers", "pam", "passwd",
+ * "kernel_module"), or NULL. */
+const char *hn_inv_persist_kind(const char *path);
+
+/* The process to investigate for a path: the newest that ran it, else the
+ * newest that wrote it.  0 or -ENOENT. */
+int hn_investigate_path_subject(struct hn_store *s, const char *path, uint64_t *entity,
+				uint64_t *at);
+
+#endif
