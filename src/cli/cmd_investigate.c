@@ -5,7 +5,8 @@
  * object (--json; docs/INVESTIGATE.md has its fields).
  *
  * The target: an alert's id (decimal, as `hinomi alerts --json` gives it),
- * an entity id (16 hex digits), or an absolute path (the newest process
+ * an incident's id (`hinomi incidents`: its root's story, with all its
+ * alerts), an entity id (16 hex digits), or an absolute path (the newest process
  * that ran it, else the newest that wrote it).
  */
 #include "cli/cli.h"
@@ -29,10 +30,11 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hinomi investigate ALERT|ENTITY|PATH [--json] [--db PATH]\n\n"
+		"usage: hinomi investigate ALERT|INCIDENT|ENTITY|PATH [--json] [--db PATH]\n\n"
 		"How an attack got in (root cause), what led to what (intrusion path) and\n"
 		"what it touched (impact scope), from what the store recorded.\n\n"
 		"  ALERT           an alert id (hinomi alerts --json: \"id\")\n"
+		"  INCIDENT        an incident id (hinomi incidents: inc-...)\n"
 		"  ENTITY          a process entity id (16 hex digits)\n"
 		"  PATH            a file: the newest process that ran it, else wrote it\n"
 		"  -j, --json      one JSON object (nodes, steps, scope lists)\n"
@@ -46,6 +48,8 @@ struct target {
 	uint64_t entity, at;
 	char *title;             /* an alert's rule */
 	int64_t alert_id;
+	struct hn_incident *incs, *inc;   /* an incident: the one asked about */
+	size_t nincs;
 };
 
 struct find_alert {
@@ -68,6 +72,60 @@ static int on_alert(const struct hn_alert *a, void *arg)
 	return 1;
 }
 
+/* An incident: its malicious root is the subject, and its alerts are
+ * steps of the path (added after the story is told: t->inc).  0, or 1
+ * after a message. */
+static int resolve_incident(struct hn_store *s, struct target *t)
+{
+	size_t n = 0;
+	int r = hn_incidents(s, &t->incs, &n);
+
+	if (r < 0) {
+		fprintf(stderr, "hinomi investigate: %s\n",
+			r == -ENOMEM ? "out of memory" : hn_store_errmsg(s));
+		return 1;
+	}
+	t->nincs = n;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t->incs[i].id, t->value))
+			t->inc = &t->incs[i];
+	if (!t->inc) {
+		fprintf(stderr, "hinomi investigate: no incident %s in the store (hinomi incidents)\n",
+			t->value);
+		return 1;
+	}
+	if (!t->inc->root) {
+		/* an alert whose process the store does not know */
+		fprintf(stderr, "hinomi investigate: incident %s names no process the store knows\n",
+			t->value);
+		return 1;
+	}
+	t->entity = t->inc->root;
+	t->at = 0;
+	return 0;
+}
+
+/* Its alerts as steps: each alert's process and time. */
+struct alert_steps {
+	const struct hn_incident *inc;
+	struct hn_story *st;
+	int err;
+};
+
+static int on_incident_alert(const struct hn_alert *a, void *arg)
+{
+	struct alert_steps *x = arg;
+
+	for (size_t i = 0; i < x->inc->n_alerts; i++)
+		if (x->inc->alerts[i] == a->id) {
+			x->err = hn_story_add_alert(x->st, a->last_time ? a->last_time : a->time,
+						    a->entity, a->pid, a->executable,
+						    a->rule_title ? a->rule_title : "");
+			break;
+		}
+	return x->err;
+}
+
 /* Resolve t->value into an entity and a time.  0, or 1 after a message. */
 static int resolve(struct hn_store *s, struct target *t)
 {
@@ -87,6 +145,10 @@ static int resolve(struct hn_store *s, struct target *t)
 			return 1;
 		}
 		return 0;
+	}
+	if (!strncmp(v, "inc-", 4)) {
+		t->kind = "incident";
+		return resolve_incident(s, t);
 	}
 	if (strlen(v) == 16 && hn_entity_parse(v, &t->entity) == 0) {
 		t->kind = "entity";
@@ -506,6 +568,12 @@ int cmd_investigate(int argc, char **argv)
 		return 1;
 	}
 	r = hn_investigate(s, t.entity, t.at, t.title, &st);
+	if (r == 0 && t.inc) {
+		struct alert_steps x = { .inc = t.inc, .st = st };
+		r = hn_store_alerts(s, 0, on_incident_alert, &x);
+		if (x.err)
+			r = x.err;
+	}
 	if (r == -ENOENT) {
 		char ent[32];
 		fprintf(stderr, "hinomi investigate: the store knows no process %s\n",
@@ -527,6 +595,7 @@ int cmd_investigate(int argc, char **argv)
 		hn_strbuf_release(&b);
 	}
 	hn_story_free(st);
+	hn_incidents_free(t.incs, t.nincs);
 	free(t.title);
 	hn_store_close(s);
 	return r < 0 ? 1 : 0;

@@ -21,6 +21,7 @@ const struct hn_command hn_commands[] = {
 	{ "rules",    cmd_rules,    "check Sigma rules: what loads, what does not and why" },
 	{ "ioc",      cmd_ioc,      "check IOC lists (CSV, MISP, STIX): what loads, what does not and why" },
 	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
+	{ "incidents", cmd_incidents, "alerts grouped by the attack they belong to" },
 	{ NULL, NULL, NULL },
 };
 

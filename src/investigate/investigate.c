@@ -176,6 +176,7 @@ struct inv {
 	struct hn_store *s;
 	struct hn_story *st;
 	int err;
+	bool shallow;             /* entry and root only: no deliveries, no steps */
 	struct eset scope;        /* entities in st->procs */
 };
 
@@ -738,7 +739,7 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 		}
 	}
 	/* deliveries and steps, from the process asked about up to the root */
-	for (size_t i = 0; i < (entry ? entry : 1) && !iv->err; i++) {
+	for (size_t i = 0; i < (entry ? entry : 1) && !iv->err && !iv->shallow; i++) {
 		struct hn_inv_proc p = chain[i];
 		if (p.entity == st->root.entity)
 			p = st->root;
@@ -1073,6 +1074,45 @@ int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char 
 	}
 	*out = iv.st;
 	return 0;
+}
+
+int hn_story_add_alert(struct hn_story *st, uint64_t time, uint64_t entity, uint32_t pid,
+		       const char *exe, const char *title)
+{
+	struct inv iv = { .st = st };
+
+	add_step(&iv, time, HN_INV_ALERT, entity, pid, exe, title, 0);
+	if (!iv.err && st->n_steps)
+		qsort(st->steps, st->n_steps, sizeof(*st->steps), by_time);
+	return iv.err;
+}
+
+int hn_investigate_root(struct hn_store *s, uint64_t entity, struct hn_inv_proc *root,
+			enum hn_inv_entry *entry)
+{
+	struct inv iv = { .s = s, .shallow = true };
+	int r;
+
+	memset(root, 0, sizeof(*root));
+	if (!s || !entity)
+		return -EINVAL;
+	iv.st = calloc(1, sizeof(*iv.st));
+	if (!iv.st)
+		return -ENOMEM;
+	root_cause(&iv, entity, 0, NULL);
+	r = iv.err;
+	if (!r) {
+		*root = iv.st->root;
+		memset(&iv.st->root, 0, sizeof(iv.st->root));
+		*entry = iv.st->entry;
+	}
+	hn_story_free(iv.st);
+	return r;
+}
+
+void hn_inv_proc_release(struct hn_inv_proc *p)
+{
+	proc_release(p);
 }
 
 void hn_story_free(struct hn_story *st)

@@ -147,6 +147,38 @@ int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char 
 		   struct hn_story **out);
 void hn_story_free(struct hn_story *st);
 
+/* One more alert as a step of st's path (an incident's others).  0 or
+ * -ENOMEM. */
+int hn_story_add_alert(struct hn_story *st, uint64_t time, uint64_t entity, uint32_t pid,
+		       const char *exe, const char *title);
+
+/* Only the malicious root and the entry kind of process `entity` (what
+ * incidents group by): cheaper than hn_investigate.  *root: release with
+ * hn_inv_proc_release.  0, -ENOENT, or an error. */
+int hn_investigate_root(struct hn_store *s, uint64_t entity, struct hn_inv_proc *root,
+			enum hn_inv_entry *entry);
+void hn_inv_proc_release(struct hn_inv_proc *p);
+
+/* ---- incidents: alerts whose processes share a malicious root ---- */
+
+struct hn_incident {
+	char id[24];             /* "inc-" and the root's entity id */
+	uint64_t root;           /* the malicious root's entity (0: none known) */
+	char *root_exe;
+	enum hn_inv_entry entry;
+	char *title;             /* the most severe alert's rule, and how many */
+	const char *severity;    /* the most severe alert's level */
+	uint64_t first, last;    /* first and last match of its alerts */
+	uint64_t matches;        /* the alerts' counts summed */
+	int64_t *alerts;         /* alert ids, oldest first */
+	size_t n_alerts;
+};
+
+/* Every alert of the store grouped into incidents, the newest last
+ * match last.  0 or an error. */
+int hn_incidents(struct hn_store *s, struct hn_incident **out, size_t *n);
+void hn_incidents_free(struct hn_incident *v, size_t n);
+
 /* The persistence point a path is ("cron", "at", "systemd", "shell_rc",
  * "authorized_keys", "ld_preload", "sudoers", "pam", "passwd",
  * "kernel_module"), or NULL. */

@@ -11,8 +11,8 @@
  *   systemd -> cron -> sh -> /tmp/x/p again, later (ran what the attack
  *     left: in the scope)
  *
- * Also the entry kinds (sshd, cron, unknown), the persistence table, and
- * a parent cycle in bad data.
+ * Also the entry kinds (sshd, cron, unknown), the persistence table, a
+ * parent cycle in bad data, and alerts grouped into incidents.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -106,6 +106,16 @@ static void net_ev(uint16_t type, uint64_t entity, uint32_t pid, uint64_t t, con
 	submit(ev);
 }
 
+static void alert(int n, uint64_t entity, uint64_t t, const char *title, const char *level)
+{
+	char key[32];
+	struct hn_alert a = { .group_key = key, .time = t, .last_time = t, .rule_title = title,
+			      .rule_level = level, .entity = entity, .pid = (uint32_t)n };
+
+	snprintf(key, sizeof(key), "k%d", n);
+	assert_int_equal(hn_store_submit_alert(store, &a), 0);
+}
+
 static int setup(void **state)
 {
 	struct hn_store_opts o = { 0 };
@@ -168,6 +178,13 @@ static int setup(void **state)
 	/* bad data: two processes each the other's parent */
 	exec_ev(E_LOOP_A, E_LOOP_B, 600, t0 + 50 * SEC, "/usr/bin/a", "a", NULL);
 	exec_ev(E_LOOP_B, E_LOOP_A, 601, t0 + 50 * SEC, "/usr/bin/b", "b", NULL);
+	/* alerts: three in the web shell's tree, one in the ssh session, one
+	 * on a process the store does not know */
+	alert(1, E_CURL, t0 + 12 * SEC, "Download to /tmp", "low");
+	alert(2, E_PAYLOAD, t0 + 15 * SEC, "Cron File Written", "high");
+	alert(3, E_DROP, t0 + 16 * SEC, "Program Deleted Its Own Executable", "medium");
+	alert(4, E_SSHSH, t0 + 41 * SEC, "Interactive Shell", "medium");
+	alert(5, 0x999999, t0 + 45 * SEC, "Orphan", "critical");
 	assert_int_equal(hn_store_flush(store), 0);
 	return 0;
 }
@@ -381,6 +398,37 @@ static void test_path_subject_and_alert_step(void **state)
 	hn_story_free(st);
 }
 
+static void test_incidents_group_alerts_by_root(void **state)
+{
+	struct hn_incident *v = NULL;
+	size_t n = 0;
+	char want[32];
+
+	(void)state;
+	assert_int_equal(hn_incidents(store, &v, &n), 0);
+	assert_int_equal(n, 3);
+	/* newest last match last: the web shell (16 s), ssh (41 s), orphan */
+	snprintf(want, sizeof(want), "inc-%016llx", (unsigned long long)E_SH);
+	assert_string_equal(v[0].id, want);
+	assert_int_equal(v[0].root, E_SH);
+	assert_int_equal(v[0].entry, HN_INV_ENTRY_SERVICE);
+	assert_string_equal(v[0].root_exe, "/usr/bin/dash");
+	assert_int_equal(v[0].n_alerts, 3);
+	assert_string_equal(v[0].severity, "high");
+	assert_string_equal(v[0].title, "Cron File Written, and 2 more alerts");
+	assert_int_equal(v[0].first, t0 + 12 * SEC);
+	assert_int_equal(v[0].last, t0 + 16 * SEC);
+	assert_int_equal(v[0].matches, 3);
+	assert_int_equal(v[1].root, E_SSHSH);
+	assert_int_equal(v[1].entry, HN_INV_ENTRY_SSH);
+	assert_int_equal(v[1].n_alerts, 1);
+	assert_string_equal(v[1].title, "Interactive Shell");
+	assert_int_equal(v[2].root, 0);
+	assert_string_equal(v[2].severity, "critical");
+	assert_int_equal(strncmp(v[2].id, "inc-a", 5), 0);
+	hn_incidents_free(v, n);
+}
+
 static void test_persistence_points(void **state)
 {
 	static const struct {
@@ -417,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_scope_of_a_web_shell),
 		cmocka_unit_test(test_other_entries),
 		cmocka_unit_test(test_path_subject_and_alert_step),
+		cmocka_unit_test(test_incidents_group_alerts_by_root),
 		cmocka_unit_test(test_persistence_points),
 	};
 
