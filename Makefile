@@ -28,6 +28,9 @@ endif
 CFLAGS  ?=
 CFLAGS  += $(CFLAGS_BASE)
 LDLIBS  := $(LDFLAGS_SAN) -lbpf -lelf -lz -lsqlite3 -lcrypto -lyaml -lpcre2-8 -ljansson -pthread
+# Graphviz lays out investigation graphs (src/investigate/render.c)
+CFLAGS_BASE += $(shell pkg-config --cflags libgvc 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt)
 
 # Hyperscan (amd64 only in Debian) speeds up the rule engine's literal
 # prefilter (src/detect/literal.c); without it the engine is slower, not

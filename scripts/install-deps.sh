@@ -20,6 +20,7 @@ libcmocka-dev
 libyaml-dev
 libpcre2-dev
 libjansson-dev
+libgraphviz-dev
 pkg-config
 libclang-rt-14-dev
 python3

@@ -5,6 +5,9 @@
 # under `timeout` so a stuck test cannot hang the machine or CI.
 build=$1; shift
 HINOMI_BIN="$(pwd)/$build/hinomi"; export HINOMI_BIN
+# what LeakSanitizer does not report: the caches of libraries (lsan.supp)
+LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 out=$(mktemp)
 pass=0; fail=0; skip=0; failed=""
 for t in "$@"; do

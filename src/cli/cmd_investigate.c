@@ -37,7 +37,10 @@ static void usage(FILE *f)
 		"  INCIDENT        an incident id (hinomi incidents: inc-...)\n"
 		"  ENTITY          a process entity id (16 hex digits)\n"
 		"  PATH            a file: the newest process that ran it, else wrote it\n"
-		"  -j, --json      one JSON object (nodes, steps, scope lists)\n"
+		"  -j, --json      one JSON object (entry, root, steps, scope lists)\n"
+		"      --dot       the graph as Graphviz DOT text\n"
+		"      --svg       the graph laid out by Graphviz, as SVG\n"
+		"      --html      one HTML page: the story in words and the graph\n"
 		"  -d, --db PATH   the store (default %s)\n",
 		cli_default_db());
 }
@@ -532,25 +535,89 @@ static void render_text(struct hn_strbuf *b, const struct target *t, const struc
 	}
 }
 
+/* HTML text: & < > escaped. */
+static void html_esc(struct hn_strbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&': hn_strbuf_adds(b, "&amp;"); break;
+		case '<': hn_strbuf_adds(b, "&lt;"); break;
+		case '>': hn_strbuf_adds(b, "&gt;"); break;
+		default: hn_strbuf_addc(b, s[i]); break;
+		}
+	}
+}
+
+/* how: 0 DOT, 1 SVG, 2 an HTML page (the words, then the drawing). */
+static int render_graph(struct hn_strbuf *b, const struct target *t, const struct hn_story *st,
+			int how)
+{
+	struct hn_strbuf dot, words;
+	char *svg = NULL;
+	size_t n = 0;
+	int r;
+
+	if (how == 0)
+		return hn_story_dot(st, b);
+	hn_strbuf_init(&dot);
+	r = hn_story_dot(st, &dot);
+	if (r == 0)
+		r = hn_dot_svg(dot.buf, &svg, &n);
+	hn_strbuf_release(&dot);
+	if (r < 0)
+		return r;
+	if (how == 1) {
+		hn_strbuf_add(b, svg, n);
+	} else {
+		hn_strbuf_init(&words);
+		render_text(&words, t, st);
+		hn_strbuf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+				  "<title>hinomi investigation</title><style>body{font-family:sans-serif;"
+				  "margin:2em}pre{background:#f4f6f6;padding:1em;overflow:auto}"
+				  "</style></head><body>\n<h1>hinomi: ");
+		html_esc(b, t->kind, strlen(t->kind));
+		hn_strbuf_addc(b, ' ');
+		html_esc(b, t->value, strlen(t->value));
+		hn_strbuf_adds(b, "</h1>\n<pre>");
+		html_esc(b, words.buf ? words.buf : "", words.len);
+		hn_strbuf_adds(b, "</pre>\n<h2>Graph (the intrusion path in red)</h2>\n");
+		/* the SVG after its XML prologue */
+		{
+			const char *p = strstr(svg, "<svg");
+			hn_strbuf_adds(b, p ? p : svg);
+		}
+		hn_strbuf_adds(b, "\n</body></html>");
+		hn_strbuf_release(&words);
+	}
+	free(svg);
+	return b->oom ? -ENOMEM : 0;
+}
+
 int cmd_investigate(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "dot", no_argument, NULL, 'D' },
+		{ "svg", no_argument, NULL, 'S' },
+		{ "html", no_argument, NULL, 'H' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cli_default_db();
+	enum { TEXT, JSON, DOT, SVG, HTML } form = TEXT;
 	struct target t = { 0 };
 	struct hn_story *st = NULL;
 	struct hn_store *s = NULL;
 	struct hn_strbuf b;
-	bool json = false;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "jd:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = true; break;
+		case 'j': form = JSON; break;
+		case 'D': form = DOT; break;
+		case 'S': form = SVG; break;
+		case 'H': form = HTML; break;
 		case 'd': db = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -585,13 +652,19 @@ int cmd_investigate(int argc, char **argv)
 	}
 	if (r == 0) {
 		hn_strbuf_init(&b);
-		if (json)
+		if (form == JSON)
 			render_json(&b, &t, st);
-		else
+		else if (form == TEXT)
 			render_text(&b, &t, st);
+		else
+			r = render_graph(&b, &t, st, form == DOT ? 0 : form == SVG ? 1 : 2);
 		while (b.len && b.buf[b.len - 1] == '\n')
 			b.len--;   /* cli_put_line ends the line */
-		r = cli_put_line(&b) < 0 ? -EIO : 0;
+		if (r == 0)
+			r = cli_put_line(&b) < 0 ? -EIO : 0;
+		else
+			fprintf(stderr, "hinomi investigate: Graphviz could not lay out the graph "
+				"(%s)\n", strerror(-r));
 		hn_strbuf_release(&b);
 	}
 	hn_story_free(st);

@@ -31,6 +31,7 @@
 
 #include "event/event.h"
 #include "store/store.h"
+#include "util/strbuf.h"
 
 enum hn_inv_entry {
 	HN_INV_ENTRY_UNKNOWN,     /* the history stops before a way in */
@@ -178,6 +179,17 @@ struct hn_incident {
  * match last.  0 or an error. */
 int hn_incidents(struct hn_store *s, struct hn_incident **out, size_t *n);
 void hn_incidents_free(struct hn_incident *v, size_t n);
+
+/* ---- drawing (render.c) ---- */
+
+/* The story as Graphviz DOT text appended to b: processes, files by
+ * directory (big fan-outs one node), remote ends, persistence points;
+ * the intrusion path in red; repeated edges once with a count.  0 or
+ * -ENOMEM. */
+int hn_story_dot(const struct hn_story *st, struct hn_strbuf *b);
+/* DOT laid out by Graphviz ("dot") as SVG: *svg malloc'd, NUL-ended, *n
+ * bytes.  0, -EINVAL (DOT Graphviz does not read), -EIO, -ENOMEM. */
+int hn_dot_svg(const char *dot, char **svg, size_t *n);
 
 /* The persistence point a path is ("cron", "at", "systemd", "shell_rc",
  * "authorized_keys", "ld_preload", "sudoers", "pam", "passwd",

@@ -157,6 +157,13 @@ static int setup(void **state)
 	/* opened for writing, never written: not a modification */
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 203, t0 + 15 * SEC + 150, "/etc/passwd", 0, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 200, "192.0.2.9", 4444);
+	/* a fan-out: drawn as one node */
+	for (int i = 0; i < 20; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/tmp/x/many/f%02d", i);
+		file_ev(HN_EV_FILE_CREATE, E_PAYLOAD, 203, t0 + 15 * SEC + 250 + (uint64_t)i, p,
+			HN_EVF_CREATED, 0644);
+	}
 	ev = mk(HN_EV_PTRACE, E_PAYLOAD, 203, t0 + 15 * SEC + 300);
 	ev->target_entity = E_SSHD;
 	ev->target_pid = 400;
@@ -429,6 +436,41 @@ static void test_incidents_group_alerts_by_root(void **state)
 	hn_incidents_free(v, n);
 }
 
+static void test_graph(void **state)
+{
+	struct hn_story *st = NULL;
+	struct hn_strbuf b;
+	char *svg = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(hn_investigate(store, E_PAYLOAD, 0, NULL, &st), 0);
+	hn_strbuf_init(&b);
+	assert_int_equal(hn_story_dot(st, &b), 0);
+	/* the entry, the root, the fan-out as one node with its count, the
+	 * persistence point filled, the path in red */
+	assert_non_null(strstr(b.buf, "label=\"entry point\\nnginx\\npid 100\""));
+	assert_non_null(strstr(b.buf, "label=\"malicious root\\ndash\\npid 200\""));
+	assert_non_null(strstr(b.buf, "label=\"20 files\""));
+	assert_non_null(strstr(b.buf, "[label=\"created ×20\"]"));
+	assert_null(strstr(b.buf, "f07"));
+	assert_non_null(strstr(b.buf, "label=\"evil\" tooltip=\"/etc/cron.d/evil\" style=filled"));
+	assert_non_null(strstr(b.buf, "label=\"203.0.113.5:41000\""));
+	assert_non_null(strstr(b.buf, "color=\"#c0392b\""));
+	assert_non_null(strstr(b.buf, "label=\"ptrace\""));
+	/* Graphviz reads it and lays it out */
+	assert_int_equal(hn_dot_svg(b.buf, &svg, &n), 0);
+	assert_true(n > 1000);
+	assert_non_null(strstr(svg, "<svg"));
+	assert_non_null(strstr(svg, "20 files"));
+	free(svg);
+	/* and says so when it cannot read what it is given */
+	assert_int_equal(hn_dot_svg("digraph {", &svg, &n), -EINVAL);
+	assert_null(svg);
+	hn_strbuf_release(&b);
+	hn_story_free(st);
+}
+
 static void test_persistence_points(void **state)
 {
 	static const struct {
@@ -466,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_other_entries),
 		cmocka_unit_test(test_path_subject_and_alert_step),
 		cmocka_unit_test(test_incidents_group_alerts_by_root),
+		cmocka_unit_test(test_graph),
 		cmocka_unit_test(test_persistence_points),
 	};
 
