@@ -276,6 +276,81 @@ static const char *entry_text(const struct hn_story *st, char *buf, size_t n)
 	return buf;
 }
 
+/* How it got in, in one paragraph of plain words. */
+static void how_text(struct hn_strbuf *b, const struct hn_story *st)
+{
+	char text[512], tm[64];
+
+	if (st->entry == HN_INV_ENTRY_UNKNOWN)
+		hn_strbuf_addf(b, "No way in was recorded: the history starts at %s",
+			       st->entry_proc.exe ? st->entry_proc.exe : "an unknown program");
+	else
+		hn_strbuf_addf(b, "The attack came in through %s",
+			       entry_text(st, text, sizeof(text)));
+	if (st->entry_time) {
+		hn_ecs_time(st->entry_time, tm, sizeof(tm));
+		hn_strbuf_addf(b, " at %s", tm);
+	}
+	hn_strbuf_addf(b, "; its first process was %s (pid %u).", st->root.exe ? st->root.exe : "?",
+		       st->root.pid);
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		const struct hn_inv_delivery *d = &st->deliveries[i];
+		hn_strbuf_addf(b, " %s was written by %s", d->path,
+			       d->writer_exe ? d->writer_exe : "an unknown process");
+		if (d->has_from) {
+			char ip[64];
+			hn_strbuf_addf(b, " after it connected to %s port %u",
+				       hn_addr_str(&d->from, ip, sizeof(ip)), d->from.port);
+		}
+		hn_strbuf_adds(b, ", then run.");
+	}
+}
+
+/* The graph: nodes with roles, edges with counts (render.c). */
+static void j_graph(struct hn_json *j, const struct hn_story *st)
+{
+	struct hn_graph *g = NULL;
+
+	if (hn_story_graph(st, &g) < 0) {
+		j->bad = true;   /* out of memory: hn_json_end says so */
+		return;
+	}
+	hn_json_arr_open(j, "nodes");
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const struct hn_gnode *x = &g->nodes[i];
+		hn_json_obj_open(j, NULL);
+		hn_json_kv_str(j, "id", x->id);
+		hn_json_kv_str(j, "kind", hn_gnode_kind_name(x->kind));
+		if (x->label)
+			hn_json_kv_str(j, "label", x->label);
+		if (x->detail)
+			hn_json_kv_str(j, "detail", x->detail);
+		j_entity(j, "entity", x->entity);
+		if (x->kind == HN_GNODE_FILES)
+			hn_json_kv_u64(j, "count", x->count);
+		hn_json_arr_open(j, "roles");
+		for (unsigned bit = 1; bit <= HN_GROLE_INJECTED; bit <<= 1)
+			if (x->roles & bit)
+				hn_json_arr_str(j, hn_grole_name(bit), strlen(hn_grole_name(bit)));
+		hn_json_arr_close(j);
+		hn_json_obj_close(j);
+	}
+	hn_json_arr_close(j);
+	hn_json_arr_open(j, "edges");
+	for (size_t i = 0; i < g->n_edges; i++) {
+		const struct hn_gedge *e = &g->edges[i];
+		hn_json_obj_open(j, NULL);
+		hn_json_kv_str(j, "from", g->nodes[e->from].id);
+		hn_json_kv_str(j, "to", g->nodes[e->to].id);
+		hn_json_kv_str(j, "action", e->action);
+		hn_json_kv_u64(j, "count", e->count);
+		hn_json_kv_bool(j, "path", e->path);
+		hn_json_obj_close(j);
+	}
+	hn_json_arr_close(j);
+	hn_graph_free(g);
+}
+
 static void render_json(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
 {
 	struct hn_json j;
@@ -307,6 +382,13 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 	hn_json_kv_str(&j, "text", entry_text(st, text, sizeof(text)));
 	hn_json_obj_close(&j);
 	j_proc(&j, "malicious_root", &st->root);
+	{
+		struct hn_strbuf w;
+		hn_strbuf_init(&w);
+		how_text(&w, st);
+		hn_json_kv_strn(&j, "text", w.buf ? w.buf : "", w.len);
+		hn_strbuf_release(&w);
+	}
 	hn_json_arr_open(&j, "deliveries");
 	for (size_t i = 0; i < st->n_deliveries; i++) {
 		const struct hn_inv_delivery *d = &st->deliveries[i];
@@ -424,6 +506,7 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 	hn_json_obj_close(&j);
 	hn_json_kv_bool(&j, "truncated", st->truncated);
 	hn_json_obj_close(&j);
+	j_graph(&j, st);
 	hn_json_obj_close(&j);
 	(void)hn_json_end(&j);
 }

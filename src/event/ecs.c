@@ -23,7 +23,7 @@
  *   file      file.path, name (basename), directory, inode, device (decimal
  *             strings), mode (octal string, "0755"), size, mtime, uid/gid
  *             (chown's new owner), type ("dir", "symlink"), target_path;
- *             hinomi.file.{oflags, cookie, xattr}.  file.path is always the
+ *             hinomi.file.{oflags, cookie (a decimal string), xattr}.  file.path is always the
  *             name that was created or changed, so for the two-path calls
  *             (the sensor's order, sensor/bpf/file.bpf.h):
  *               rename(old, new)     path=old  path2=new   file.path=new
@@ -528,7 +528,10 @@ static void put_hinomi(struct hn_json *j, const struct hn_event *ev)
 			hn_json_obj_close(j);
 		}
 		put_u64(j, "oflags", ev->oflags);
-		put_u64(j, "cookie", ev->cookie);
+		/* an opaque kernel value past int64: a decimal string, as
+		 * inode and device are, so that any JSON reader keeps it */
+		if (ev->cookie)
+			put_dec(j, "cookie", ev->cookie);
 		if (t == HN_EV_FILE_SETXATTR)
 			put_str(j, "xattr", ev->name);
 		hn_json_obj_close(j);

@@ -142,8 +142,9 @@ int hn_ecs_parse(const char *json, size_t n, struct hn_event **out, char *err,
 		 size_t errlen)
 {
 	json_error_t jerr;
-	/* numbers as doubles: ECS output carries u64 values (cookies) that
-	 * jansson's signed integers refuse; the fields read here are small */
+	/* numbers as doubles: ECS output from before cookies were strings
+	 * carries u64 values that jansson's signed integers refuse; the
+	 * fields read here are small */
 	json_t *root = json_loadb(json, n, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
 				  &jerr);
 	struct hn_event *ev = NULL;

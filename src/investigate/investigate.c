@@ -574,17 +574,26 @@ static void deliveries_of(struct inv *iv, const struct hn_inv_proc *p, uint64_t 
 			break;
 		}
 		files_run(x, runs, &nruns);
-		/* one step per file it ran: the interpreter and its script */
+		struct hn_event *writes[INV_MAX_RUNS] = { 0 };
+		unsigned shown = 0;
+		for (unsigned i = 0; i < nruns && !iv->err; i++)
+			writes[i] = last_write(iv, runs[i], x->time);
+		/* one step for the exec: the file it ran that someone wrote (a
+		 * script run through its interpreter), else the executable */
 		for (unsigned i = 0; i < nruns; i++)
+			if (writes[i])
+				shown = i;
+		if (nruns)
 			add_step(iv, x->time, HN_INV_EXECUTED, p->entity, x->proc.pid, x->path,
-				 runs[i], x->id);
+				 runs[shown], x->id);
 		for (unsigned i = 0; i < nruns && !iv->err; i++) {
-			struct hn_event *w = last_write(iv, runs[i], x->time);
+			struct hn_event *w = writes[i];
 			struct hn_inv_delivery *d;
 			struct hn_inv_proc wp;
 			struct hn_event *c, *xw;
 			bool dup = false;
 
+			writes[i] = NULL;
 			if (!w)
 				continue;
 			for (size_t j = 0; j < iv->st->n_deliveries; j++)
@@ -646,6 +655,8 @@ static void deliveries_of(struct inv *iv, const struct hn_inv_proc *p, uint64_t 
 			}
 			hn_event_free(w);
 		}
+		for (unsigned i = 0; i < nruns; i++)
+			hn_event_free(writes[i]);   /* left by an error */
 		free(runs);
 	}
 	evs_free(&execs);

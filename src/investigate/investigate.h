@@ -180,12 +180,59 @@ struct hn_incident {
 int hn_incidents(struct hn_store *s, struct hn_incident **out, size_t *n);
 void hn_incidents_free(struct hn_incident *v, size_t n);
 
-/* ---- drawing (render.c) ---- */
+/* ---- the graph, and drawing it (render.c) ---- */
 
-/* The story as Graphviz DOT text appended to b: processes, files by
- * directory (big fan-outs one node), remote ends, persistence points;
- * the intrusion path in red; repeated edges once with a count.  0 or
- * -ENOMEM. */
+enum hn_gnode_kind { HN_GNODE_PROCESS, HN_GNODE_FILE, HN_GNODE_FILES, HN_GNODE_REMOTE };
+
+/* Roles of a node (bits). */
+#define HN_GROLE_ENTRY    0x01u   /* the entry point, or who came in */
+#define HN_GROLE_ROOT     0x02u   /* the malicious root */
+#define HN_GROLE_ALERT    0x04u   /* a process an alert names */
+#define HN_GROLE_IMPACTED 0x08u   /* part of the impact scope */
+#define HN_GROLE_PATH     0x10u   /* on the intrusion path */
+#define HN_GROLE_PERSIST  0x20u   /* a persistence point */
+#define HN_GROLE_INJECTED 0x40u   /* a process written into */
+
+struct hn_gnode {
+	char id[40];             /* "p" entity, "f" path hash, "g" group, "r" addr */
+	enum hn_gnode_kind kind;
+	char *label;             /* what a drawing shows */
+	char *detail;            /* argv, a full path, an address */
+	char *dir;               /* files: their directory */
+	unsigned roles;
+	uint64_t entity;         /* processes */
+	size_t count;            /* a group: its files */
+};
+
+struct hn_gedge {
+	size_t from, to;         /* node indexes */
+	char action[16];         /* "started", "created", "connected", ... */
+	size_t count;            /* the same edge this many times */
+	bool path;               /* on the intrusion path */
+};
+
+struct hn_graph {
+	struct hn_gnode *nodes;
+	size_t n_nodes;
+	struct hn_gedge *edges;
+	size_t n_edges;
+};
+
+const char *hn_gnode_kind_name(enum hn_gnode_kind k);
+/* The name of one role bit ("entry_point", "malicious_root", "alert",
+ * "impacted", "path", "persistence", "injected"). */
+const char *hn_grole_name(unsigned bit);
+
+/* The story as a graph: processes, files (a process's files of one action
+ * in one directory past 8 are one node), remote ends; roles on nodes;
+ * the same edge once with a count.  0 or -ENOMEM; free with
+ * hn_graph_free. */
+int hn_story_graph(const struct hn_story *st, struct hn_graph **out);
+void hn_graph_free(struct hn_graph *g);
+/* The graph as Graphviz DOT text appended to b: files in a cluster per
+ * directory, the intrusion path in red.  0 or -ENOMEM. */
+int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b);
+/* hn_story_graph, then hn_graph_dot. */
 int hn_story_dot(const struct hn_story *st, struct hn_strbuf *b);
 /* DOT laid out by Graphviz ("dot") as SVG: *svg malloc'd, NUL-ended, *n
  * bytes.  0, -EINVAL (DOT Graphviz does not read), -EIO, -ENOMEM. */

@@ -1,21 +1,25 @@
 /*
- * render.c - a story as a graph a person reads at a glance: Graphviz DOT
- * text (hn_story_dot), laid out as SVG by the Graphviz library
- * (hn_dot_svg).
+ * render.c - a story as a graph a person reads at a glance: nodes with
+ * roles and edges with counts (hn_story_graph), written as Graphviz DOT
+ * text (hn_graph_dot) and laid out as SVG by the Graphviz library
+ * (hn_dot_svg).  The JSON of `hinomi investigate` lists the same nodes and
+ * edges.
  *
- * What is drawn:
- *   - processes (boxes): the entry point, the malicious root and every
- *     process of the scope, joined parent -> child;
- *   - remote ends (ellipses): who came in (-> the entry point) and what
- *     the scope connected to;
- *   - files (notes), in one cluster per directory; a process's files of
- *     one action in one directory past FANOUT_MAX are one node "N files"
- *     (a build writing 10,000 files is one node, not 10,000);
- *   - persistence points (red notes), whatever their number;
- *   - processes written into (ptrace, /proc/PID/mem), dashed.
- * Repeated edges (the same process, action and target) are one edge with
- * a count.  The intrusion path is red and bold: the entry, the processes
- * of its steps, the files and addresses its steps name.
+ * What the graph holds:
+ *   - processes: the entry point, the malicious root, every process of the
+ *     scope, joined parent -> child ("started");
+ *   - remote ends: who came in (-> the entry point, "connected in") and
+ *     what the scope connected to or accepted from;
+ *   - files, each with its directory (DOT draws one cluster per
+ *     directory); a process's files of one action in one directory past
+ *     FANOUT_MAX are one node "N files" (a build writing 10,000 files is
+ *     one node, not 10,000), but persistence points and files of the path
+ *     always stand alone;
+ *   - processes written into (ptrace, /proc/PID/mem).
+ * The same (from, to, action) is one edge with a count.  Roles: entry
+ * point, malicious root, alert (a process an alert names), impacted
+ * (everything of the scope), path (on the intrusion path), persistence,
+ * injected.
  */
 #include "investigate/investigate.h"
 
@@ -33,31 +37,167 @@
 
 #define FANOUT_MAX 8
 
-/* A DOT string: quotes and backslashes escaped, a newline a label's line
- * break, other control bytes dropped, at most 80 bytes a line (the rest
- * "..."). */
-static void dot_str(struct hn_strbuf *b, const char *s)
+const char *hn_gnode_kind_name(enum hn_gnode_kind k)
 {
-	size_t n = 0;
+	static const char *const names[] = { "process", "file", "files", "remote" };
 
-	hn_strbuf_addc(b, '"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (n++ == 80) {
-			hn_strbuf_adds(b, "...");
-			break;
-		}
-		if (c == '\n') {
-			hn_strbuf_adds(b, "\\n");   /* a line break in a label */
-			n = 0;
-			continue;
-		}
-		if (c == '"' || c == '\\')
-			hn_strbuf_addc(b, '\\');
-		if (c >= 0x20 && c != 0x7f)
-			hn_strbuf_addc(b, (char)c);
+	return (unsigned)k < 4 ? names[k] : "?";
+}
+
+const char *hn_grole_name(unsigned bit)
+{
+	switch (bit) {
+	case HN_GROLE_ENTRY: return "entry_point";
+	case HN_GROLE_ROOT: return "malicious_root";
+	case HN_GROLE_ALERT: return "alert";
+	case HN_GROLE_IMPACTED: return "impacted";
+	case HN_GROLE_PATH: return "path";
+	case HN_GROLE_PERSIST: return "persistence";
+	case HN_GROLE_INJECTED: return "injected";
+	default: return "?";
 	}
-	hn_strbuf_addc(b, '"');
+}
+
+/* ---- building ---- */
+
+/* Past this many file nodes, files go into their directory's group
+ * whatever their number (the drawing stays readable, the lists hold all). */
+#define FILE_NODES_MAX 2000
+
+struct gb {
+	struct hn_graph *g;
+	size_t cap_n, cap_e;
+	int err;
+	long *slot;               /* node ids hashed: index + 1, 0 empty */
+	size_t nslot;
+	size_t file_nodes;
+};
+
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot of id: its node's, or the empty one where it goes. */
+static long *slot_of(struct gb *b, const char *id)
+{
+	for (size_t i = id_hash(id) & (b->nslot - 1);; i = (i + 1) & (b->nslot - 1))
+		if (!b->slot[i] || !strcmp(b->g->nodes[b->slot[i] - 1].id, id))
+			return &b->slot[i];
+}
+
+/* Room in the hash for one more node.  0 or -ENOMEM. */
+static int slots_grow(struct gb *b)
+{
+	size_t n = b->nslot ? b->nslot * 2 : 256;
+	long *old = b->slot;
+	size_t on = b->nslot;
+
+	if ((b->g->n_nodes + 1) * 2 <= b->nslot)
+		return 0;
+	b->slot = calloc(n, sizeof(*b->slot));
+	if (!b->slot) {
+		b->slot = old;
+		return -ENOMEM;
+	}
+	b->nslot = n;
+	for (size_t i = 0; i < on; i++)
+		if (old[i])
+			*slot_of(b, b->g->nodes[old[i] - 1].id) = old[i];
+	free(old);
+	return 0;
+}
+
+static char *sdup(struct gb *b, const char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		b->err = -ENOMEM;
+	return d;
+}
+
+/* The node with this id, or a new one (roles added either way); its
+ * index, or -1. */
+static long node(struct gb *b, const char *id, enum hn_gnode_kind kind, const char *label,
+		 const char *detail, unsigned roles)
+{
+	struct hn_graph *g = b->g;
+	struct hn_gnode *x;
+	long *sl;
+
+	if (b->err)
+		return -1;
+	if (slots_grow(b) < 0) {
+		b->err = -ENOMEM;
+		return -1;
+	}
+	sl = slot_of(b, id);
+	if (*sl) {
+		g->nodes[*sl - 1].roles |= roles;
+		return *sl - 1;
+	}
+	if (g->n_nodes == b->cap_n) {
+		size_t c = b->cap_n ? b->cap_n * 2 : 32;
+		struct hn_gnode *v = realloc(g->nodes, c * sizeof(*v));
+		if (!v) {
+			b->err = -ENOMEM;
+			return -1;
+		}
+		g->nodes = v;
+		b->cap_n = c;
+	}
+	x = &g->nodes[g->n_nodes];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	x->kind = kind;
+	x->label = sdup(b, label);
+	x->detail = sdup(b, detail);
+	x->roles = roles;
+	x->count = 1;
+	*sl = (long)g->n_nodes + 1;
+	return (long)g->n_nodes++;
+}
+
+static void edge(struct gb *b, long from, long to, const char *action, bool path, size_t count)
+{
+	struct hn_graph *g = b->g;
+	struct hn_gedge *e;
+
+	if (from < 0 || to < 0 || b->err)
+		return;
+	for (size_t i = 0; i < g->n_edges; i++) {
+		e = &g->edges[i];
+		if (e->from == (size_t)from && e->to == (size_t)to && !strcmp(e->action, action)) {
+			e->count += count;
+			e->path |= path;
+			return;
+		}
+	}
+	if (g->n_edges == b->cap_e) {
+		size_t c = b->cap_e ? b->cap_e * 2 : 32;
+		struct hn_gedge *v = realloc(g->edges, c * sizeof(*v));
+		if (!v) {
+			b->err = -ENOMEM;
+			return;
+		}
+		g->edges = v;
+		b->cap_e = c;
+	}
+	e = &g->edges[g->n_edges++];
+	memset(e, 0, sizeof(*e));
+	e->from = (size_t)from;
+	e->to = (size_t)to;
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	e->count = count;
+	e->path = path;
 }
 
 static bool on_path_obj(const struct hn_story *st, const char *obj)
@@ -78,35 +218,52 @@ static bool on_path_proc(const struct hn_story *st, uint64_t e)
 	return false;
 }
 
-static const char *HOT = " color=\"#c0392b\" fontcolor=\"#c0392b\" penwidth=2.5";
-
-static void proc_node(struct hn_strbuf *b, const struct hn_story *st,
-		      const struct hn_inv_proc *p, const char *role)
+static bool alerted(const struct hn_story *st, uint64_t e)
 {
-	char e[32], label[600];
+	for (size_t i = 0; i < st->n_steps; i++)
+		if (st->steps[i].action == HN_INV_ALERT && st->steps[i].entity == e)
+			return true;
+	return false;
+}
+
+static long proc_node(struct gb *b, const struct hn_story *st, const struct hn_inv_proc *p,
+		      unsigned roles)
+{
+	char id[40], e[32], label[400];
 	const char *exe = p->exe ? strrchr(p->exe, '/') : NULL;
 
-	snprintf(label, sizeof(label), "%s%s%s\npid %u", role ? role : "", role ? "\n" : "",
-		 exe ? exe + 1 : p->exe ? p->exe : "?", p->pid);
-	hn_strbuf_addf(b, "  p%s [shape=box style=\"rounded,filled\" fillcolor=\"%s\" label=",
-		       hn_entity_str(p->entity, e, sizeof(e)),
-		       role && !strcmp(role, "entry point") ? "#d6eaf8" :
-		       p->entity == st->subject ? "#fadbd8" : "#f8f9f9");
-	dot_str(b, label);
-	hn_strbuf_addf(b, " tooltip=");
-	dot_str(b, p->args ? p->args : p->exe ? p->exe : "");
-	hn_strbuf_addf(b, "%s];\n", on_path_proc(st, p->entity) ? HOT : "");
+	hn_entity_str(p->entity, e, sizeof(e));
+	snprintf(id, sizeof(id), "p%s", e);
+	snprintf(label, sizeof(label), "%s\npid %u", exe ? exe + 1 : p->exe ? p->exe : "?", p->pid);
+	if (on_path_proc(st, p->entity))
+		roles |= HN_GROLE_PATH;
+	if (alerted(st, p->entity))
+		roles |= HN_GROLE_ALERT;
+	if (p->entity == st->entry_proc.entity)
+		roles |= HN_GROLE_ENTRY;
+	if (p->entity == st->root.entity)
+		roles |= HN_GROLE_ROOT;
+	{
+		long i = node(b, id, HN_GNODE_PROCESS, label, p->args ? p->args : p->exe, roles);
+		if (i >= 0)
+			b->g->nodes[i].entity = p->entity;
+		return i;
+	}
 }
 
-static bool in_scope(const struct hn_story *st, uint64_t e)
+static long proc_ref(struct gb *b, uint64_t entity)
 {
-	for (size_t i = 0; i < st->n_procs; i++)
-		if (st->procs[i].entity == e)
-			return true;
-	return e == st->entry_proc.entity;
+	char id[40], e[32];
+	long *sl;
+
+	if (!b->nslot)
+		return -1;
+	hn_entity_str(entity, e, sizeof(e));
+	snprintf(id, sizeof(id), "p%s", e);
+	sl = slot_of(b, id);
+	return *sl ? *sl - 1 : -1;
 }
 
-/* The directory of a path (without its last component) into d. */
 static void dir_of(const char *p, char *d, size_t n)
 {
 	const char *s = strrchr(p, '/');
@@ -120,196 +277,295 @@ static void dir_of(const char *p, char *d, size_t n)
 	d[k] = '\0';
 }
 
-struct fgroup {
-	uint64_t entity;
-	enum hn_inv_action action;
-	char dir[512];
-	size_t count;
-	bool drawn;
-};
-
-static void files(struct hn_strbuf *b, const struct hn_story *st)
+static void files(struct gb *b, const struct hn_story *st)
 {
-	struct fgroup *g = calloc(st->n_files ? st->n_files : 1, sizeof(*g));
-	char (*dirs)[512] = calloc(st->n_files ? st->n_files : 1, sizeof(*dirs));
-	size_t ng = 0, nd = 0;
+	/* how many files each (process, action, directory) has */
+	struct grp {
+		uint64_t entity;
+		enum hn_inv_action action;
+		char dir[512];
+		size_t count;
+	} *gr = calloc(st->n_files ? st->n_files : 1, sizeof(*gr));
+	size_t ng = 0;
 
-	if (!g || !dirs) {
-		free(g);
-		free(dirs);
-		b->oom = true;
+	if (!gr) {
+		b->err = -ENOMEM;
 		return;
 	}
-	/* how many files each (process, action, directory) has */
 	for (size_t i = 0; i < st->n_files; i++) {
 		const struct hn_inv_file *f = &st->files[i];
 		char d[512];
 		size_t k;
 		dir_of(f->path, d, sizeof(d));
 		for (k = 0; k < ng; k++)
-			if (g[k].entity == f->entity && g[k].action == f->action &&
-			    !strcmp(g[k].dir, d))
+			if (gr[k].entity == f->entity && gr[k].action == f->action &&
+			    !strcmp(gr[k].dir, d))
 				break;
 		if (k == ng) {
-			g[ng].entity = f->entity;
-			g[ng].action = f->action;
-			snprintf(g[ng].dir, sizeof(g[ng].dir), "%s", d);
+			gr[ng].entity = f->entity;
+			gr[ng].action = f->action;
+			snprintf(gr[ng].dir, sizeof(gr[ng].dir), "%s", d);
 			ng++;
 		}
-		g[k].count++;
-		for (k = 0; k < nd && strcmp(dirs[k], d); k++)
-			;
-		if (k == nd)
-			snprintf(dirs[nd++], sizeof(dirs[0]), "%s", d);
+		gr[k].count++;
 	}
-	/* one cluster per directory */
-	for (size_t di = 0; di < nd; di++) {
-		hn_strbuf_addf(b, "  subgraph cluster_d%zu {\n    label=", di);
-		dot_str(b, dirs[di]);
-		hn_strbuf_adds(b, " style=\"rounded,dashed\" color=\"#aab7b8\" fontsize=10;\n");
-		for (size_t i = 0; i < st->n_files; i++) {
-			const struct hn_inv_file *f = &st->files[i];
-			const char *kind = hn_inv_persist_kind(f->path);
-			char d[512];
-			size_t k;
-			dir_of(f->path, d, sizeof(d));
-			if (strcmp(d, dirs[di]))
-				continue;
-			for (k = 0; k < ng; k++)
-				if (g[k].entity == f->entity && g[k].action == f->action &&
-				    !strcmp(g[k].dir, d))
-					break;
-			if (g[k].count > FANOUT_MAX && !kind && !on_path_obj(st, f->path)) {
-				if (!g[k].drawn) {
-					g[k].drawn = true;
-					hn_strbuf_addf(b, "    g%zu [shape=folder label=\"%zu files\"];\n",
-						       k, g[k].count);
-				}
-				continue;
-			}
-			hn_strbuf_addf(b, "    f%zu [shape=note label=", i);
-			dot_str(b, strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path);
-			hn_strbuf_adds(b, " tooltip=");
-			dot_str(b, f->path);
-			if (kind)
-				hn_strbuf_adds(b, " style=filled fillcolor=\"#f5b7b1\"");
-			hn_strbuf_addf(b, "%s];\n", on_path_obj(st, f->path) ? HOT : "");
-		}
-		hn_strbuf_adds(b, "  }\n");
-	}
-	/* edges: one per (process, action, file) or per collapsed group */
-	for (size_t i = 0; i < st->n_files; i++) {
+	for (size_t i = 0; i < st->n_files && !b->err; i++) {
 		const struct hn_inv_file *f = &st->files[i];
-		char e[32], d[512];
-		size_t k;
+		const char *kind = hn_inv_persist_kind(f->action == HN_INV_RENAMED && f->path2 ?
+							       f->path2 : f->path);
 		bool hot = on_path_obj(st, f->path);
+		long from = proc_ref(b, f->entity), to;
+		char d[512], id[40];
+		size_t k;
 		dir_of(f->path, d, sizeof(d));
 		for (k = 0; k < ng; k++)
-			if (g[k].entity == f->entity && g[k].action == f->action && !strcmp(g[k].dir, d))
+			if (gr[k].entity == f->entity && gr[k].action == f->action &&
+			    !strcmp(gr[k].dir, d))
 				break;
-		if (!in_scope(st, f->entity))
-			continue;
-		hn_entity_str(f->entity, e, sizeof(e));
-		if (g[k].count > FANOUT_MAX && !hn_inv_persist_kind(f->path) && !hot) {
-			if (g[k].drawn) {
-				hn_strbuf_addf(b, "  p%s -> g%zu [label=\"%s ×%zu\"];\n", e, k,
-					       hn_inv_action_name(f->action), g[k].count);
-				g[k].drawn = false;   /* once */
+		if (!kind && !hot && (gr[k].count > FANOUT_MAX || b->file_nodes >= FILE_NODES_MAX)) {
+			char label[64];
+			snprintf(id, sizeof(id), "g%zu", k);
+			snprintf(label, sizeof(label), "%zu files", gr[k].count);
+			to = node(b, id, HN_GNODE_FILES, label, d, HN_GROLE_IMPACTED);
+			if (to >= 0) {
+				b->g->nodes[to].count = gr[k].count;
+				if (!b->g->nodes[to].dir)
+					b->g->nodes[to].dir = sdup(b, d);
 			}
+			/* one edge for the group: its count adds up */
+			edge(b, from, to, hn_inv_action_name(f->action), false, 1);
 			continue;
 		}
-		hn_strbuf_addf(b, "  p%s -> f%zu [label=\"%s\"%s];\n", e, i,
-			       hn_inv_action_name(f->action), hot ? HOT : "");
+		{
+			/* one node per path (the id is the path's hash): the same
+			 * file created and deleted is one node with two edges */
+			const char *base = strrchr(f->path, '/');
+			long j;
+			snprintf(id, sizeof(id), "f%016llx", (unsigned long long)id_hash(f->path));
+			j = node(b, id, HN_GNODE_FILE, base ? base + 1 : f->path, f->path, 0);
+			if (j >= 0 && !b->g->nodes[j].dir) {
+				b->g->nodes[j].dir = sdup(b, d);
+				b->file_nodes++;
+			}
+			if (j >= 0)
+				b->g->nodes[j].roles |= HN_GROLE_IMPACTED | (hot ? HN_GROLE_PATH : 0) |
+							(kind ? HN_GROLE_PERSIST : 0);
+			edge(b, from, j, hn_inv_action_name(f->action), hot, 1);
+		}
 	}
+	free(gr);
+}
+
+static void remote_node(struct gb *b, const struct hn_addr *a, long proc, bool out, bool in_entry,
+			bool hot)
+{
+	char ip[64], label[96], id[40];
+	long r;
+
+	hn_addr_str(a, ip, sizeof(ip));
+	snprintf(label, sizeof(label), a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+	snprintf(id, sizeof(id), "r%.37s", label);
+	r = node(b, id, HN_GNODE_REMOTE, label, label,
+		 (in_entry ? HN_GROLE_ENTRY : HN_GROLE_IMPACTED) | (hot ? HN_GROLE_PATH : 0));
+	if (in_entry)
+		edge(b, r, proc, "connected in", true, 1);
+	else if (out)
+		edge(b, proc, r, "connected", hot, 1);
+	else
+		edge(b, r, proc, "accepted", hot, 1);
+}
+
+int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
+{
+	struct gb b = { 0 };
+	long entry = -1, root;
+
+	*out = NULL;
+	b.g = calloc(1, sizeof(*b.g));
+	if (!b.g)
+		return -ENOMEM;
+	if (st->entry_proc.entity)
+		entry = proc_node(&b, st, &st->entry_proc, 0);
+	if (st->has_remote && entry >= 0)
+		remote_node(&b, &st->remote, entry, false, true, true);
+	for (size_t i = 0; i < st->n_procs; i++)
+		proc_node(&b, st, &st->procs[i], HN_GROLE_IMPACTED);
+	root = st->root.entity ? proc_node(&b, st, &st->root, 0) : -1;
+	/* parent -> child, within the graph */
+	for (size_t i = 0; i < st->n_procs; i++) {
+		const struct hn_inv_proc *p = &st->procs[i];
+		long from = p->parent ? proc_ref(&b, p->parent) : -1;
+		if (from >= 0 && p->entity != st->entry_proc.entity)
+			edge(&b, from, proc_ref(&b, p->entity), "started",
+			     on_path_proc(st, p->parent) && on_path_proc(st, p->entity), 1);
+	}
+	if (entry >= 0 && root >= 0 && root != entry && st->root.parent != st->entry_proc.entity)
+		edge(&b, entry, root, "led to", true, 1);
+	files(&b, st);
+	for (size_t i = 0; i < st->n_remotes; i++) {
+		const struct hn_inv_remote *r = &st->remotes[i];
+		char ip[64], a[96];
+		snprintf(a, sizeof(a), r->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+			 hn_addr_str(&r->addr, ip, sizeof(ip)), r->addr.port);
+		remote_node(&b, &r->addr, proc_ref(&b, r->entity), r->out, false,
+			    on_path_obj(st, a));
+	}
+	for (size_t i = 0; i < st->n_injected; i++) {
+		const struct hn_inv_inject *x = &st->injected[i];
+		struct hn_inv_proc t = { .entity = x->target, .exe = x->exe };
+		long to = proc_node(&b, st, &t, HN_GROLE_INJECTED);
+		edge(&b, proc_ref(&b, x->by), to, x->how, false, 1);
+	}
+	free(b.slot);
+	if (b.err) {
+		hn_graph_free(b.g);
+		return b.err;
+	}
+	*out = b.g;
+	return 0;
+}
+
+void hn_graph_free(struct hn_graph *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		free(g->nodes[i].label);
+		free(g->nodes[i].detail);
+		free(g->nodes[i].dir);
+	}
+	free(g->nodes);
+	free(g->edges);
 	free(g);
-	free(dirs);
+}
+
+/* ---- DOT ---- */
+
+/* A DOT string: quotes and backslashes escaped, a newline a label's line
+ * break, other control bytes dropped, at most 80 bytes a line (the rest
+ * "..."). */
+static void dot_str(struct hn_strbuf *b, const char *s)
+{
+	size_t n = 0;
+
+	hn_strbuf_addc(b, '"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n') {
+			hn_strbuf_adds(b, "\\n");
+			n = 0;
+			continue;
+		}
+		if (n++ == 80) {
+			hn_strbuf_adds(b, "...");
+			break;
+		}
+		if (c == '"' || c == '\\')
+			hn_strbuf_addc(b, '\\');
+		if (c >= 0x20 && c != 0x7f)
+			hn_strbuf_addc(b, (char)c);
+	}
+	hn_strbuf_addc(b, '"');
+}
+
+static const char HOT[] = " color=\"#c0392b\" fontcolor=\"#c0392b\" penwidth=2.5";
+
+static void dot_node(struct hn_strbuf *b, const struct hn_gnode *x, const char *indent)
+{
+	char label[600];
+	const char *fill = NULL;
+
+	hn_strbuf_addf(b, "%s%s [", indent, x->id);
+	switch (x->kind) {
+	case HN_GNODE_PROCESS:
+		snprintf(label, sizeof(label), "%s%s%s",
+			 x->roles & HN_GROLE_ENTRY ? "entry point\n" :
+			 x->roles & HN_GROLE_ROOT ? "malicious root\n" : "",
+			 x->roles & HN_GROLE_INJECTED && !(x->roles & HN_GROLE_IMPACTED) ?
+				 "written into\n" : "",
+			 x->label ? x->label : "?");
+		fill = x->roles & HN_GROLE_ENTRY ? "#d6eaf8" :
+		       x->roles & HN_GROLE_ALERT ? "#fadbd8" : "#f8f9f9";
+		hn_strbuf_addf(b, "shape=box style=\"rounded,filled%s\" fillcolor=\"%s\" label=",
+			       x->roles & HN_GROLE_INJECTED && !(x->roles & HN_GROLE_IMPACTED) ?
+				       ",dashed" : "",
+			       fill);
+		dot_str(b, label);
+		break;
+	case HN_GNODE_FILE:
+		hn_strbuf_adds(b, "shape=note label=");
+		dot_str(b, x->label);
+		if (x->roles & HN_GROLE_PERSIST)
+			hn_strbuf_adds(b, " style=filled fillcolor=\"#f5b7b1\"");
+		break;
+	case HN_GNODE_FILES:
+		hn_strbuf_adds(b, "shape=folder label=");
+		dot_str(b, x->label);
+		break;
+	case HN_GNODE_REMOTE:
+		hn_strbuf_addf(b, "shape=ellipse%s label=",
+			       x->roles & HN_GROLE_ENTRY ? " style=filled fillcolor=\"#fdebd0\"" : "");
+		dot_str(b, x->label);
+		break;
+	}
+	if (x->detail) {
+		hn_strbuf_adds(b, " tooltip=");
+		dot_str(b, x->detail);
+	}
+	hn_strbuf_addf(b, "%s];\n", x->roles & HN_GROLE_PATH ? HOT : "");
+}
+
+int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b)
+{
+	bool *done = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*done));
+	unsigned cl = 0;
+
+	if (!done)
+		return -ENOMEM;
+	hn_strbuf_adds(b, "digraph story {\n  rankdir=LR; node [fontname=\"Helvetica\" "
+			  "fontsize=11]; edge [fontname=\"Helvetica\" fontsize=9 color=\"#566573\"];\n");
+	for (size_t i = 0; i < g->n_nodes; i++)
+		if (!g->nodes[i].dir)
+			dot_node(b, &g->nodes[i], "  ");
+	/* files: one cluster per directory */
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		if (!g->nodes[i].dir || done[i])
+			continue;
+		hn_strbuf_addf(b, "  subgraph cluster_d%u {\n    label=", cl++);
+		dot_str(b, g->nodes[i].dir);
+		hn_strbuf_adds(b, " style=\"rounded,dashed\" color=\"#aab7b8\" fontsize=10;\n");
+		for (size_t j = i; j < g->n_nodes; j++)
+			if (g->nodes[j].dir && !done[j] && !strcmp(g->nodes[j].dir, g->nodes[i].dir)) {
+				dot_node(b, &g->nodes[j], "    ");
+				done[j] = true;
+			}
+		hn_strbuf_adds(b, "  }\n");
+	}
+	for (size_t i = 0; i < g->n_edges; i++) {
+		const struct hn_gedge *e = &g->edges[i];
+		bool inj = !strcmp(e->action, "ptrace") || !strcmp(e->action, "proc_mem");
+		hn_strbuf_addf(b, "  %s -> %s [label=\"%s", g->nodes[e->from].id, g->nodes[e->to].id,
+			       e->action);
+		if (e->count > 1)
+			hn_strbuf_addf(b, " ×%zu", e->count);
+		hn_strbuf_addf(b, "\"%s%s];\n",
+			       inj || !strcmp(e->action, "led to") ? " style=dashed" : "",
+			       e->path ? HOT : inj ? " color=\"#c0392b\"" : "");
+	}
+	hn_strbuf_adds(b, "}\n");
+	free(done);
+	return b->oom ? -ENOMEM : 0;
 }
 
 int hn_story_dot(const struct hn_story *st, struct hn_strbuf *b)
 {
-	char e[32], e2[32], a[96], ip[64];
+	struct hn_graph *g = NULL;
+	int r = hn_story_graph(st, &g);
 
-	hn_strbuf_adds(b, "digraph story {\n  rankdir=LR; node [fontname=\"Helvetica\" "
-			  "fontsize=11]; edge [fontname=\"Helvetica\" fontsize=9 color=\"#566573\"];\n");
-	if (st->entry_proc.entity)
-		proc_node(b, st, &st->entry_proc, "entry point");
-	if (st->has_remote) {
-		snprintf(a, sizeof(a), "%s:%u", hn_addr_str(&st->remote, ip, sizeof(ip)),
-			 st->remote.port);
-		hn_strbuf_adds(b, "  rin [shape=ellipse style=filled fillcolor=\"#fdebd0\" label=");
-		dot_str(b, a);
-		hn_strbuf_addf(b, "%s];\n  rin -> p%s [label=\"connected in\"%s];\n", HOT,
-			       hn_entity_str(st->entry_proc.entity, e, sizeof(e)), HOT);
-	}
-	for (size_t i = 0; i < st->n_procs; i++)
-		if (st->procs[i].entity != st->entry_proc.entity)
-			proc_node(b, st, &st->procs[i],
-				  st->procs[i].entity == st->root.entity ? "malicious root" : NULL);
-	if (!st->n_procs && st->root.entity && st->root.entity != st->entry_proc.entity)
-		proc_node(b, st, &st->root, "malicious root");
-	/* parent -> child, within what is drawn */
-	for (size_t i = 0; i < st->n_procs; i++) {
-		const struct hn_inv_proc *p = &st->procs[i];
-		if (!p->parent || !in_scope(st, p->parent) || p->entity == st->entry_proc.entity)
-			continue;
-		hn_strbuf_addf(b, "  p%s -> p%s [label=\"started\"%s];\n",
-			       hn_entity_str(p->parent, e, sizeof(e)),
-			       hn_entity_str(p->entity, e2, sizeof(e2)),
-			       on_path_proc(st, p->parent) && on_path_proc(st, p->entity) ? HOT : "");
-	}
-	if (st->entry_proc.entity && st->root.entity && st->root.entity != st->entry_proc.entity &&
-	    st->root.parent != st->entry_proc.entity)
-		hn_strbuf_addf(b, "  p%s -> p%s [style=dashed label=\"led to\"%s];\n",
-			       hn_entity_str(st->entry_proc.entity, e, sizeof(e)),
-			       hn_entity_str(st->root.entity, e2, sizeof(e2)), HOT);
-	files(b, st);
-	for (size_t i = 0; i < st->n_remotes; i++) {
-		const struct hn_inv_remote *r = &st->remotes[i];
-		bool dup = false;
-		snprintf(a, sizeof(a), "%s:%u", hn_addr_str(&r->addr, ip, sizeof(ip)), r->addr.port);
-		for (size_t k = 0; k < i && !dup; k++)
-			dup = r->addr.port == st->remotes[k].addr.port &&
-			      !memcmp(r->addr.addr, st->remotes[k].addr.addr, 16);
-		if (!dup) {
-			hn_strbuf_addf(b, "  r%zu [shape=ellipse label=", i);
-			dot_str(b, a);
-			hn_strbuf_addf(b, "%s];\n", on_path_obj(st, a) ? HOT : "");
-		}
-	}
-	for (size_t i = 0; i < st->n_remotes; i++) {
-		const struct hn_inv_remote *r = &st->remotes[i];
-		size_t node = i;
-		for (size_t k = 0; k < i; k++)
-			if (r->addr.port == st->remotes[k].addr.port &&
-			    !memcmp(r->addr.addr, st->remotes[k].addr.addr, 16)) {
-				node = k;
-				break;
-			}
-		snprintf(a, sizeof(a), "%s:%u", hn_addr_str(&r->addr, ip, sizeof(ip)), r->addr.port);
-		hn_entity_str(r->entity, e, sizeof(e));
-		if (r->out)
-			hn_strbuf_addf(b, "  p%s -> r%zu [label=\"connected\"%s];\n", e, node,
-				       on_path_obj(st, a) ? HOT : "");
-		else
-			hn_strbuf_addf(b, "  r%zu -> p%s [label=\"accepted\"];\n", node, e);
-	}
-	for (size_t i = 0; i < st->n_injected; i++) {
-		const struct hn_inv_inject *x = &st->injected[i];
-		const char *exe = x->exe ? strrchr(x->exe, '/') : NULL;
-		char label[300];
-		hn_entity_str(x->target, e, sizeof(e));
-		if (!in_scope(st, x->target)) {
-			snprintf(label, sizeof(label), "%s\n(written into)",
-				 exe ? exe + 1 : x->exe ? x->exe : "?");
-			hn_strbuf_addf(b, "  p%s [shape=box style=\"rounded,dashed\" label=", e);
-			dot_str(b, label);
-			hn_strbuf_adds(b, "];\n");
-		}
-		hn_strbuf_addf(b, "  p%s -> p%s [style=dashed label=\"%s\" color=\"#c0392b\"];\n",
-			       hn_entity_str(x->by, e2, sizeof(e2)), e, x->how);
-	}
-	hn_strbuf_adds(b, "}\n");
-	return b->oom ? -ENOMEM : 0;
+	if (r == 0)
+		r = hn_graph_dot(g, b);
+	hn_graph_free(g);
+	return r;
 }
 
 int hn_dot_svg(const char *dot, char **svg, size_t *n)

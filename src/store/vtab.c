@@ -604,12 +604,17 @@ static int v_filter(sqlite3_vtab_cursor *cur, int num, const char *str,
 	f_lo = c->id_lo > (int64_t)HN_BLOCK_MAX_EVENTS ?
 	       c->id_lo - (int64_t)HN_BLOCK_MAX_EVENTS + 1 : 0;
 	f_hi = c->id_hi;
-	if (c->t_lo > 0) {
+	/* Time bounds narrow a block range through the time indexes.  With
+	 * postings they are checked on each posted block instead: finding
+	 * the bounds first (max(first_id) of the blocks before a time) would
+	 * walk half the time index of a big store, for a key that names a
+	 * handful of blocks. */
+	if (c->t_lo > 0 && !c->kind) {
 		int64_t f = time_first_lo(db, c->t_lo);
 		if (f > f_lo)
 			f_lo = f;
 	}
-	if (c->t_hi < (uint64_t)INT64_MAX) {
+	if (c->t_hi < (uint64_t)INT64_MAX && !c->kind) {
 		int64_t f = time_first_hi(db, c->t_hi);
 		if (f < f_hi)
 			f_hi = f;

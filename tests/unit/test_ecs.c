@@ -590,7 +590,7 @@ static void test_file_metadata_events(void **state)
 	EXPECT_NUM(&d, "hinomi.created", "true");
 	EXPECT_NUM(&d, "hinomi.o_trunc", "true");
 	EXPECT_NUM(&d, "hinomi.file.oflags", "577");
-	EXPECT_NUM(&d, "hinomi.file.cookie", "77");
+	EXPECT_STR(&d, "hinomi.file.cookie", "77");
 	EXPECT_NUM(&d, "hinomi.result", "3");
 	expect_absent(&d, "hinomi.errno");
 	doc_release(&d);

@@ -453,8 +453,14 @@ static void test_graph(void **state)
 	assert_non_null(strstr(b.buf, "label=\"malicious root\\ndash\\npid 200\""));
 	assert_non_null(strstr(b.buf, "label=\"20 files\""));
 	assert_non_null(strstr(b.buf, "[label=\"created ×20\"]"));
-	assert_null(strstr(b.buf, "f07"));
-	assert_non_null(strstr(b.buf, "label=\"evil\" tooltip=\"/etc/cron.d/evil\" style=filled"));
+	assert_null(strstr(b.buf, "label=\"f07\""));
+	{
+		const char *l = strstr(b.buf, "label=\"evil\"");
+		const char *e = l ? strchr(l, '\n') : NULL;
+		assert_non_null(e);
+		assert_non_null(memmem(l, (size_t)(e - l), "fillcolor=\"#f5b7b1\"", 19));
+		assert_non_null(memmem(l, (size_t)(e - l), "tooltip=\"/etc/cron.d/evil\"", 26));
+	}
 	assert_non_null(strstr(b.buf, "label=\"203.0.113.5:41000\""));
 	assert_non_null(strstr(b.buf, "color=\"#c0392b\""));
 	assert_non_null(strstr(b.buf, "label=\"ptrace\""));
@@ -468,6 +474,79 @@ static void test_graph(void **state)
 	assert_int_equal(hn_dot_svg("digraph {", &svg, &n), -EINVAL);
 	assert_null(svg);
 	hn_strbuf_release(&b);
+	hn_story_free(st);
+}
+
+static const struct hn_gnode *gnode(const struct hn_graph *g, enum hn_gnode_kind k,
+				    uint64_t entity, const char *detail)
+{
+	for (size_t i = 0; i < g->n_nodes; i++)
+		if (g->nodes[i].kind == k &&
+		    (k == HN_GNODE_PROCESS ? g->nodes[i].entity == entity :
+		     g->nodes[i].detail && !strcmp(g->nodes[i].detail, detail)))
+			return &g->nodes[i];
+	return NULL;
+}
+
+static void test_graph_roles(void **state)
+{
+	struct hn_story *st = NULL;
+	struct hn_graph *g = NULL;
+	const struct hn_gnode *x;
+	size_t group = 0, curl = 0, sh = 0;
+
+	(void)state;
+	assert_int_equal(hn_investigate(store, E_PAYLOAD, t0 + 15 * SEC, "Cron File Written", &st),
+			 0);
+	assert_int_equal(hn_story_graph(st, &g), 0);
+	x = gnode(g, HN_GNODE_PROCESS, E_NGINX, NULL);
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_ENTRY);
+	assert_false(x->roles & HN_GROLE_IMPACTED);
+	x = gnode(g, HN_GNODE_PROCESS, E_SH, NULL);
+	assert_non_null(x);
+	assert_true((x->roles & (HN_GROLE_ROOT | HN_GROLE_IMPACTED | HN_GROLE_PATH)) ==
+		    (HN_GROLE_ROOT | HN_GROLE_IMPACTED | HN_GROLE_PATH));
+	x = gnode(g, HN_GNODE_PROCESS, E_PAYLOAD, NULL);
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_ALERT);
+	assert_true(x->roles & HN_GROLE_PATH);
+	x = gnode(g, HN_GNODE_PROCESS, E_SSHD, NULL);
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_INJECTED);
+	assert_null(gnode(g, HN_GNODE_PROCESS, E_BENIGN, NULL));
+	x = gnode(g, HN_GNODE_FILE, 0, "/etc/cron.d/evil");
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_PERSIST);
+	x = gnode(g, HN_GNODE_FILE, 0, "/tmp/x/p");
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_PATH);
+	x = gnode(g, HN_GNODE_REMOTE, 0, "203.0.113.5:41000");
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_ENTRY);
+	/* the fan-out: one node of 20, one edge counted 20 times; the same
+	 * edge is never there twice */
+	for (size_t i = 0; i < g->n_nodes; i++)
+		if (g->nodes[i].kind == HN_GNODE_FILES) {
+			group++;
+			assert_int_equal(g->nodes[i].count, 20);
+		}
+	assert_int_equal(group, 1);
+	for (size_t i = 0; i < g->n_edges; i++) {
+		const struct hn_gedge *e = &g->edges[i];
+		if (g->nodes[e->to].kind == HN_GNODE_FILES)
+			assert_int_equal(e->count, 20);
+		if (g->nodes[e->to].entity == E_CURL && !strcmp(e->action, "started"))
+			curl++;
+		if (g->nodes[e->to].entity == E_SH)
+			sh++;
+		for (size_t j = 0; j < i; j++)
+			assert_false(g->edges[j].from == e->from && g->edges[j].to == e->to &&
+				     !strcmp(g->edges[j].action, e->action));
+	}
+	assert_int_equal(curl, 1);
+	assert_int_equal(sh, 1);   /* nginx started it */
+	hn_graph_free(g);
 	hn_story_free(st);
 }
 
@@ -509,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_path_subject_and_alert_step),
 		cmocka_unit_test(test_incidents_group_alerts_by_root),
 		cmocka_unit_test(test_graph),
+		cmocka_unit_test(test_graph_roles),
 		cmocka_unit_test(test_persistence_points),
 	};
 
