@@ -513,6 +513,48 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 
 /* ---- text ---- */
 
+/* Too many to list: how many in each directory, the fullest first (up to
+ * TEXT_LIST_MAX directories). */
+static void t_by_dir(struct hn_strbuf *b, const struct hn_story *st, enum hn_inv_action a)
+{
+	struct dirn {
+		const char *p;
+		size_t len, n;
+	} *d = calloc(st->n_files, sizeof(*d));
+	size_t nd = 0, shown = 0;
+
+	if (!d) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < st->n_files; i++) {
+		const char *p = st->files[i].path, *s = strrchr(p, '/');
+		size_t len = s && s != p ? (size_t)(s - p) : 1, k;
+		if (st->files[i].action != a)
+			continue;
+		for (k = 0; k < nd; k++)
+			if (d[k].len == len && !strncmp(d[k].p, p, len))
+				break;
+		if (k == nd)
+			d[nd++] = (struct dirn){ p, len, 0 };
+		d[k].n++;
+	}
+	for (; shown < nd && shown < TEXT_LIST_MAX; shown++) {
+		size_t best = shown;
+		for (size_t k = shown + 1; k < nd; k++)
+			if (d[k].n > d[best].n)
+				best = k;
+		struct dirn t = d[shown];
+		d[shown] = d[best];
+		d[best] = t;
+		hn_strbuf_addf(b, "    %6zu in %.*s/\n", d[shown].n, (int)d[shown].len, d[shown].p);
+	}
+	if (shown < nd)
+		hn_strbuf_addf(b, "    ... and %zu more directories (--json lists every file)\n",
+			       nd - shown);
+	free(d);
+}
+
 static void t_list_files(struct hn_strbuf *b, const struct hn_story *st, enum hn_inv_action a,
 			 const char *title)
 {
@@ -523,6 +565,10 @@ static void t_list_files(struct hn_strbuf *b, const struct hn_story *st, enum hn
 	if (!n)
 		return;
 	hn_strbuf_addf(b, "  %s (%zu):\n", title, n);
+	if (n > TEXT_LIST_MAX) {
+		t_by_dir(b, st, a);
+		return;
+	}
 	for (size_t i = 0; i < st->n_files && shown < TEXT_LIST_MAX; i++) {
 		const struct hn_inv_file *f = &st->files[i];
 		if (f->action != a)

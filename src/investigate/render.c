@@ -402,6 +402,20 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 	if (entry >= 0 && root >= 0 && root != entry && st->root.parent != st->entry_proc.entity)
 		edge(&b, entry, root, "led to", true, 1);
 	files(&b, st);
+	/* what the path ran: the delivered file -> the process that ran it */
+	for (size_t i = 0; i < st->n_deliveries; i++) {
+		const struct hn_inv_delivery *d = &st->deliveries[i];
+		char id[40], dir[512];
+		const char *base = strrchr(d->path, '/');
+		long f;
+		snprintf(id, sizeof(id), "f%016llx", (unsigned long long)id_hash(d->path));
+		f = node(&b, id, HN_GNODE_FILE, base ? base + 1 : d->path, d->path, HN_GROLE_PATH);
+		if (f >= 0 && !b.g->nodes[f].dir) {
+			dir_of(d->path, dir, sizeof(dir));
+			b.g->nodes[f].dir = sdup(&b, dir);
+		}
+		edge(&b, f, proc_ref(&b, d->runner), "executed", true, 1);
+	}
 	for (size_t i = 0; i < st->n_remotes; i++) {
 		const struct hn_inv_remote *r = &st->remotes[i];
 		char ip[64], a[96];
@@ -475,7 +489,9 @@ static void dot_node(struct hn_strbuf *b, const struct hn_gnode *x, const char *
 	char label[600];
 	const char *fill = NULL;
 
-	hn_strbuf_addf(b, "%s%s [", indent, x->id);
+	hn_strbuf_adds(b, indent);
+	dot_str(b, x->id);   /* ids hold ':' and '.' (addresses): quoted */
+	hn_strbuf_adds(b, " [");
 	switch (x->kind) {
 	case HN_GNODE_PROCESS:
 		snprintf(label, sizeof(label), "%s%s%s",
@@ -544,8 +560,11 @@ int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b)
 	for (size_t i = 0; i < g->n_edges; i++) {
 		const struct hn_gedge *e = &g->edges[i];
 		bool inj = !strcmp(e->action, "ptrace") || !strcmp(e->action, "proc_mem");
-		hn_strbuf_addf(b, "  %s -> %s [label=\"%s", g->nodes[e->from].id, g->nodes[e->to].id,
-			       e->action);
+		hn_strbuf_adds(b, "  ");
+		dot_str(b, g->nodes[e->from].id);
+		hn_strbuf_adds(b, " -> ");
+		dot_str(b, g->nodes[e->to].id);
+		hn_strbuf_addf(b, " [label=\"%s", e->action);
 		if (e->count > 1)
 			hn_strbuf_addf(b, " ×%zu", e->count);
 		hn_strbuf_addf(b, "\"%s%s];\n",

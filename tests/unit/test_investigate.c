@@ -469,6 +469,9 @@ static void test_graph(void **state)
 	assert_true(n > 1000);
 	assert_non_null(strstr(svg, "<svg"));
 	assert_non_null(strstr(svg, "20 files"));
+	/* every node as written: an address is one node, not split at its dots */
+	assert_non_null(strstr(svg, "<title>r203.0.113.5:41000</title>"));
+	assert_non_null(strstr(svg, "<title>r203.0.113.5:41000&#45;&gt;p"));
 	free(svg);
 	/* and says so when it cannot read what it is given */
 	assert_int_equal(hn_dot_svg("digraph {", &svg, &n), -EINVAL);
@@ -546,6 +549,17 @@ static void test_graph_roles(void **state)
 	}
 	assert_int_equal(curl, 1);
 	assert_int_equal(sh, 1);   /* nginx started it */
+	/* the delivered file -> the process that ran it, on the path */
+	{
+		bool ran = false;
+		for (size_t i = 0; i < g->n_edges; i++) {
+			const struct hn_gedge *e = &g->edges[i];
+			ran |= !strcmp(e->action, "executed") && e->path &&
+			       g->nodes[e->to].entity == E_PAYLOAD &&
+			       g->nodes[e->from].detail && !strcmp(g->nodes[e->from].detail, "/tmp/x/p");
+		}
+		assert_true(ran);
+	}
 	hn_graph_free(g);
 	hn_story_free(st);
 }
