@@ -293,6 +293,10 @@ static void how_text(struct hn_strbuf *b, const struct hn_story *st)
 	}
 	hn_strbuf_addf(b, "; its first process was %s (pid %u).", st->root.exe ? st->root.exe : "?",
 		       st->root.pid);
+	if (st->via_proc.entity)
+		hn_strbuf_addf(b, " The process asked about was started later by %s (%s), running a "
+			       "file the attack wrote.",
+			       st->via_proc.exe ? st->via_proc.exe : "?", hn_inv_entry_name(st->via));
 	for (size_t i = 0; i < st->n_deliveries; i++) {
 		const struct hn_inv_delivery *d = &st->deliveries[i];
 		hn_strbuf_addf(b, " %s was written by %s", d->path,
@@ -382,6 +386,16 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 	hn_json_kv_str(&j, "text", entry_text(st, text, sizeof(text)));
 	hn_json_obj_close(&j);
 	j_proc(&j, "malicious_root", &st->root);
+	if (st->via_proc.entity) {
+		hn_json_obj_open(&j, "via");
+		hn_json_kv_str(&j, "kind", hn_inv_entry_name(st->via));
+		j_entity(&j, "entity", st->via_proc.entity);
+		if (st->via_proc.pid)
+			hn_json_kv_u64(&j, "pid", st->via_proc.pid);
+		if (st->via_proc.exe)
+			hn_json_kv_str(&j, "executable", st->via_proc.exe);
+		hn_json_obj_close(&j);
+	}
 	{
 		struct hn_strbuf w;
 		hn_strbuf_init(&w);
@@ -598,6 +612,10 @@ static void render_text(struct hn_strbuf *b, const struct target *t, const struc
 	hn_strbuf_addf(b, ".\n  The attack's first process (malicious root): %s, pid %u, entity %s.\n",
 		       st->root.exe ? st->root.exe : "?", st->root.pid,
 		       hn_entity_str(st->root.entity, ent, sizeof(ent)));
+	if (st->via_proc.entity)
+		hn_strbuf_addf(b, "  Later, %s (%s, pid %u) ran a file the attack had written.\n",
+			       st->via_proc.exe ? st->via_proc.exe : "?",
+			       hn_inv_entry_name(st->via), st->via_proc.pid);
 	for (size_t i = 0; i < st->n_deliveries; i++) {
 		const struct hn_inv_delivery *d = &st->deliveries[i];
 		cli_time_str(d->time, tm, sizeof(tm));

@@ -177,6 +177,7 @@ struct inv {
 	struct hn_story *st;
 	int err;
 	bool shallow;             /* entry and root only: no deliveries, no steps */
+	int depth;                /* planted files followed to their writer's story */
 	struct eset scope;        /* entities in st->procs */
 };
 
@@ -671,6 +672,109 @@ static int by_time(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static bool external(enum hn_inv_entry e)
+{
+	return e == HN_INV_ENTRY_SSH || e == HN_INV_ENTRY_SERVICE || e == HN_INV_ENTRY_REMOVABLE;
+}
+
+static bool package_manager(const char *exe)
+{
+	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "rpm", "dnf",
+					   "yum", "zypper", "unattended-upgrade", "packagekitd",
+					   NULL };
+
+	return name_in(base(exe), pkg);
+}
+
+static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char *alert_title);
+
+/* The way in when the process came from no way in of its own (cron, a
+ * service, the history's start) but ran a file someone else wrote: that
+ * writer's way in, when it is one from outside (a web shell's download
+ * that cron runs later).  seg[0..nseg) are the processes from the one
+ * asked about up to the root.  The story's entry and root become the
+ * writer's (its way in becomes `via`); true when so. */
+static bool planted(struct inv *iv, const struct hn_inv_proc *seg, size_t nseg, uint64_t at)
+{
+	static const uint16_t xt[] = { HN_EV_PROCESS_START };
+	struct hn_story *st = iv->st;
+	bool done = false;
+
+	if (iv->depth >= 2 || external(st->entry))
+		return false;
+	for (size_t i = 0; i < nseg && !done && !iv->err; i++) {
+		struct hn_query q = { .entity = seg[i].entity, .until = at, .limit = 8 };
+		struct evs execs;
+		set_types(&q, xt, 1);
+		if (query(iv, &q, &execs) < 0)
+			return false;
+		for (size_t k = 0; k < execs.n && !done && !iv->err; k++) {
+			char (*runs)[4096] = malloc(INV_MAX_RUNS * sizeof(*runs));
+			unsigned nruns = 0;
+			if (!runs) {
+				iv->err = -ENOMEM;
+				break;
+			}
+			files_run(execs.v[k], runs, &nruns);
+			for (unsigned r = 0; r < nruns && !done && !iv->err; r++) {
+				struct hn_event *w = last_write(iv, runs[r], execs.v[k]->time);
+				struct inv sub = { .s = iv->s, .shallow = iv->shallow,
+						   .depth = iv->depth + 1 };
+				bool mine = false;
+				if (!w)
+					continue;
+				for (size_t j = 0; j < nseg; j++)
+					mine |= seg[j].entity == w->proc.entity;
+				if (mine || package_manager(w->proc.executable) ||
+				    !(sub.st = calloc(1, sizeof(*sub.st)))) {
+					if (!mine && !package_manager(w->proc.executable))
+						iv->err = -ENOMEM;
+					hn_event_free(w);
+					continue;
+				}
+				sub.st->subject = w->proc.entity;
+				root_cause(&sub, w->proc.entity, w->time, NULL);
+				if (!sub.err && external(sub.st->entry)) {
+					/* the writer's way in is the story's; the way
+					 * this process came becomes `via` */
+					proc_release(&st->via_proc);
+					st->via = st->entry;
+					st->via_proc = st->entry_proc;
+					memset(&st->entry_proc, 0, sizeof(st->entry_proc));
+					proc_release(&st->entry_proc);
+					st->entry = sub.st->entry;
+					st->entry_proc = sub.st->entry_proc;
+					memset(&sub.st->entry_proc, 0, sizeof(sub.st->entry_proc));
+					st->has_remote = sub.st->has_remote;
+					st->remote = sub.st->remote;
+					st->entry_time = sub.st->entry_time;
+					st->entry_id = sub.st->entry_id;
+					proc_release(&st->root);
+					st->root = sub.st->root;
+					memset(&sub.st->root, 0, sizeof(sub.st->root));
+					/* the writer's path comes before this one */
+					for (size_t j = 0; j < sub.st->n_steps; j++) {
+						const struct hn_inv_step *x = &sub.st->steps[j];
+						add_step(iv, x->time, x->action, x->entity, x->pid,
+							 x->exe, x->object, x->id);
+					}
+					add_step(iv, st->via_proc.start, HN_INV_STARTED,
+						 st->via_proc.entity, st->via_proc.pid, st->via_proc.exe,
+						 st->via_proc.exe, 0);
+					done = true;
+				} else if (sub.err && sub.err != -ENOENT) {
+					iv->err = sub.err;
+				}
+				hn_story_free(sub.st);
+				hn_event_free(w);
+			}
+			free(runs);
+		}
+		evs_free(&execs);
+	}
+	return done;
+}
+
 /* Ancestors, entry point, malicious root, deliveries, the path. */
 static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char *alert_title)
 {
@@ -749,14 +853,45 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 			chain[r].start = st->root.start;
 		}
 	}
-	/* deliveries and steps, from the process asked about up to the root */
-	for (size_t i = 0; i < (entry ? entry : 1) && !iv->err && !iv->shallow; i++) {
-		struct hn_inv_proc p = chain[i];
-		if (p.entity == st->root.entity)
-			p = st->root;
-		if (!p.exe && p.entity == st->entry_proc.entity)
-			p = st->entry_proc;
-		deliveries_of(iv, &p, at);
+	/* the processes from the one asked about up to the root, whole */
+	{
+		size_t nseg = entry ? entry : 1;
+		struct hn_inv_proc *seg = calloc(nseg, sizeof(*seg));
+		if (!seg) {
+			iv->err = -ENOMEM;
+		} else {
+			for (size_t i = 0; i < nseg; i++) {
+				seg[i] = chain[i];
+				if (seg[i].entity == st->root.entity) {
+					seg[i].exe = st->root.exe;
+					seg[i].args = st->root.args;
+					seg[i].pid = st->root.pid;
+				}
+				if (!seg[i].exe && seg[i].entity == st->entry_proc.entity)
+					seg[i] = st->entry_proc;
+			}
+			/* a file planted by a way in from outside: that way in */
+			if (st->entry != HN_INV_ENTRY_REMOVABLE) {
+				struct hn_inv_proc keep = st->root;
+				st->root.exe = dup_or_null(iv, keep.exe);
+				st->root.args = dup_or_null(iv, keep.args);
+				for (size_t i = 0; i < nseg; i++)
+					if (seg[i].entity == keep.entity) {
+						seg[i].exe = keep.exe;
+						seg[i].args = keep.args;
+					}
+				planted(iv, seg, nseg, at);
+				/* deliveries and steps, from the process asked
+				 * about up to its root */
+				for (size_t i = 0; i < nseg && !iv->err && !iv->shallow; i++)
+					deliveries_of(iv, &seg[i], at);
+				proc_release(&keep);
+			} else {
+				for (size_t i = 0; i < nseg && !iv->err && !iv->shallow; i++)
+					deliveries_of(iv, &seg[i], at);
+			}
+			free(seg);
+		}
 	}
 	if (alert_title && !iv->err)
 		add_step(iv, at, HN_INV_ALERT, entity, chain[0].pid ? chain[0].pid : st->root.pid,
@@ -1131,6 +1266,7 @@ void hn_story_free(struct hn_story *st)
 	if (!st)
 		return;
 	proc_release(&st->entry_proc);
+	proc_release(&st->via_proc);
 	proc_release(&st->root);
 	for (size_t i = 0; i < st->n_deliveries; i++) {
 		free(st->deliveries[i].path);

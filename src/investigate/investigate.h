@@ -12,7 +12,12 @@
  *   - the malicious root: the entry point's child on the way down;
  *   - deliveries: for each process from the malicious root down, every
  *     file it ran (executable, script) and who wrote it last before it ran,
- *     with the connection that writer made before writing (the download).
+ *     with the connection that writer made before writing (the download);
+ *   - planted files: when that way in is not one from outside (cron, a
+ *     service, the history's start) and a file the processes ran was
+ *     written by a process whose own way in is (ssh, a network service,
+ *     removable media), that is the story's way in and root, and how the
+ *     process came is kept as `via` (cron ran what a web shell wrote).
  * Forwards from the malicious root: every descendant, and every process
  * that ran a file the tree made executable (and theirs); every file they
  * created, modified, renamed, deleted or changed the mode of; the
@@ -129,6 +134,12 @@ struct hn_story {
 	uint64_t entry_time;         /* the accept, or the entry's start */
 	int64_t entry_id;
 	struct hn_inv_proc root;     /* the malicious root */
+	/* when the process came from no way in of its own (a scheduled job,
+	 * a service, the history's start) but ran a file a process with a
+	 * way in from outside wrote: that writer's way in is `entry`, its
+	 * root `root`, and how this process came is here (entity 0: none) */
+	enum hn_inv_entry via;
+	struct hn_inv_proc via_proc;
 	HN_INV_LIST(struct hn_inv_delivery, deliveries);
 	HN_INV_LIST(struct hn_inv_step, steps);     /* oldest first */
 	/* impact scope */

@@ -10,6 +10,8 @@
  *   systemd -> bash (benign: rewrites /tmp/x/p after it ran)
  *   systemd -> cron -> sh -> /tmp/x/p again, later (ran what the attack
  *     left: in the scope)
+ *   systemd -> cron -> sh -> /tmp/x/p2, which the payload planted: the
+ *     web shell's story, cron as the way it came
  *
  * Also the entry kinds (sshd, cron, unknown), the persistence table, a
  * parent cycle in bad data, and alerts grouped into incidents.
@@ -37,7 +39,7 @@
 
 enum {
 	E_INIT = 0x101, E_NGINX, E_SH, E_CURL, E_CHMOD, E_PAYLOAD, E_DROP, E_BENIGN, E_SSHD,
-	E_CRON, E_CRONSH, E_RERUN, E_SSHSESS, E_SSHSH, E_LOOP_A, E_LOOP_B,
+	E_CRON, E_CRONSH, E_RERUN, E_SSHSESS, E_SSHSH, E_LOOP_A, E_LOOP_B, E_CRONSH2, E_RERUN2,
 };
 
 static char dir[64];
@@ -157,6 +159,9 @@ static int setup(void **state)
 	/* opened for writing, never written: not a modification */
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 203, t0 + 15 * SEC + 150, "/etc/passwd", 0, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 200, "192.0.2.9", 4444);
+	/* a second program, planted for cron to run later */
+	file_ev(HN_EV_FILE_CREATE, E_PAYLOAD, 203, t0 + 15 * SEC + 220, "/tmp/x/p2",
+		HN_EVF_CREATED, 0755);
 	/* a fan-out: drawn as one node */
 	for (int i = 0; i < 20; i++) {
 		char p[64];
@@ -178,6 +183,8 @@ static int setup(void **state)
 	/* cron runs what was left behind */
 	exec_ev(E_CRONSH, E_CRON, 501, t0 + 30 * SEC, "/usr/bin/dash", "sh", "-c");
 	exec_ev(E_RERUN, E_CRONSH, 502, t0 + 30 * SEC + 100, "/tmp/x/p", "/tmp/x/p", NULL);
+	exec_ev(E_CRONSH2, E_CRON, 503, t0 + 35 * SEC, "/usr/bin/dash", "sh", "-c");
+	exec_ev(E_RERUN2, E_CRONSH2, 504, t0 + 35 * SEC + 100, "/tmp/x/p2", "/tmp/x/p2", NULL);
 	/* an ssh session: the listener accepted, its child runs the shell */
 	net_ev(HN_EV_NET_ACCEPT, E_SSHD, 400, t0 + 40 * SEC, "198.51.100.20", 52222);
 	exec_ev(E_SSHSESS, E_SSHD, 401, t0 + 40 * SEC + 100, "/usr/sbin/sshd", "sshd: alice", NULL);
@@ -192,6 +199,7 @@ static int setup(void **state)
 	alert(3, E_DROP, t0 + 16 * SEC, "Program Deleted Its Own Executable", "medium");
 	alert(4, E_SSHSH, t0 + 41 * SEC, "Interactive Shell", "medium");
 	alert(5, 0x999999, t0 + 45 * SEC, "Orphan", "critical");
+	alert(6, E_RERUN2, t0 + 35 * SEC + 200, "Program Run From /tmp by cron", "medium");
 	assert_int_equal(hn_store_flush(store), 0);
 	return 0;
 }
@@ -316,11 +324,12 @@ static void test_scope_of_a_web_shell(void **state)
 	assert_true(has_proc(st, E_PAYLOAD));
 	assert_true(has_proc(st, E_DROP));
 	assert_true(has_proc(st, E_RERUN));
+	assert_true(has_proc(st, E_RERUN2));
 	assert_false(has_proc(st, E_BENIGN));
 	assert_false(has_proc(st, E_NGINX));
 	assert_false(has_proc(st, E_INIT));
 	assert_false(has_proc(st, E_CRONSH));
-	assert_int_equal(st->n_procs, 6);
+	assert_int_equal(st->n_procs, 7);
 	/* files */
 	assert_non_null(file_of(st, HN_INV_CREATED, "/tmp/x/p"));
 	assert_non_null(file_of(st, HN_INV_CHMOD, "/tmp/x/p"));
@@ -367,6 +376,32 @@ static void test_other_entries(void **state)
 	assert_int_equal(st->n_deliveries, 1);
 	assert_int_equal(st->deliveries[0].writer, E_BENIGN);
 	hn_story_free(st);
+	/* cron ran a file the web shell planted: the web shell's way in,
+	 * with cron kept as how it came */
+	assert_int_equal(hn_investigate(store, E_RERUN2, 0, NULL, &st), 0);
+	assert_int_equal(st->entry, HN_INV_ENTRY_SERVICE);
+	assert_int_equal(st->entry_proc.entity, E_NGINX);
+	assert_int_equal(st->root.entity, E_SH);
+	assert_int_equal(st->via, HN_INV_ENTRY_SCHEDULED);
+	assert_int_equal(st->via_proc.entity, E_CRON);
+	assert_true(st->n_deliveries >= 1);
+	assert_int_equal(st->deliveries[0].writer, E_PAYLOAD);
+	assert_string_equal(st->deliveries[0].path, "/tmp/x/p2");
+	assert_non_null(step_of(st, HN_INV_ACCEPTED, "203.0.113.5:41000"));
+	assert_non_null(step_of(st, HN_INV_CREATED, "/tmp/x/p2"));
+	assert_non_null(step_of(st, HN_INV_EXECUTED, "/tmp/x/p2"));
+	for (size_t i = 1; i < st->n_steps; i++)
+		assert_true(st->steps[i].time >= st->steps[i - 1].time);
+	hn_story_free(st);
+	/* the same through the cheap look-up incidents use */
+	{
+		struct hn_inv_proc root;
+		enum hn_inv_entry en;
+		assert_int_equal(hn_investigate_root(store, E_RERUN2, &root, &en), 0);
+		assert_int_equal(root.entity, E_SH);
+		assert_int_equal(en, HN_INV_ENTRY_SERVICE);
+		hn_inv_proc_release(&root);
+	}
 	/* an ssh session: the listener's accept names the address */
 	assert_int_equal(hn_investigate(store, E_SSHSH, 0, NULL, &st), 0);
 	assert_int_equal(st->entry, HN_INV_ENTRY_SSH);
@@ -414,18 +449,18 @@ static void test_incidents_group_alerts_by_root(void **state)
 	(void)state;
 	assert_int_equal(hn_incidents(store, &v, &n), 0);
 	assert_int_equal(n, 3);
-	/* newest last match last: the web shell (16 s), ssh (41 s), orphan */
+	/* newest last match last: the web shell (35 s), ssh (41 s), orphan */
 	snprintf(want, sizeof(want), "inc-%016llx", (unsigned long long)E_SH);
 	assert_string_equal(v[0].id, want);
 	assert_int_equal(v[0].root, E_SH);
 	assert_int_equal(v[0].entry, HN_INV_ENTRY_SERVICE);
 	assert_string_equal(v[0].root_exe, "/usr/bin/dash");
-	assert_int_equal(v[0].n_alerts, 3);
+	assert_int_equal(v[0].n_alerts, 4);   /* cron's later run of the planted file too */
 	assert_string_equal(v[0].severity, "high");
-	assert_string_equal(v[0].title, "Cron File Written, and 2 more alerts");
+	assert_string_equal(v[0].title, "Cron File Written, and 3 more alerts");
 	assert_int_equal(v[0].first, t0 + 12 * SEC);
-	assert_int_equal(v[0].last, t0 + 16 * SEC);
-	assert_int_equal(v[0].matches, 3);
+	assert_int_equal(v[0].last, t0 + 35 * SEC + 200);
+	assert_int_equal(v[0].matches, 4);
 	assert_int_equal(v[1].root, E_SSHSH);
 	assert_int_equal(v[1].entry, HN_INV_ENTRY_SSH);
 	assert_int_equal(v[1].n_alerts, 1);
