@@ -516,6 +516,52 @@ static json_t *find_with(json_t *arr, const char *k1, const char *v1, const char
 	return NULL;
 }
 
+/* Does the array hold exactly the strings of want (NULL-ended), in any
+ * order, each once? */
+static bool same_strings(json_t *arr, const char *const *want)
+{
+	size_t n = 0, i;
+	json_t *v;
+
+	for (; want[n]; n++)
+		;
+	if (!json_is_array(arr) || json_array_size(arr) != n)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		size_t hits = 0;
+		json_array_foreach(arr, i, v)
+			hits += json_is_string(v) && !strcmp(json_string_value(v), want[k]);
+		if (hits != 1)
+			return false;
+	}
+	return true;
+}
+
+/* Are the processes' executables, by name, exactly the multiset want? */
+static bool same_exes(json_t *procs, const char *const *want)
+{
+	size_t n = 0, i;
+	json_t *v;
+
+	for (; want[n]; n++)
+		;
+	if (!json_is_array(procs) || json_array_size(procs) != n)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		size_t need = 0, have = 0;
+		for (size_t m = 0; m < n; m++)
+			need += !strcmp(want[m], want[k]);
+		json_array_foreach(procs, i, v) {
+			const char *e = json_string_value(json_object_get(v, "executable"));
+			const char *b = e ? strrchr(e, '/') : NULL;
+			have += b && !strcmp(b + 1, want[k]);
+		}
+		if (have != need)
+			return false;
+	}
+	return true;
+}
+
 /* Print a mismatch and count it. */
 __attribute__((format(printf, 3, 4)))
 static void check(int *bad, bool ok, const char *fmt, ...)
@@ -720,6 +766,50 @@ static void entity_story_names_way_in_path_and_scope(void **state)
 				check(&bad, !json_is_string(v) ||
 				      strncmp(json_string_value(v), benign_dir, strlen(benign_dir)),
 				      "%s holds the benign process's %s", key, nz(json_string_value(v)));
+		}
+	}
+	/* the exact lists: what the scenario's commands do, nothing more */
+	{
+		char cron_p[PATH_MAX];
+		const char *created[] = { kv("STAGE"), kv("PAYLOAD"), cron_p, kv("DROPPER"), NULL };
+		const char *modified[] = { kv("AUTHORIZED_KEYS"), kv("BASHRC"), NULL };
+		const char *del[] = { kv("DROPPER"), NULL };
+		const char *chm[] = { kv("PAYLOAD"), kv("DROPPER"), NULL };
+		/* one process per command, by its executable's name */
+		const char *exes[] = { "dash", "curl", "curl", "dash", "sleep", "chmod", "bash", "id",
+				       "uname", "bash", "cp", "chmod", "rm", NULL };
+		snprintf(cron_p, sizeof(cron_p), "%s", cron);
+		check(&bad, same_strings(jget(j, "scope.files.created"), created),
+		      "scope.files.created is not exactly stage.sh, the payload, the cron file, the dropper");
+		check(&bad, same_strings(jget(j, "scope.files.modified"), modified),
+		      "scope.files.modified is not exactly authorized_keys and .bashrc");
+		check(&bad, same_strings(jget(j, "scope.files.deleted"), del),
+		      "scope.files.deleted is not exactly the dropper");
+		check(&bad, same_strings(jget(j, "scope.files.chmod"), chm),
+		      "scope.files.chmod is not exactly the payload and the dropper");
+		check(&bad, json_array_size(jget(j, "scope.persistence")) == 3,
+		      "scope.persistence has %zu entries, not 3",
+		      json_array_size(jget(j, "scope.persistence")));
+		check(&bad, same_exes(jget(j, "scope.processes"), exes),
+		      "scope.processes are not exactly the 13 commands of the attack (sh, 2 curl, "
+		      "sh stage.sh, sleep, chmod, the payload, id, uname, the dropper, cp, chmod, rm)");
+		/* two downloads from the HTTP server (one per curl) and the C2 */
+		{
+			size_t http = 0, c2 = 0, other = 0;
+			json_array_foreach(jget(j, "scope.remote"), i, v) {
+				if (!streq(jstr(v, "direction"), "out") ||
+				    !streq(jstr(v, "address"), "127.0.0.1"))
+					other++;
+				else if (jint(v, "port") == http_port)
+					http++;
+				else if (jint(v, "port") == c2_port)
+					c2++;
+				else
+					other++;
+			}
+			check(&bad, http == 2 && c2 == 1 && other == 0,
+			      "scope.remote: %zu to the HTTP server, %zu to the C2, %zu other; want 2, 1, 0",
+			      http, c2, other);
 		}
 	}
 	/* counts agree with the lists */
