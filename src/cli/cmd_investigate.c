@@ -225,6 +225,8 @@ static void j_proc(struct hn_json *j, const char *key, const struct hn_inv_proc 
 	j_entity(j, "entity", p->entity);
 	if (p->pid)
 		hn_json_kv_u64(j, "pid", p->pid);
+	if (p->entity)
+		hn_json_kv_u64(j, "uid", p->uid);
 	if (p->exe)
 		hn_json_kv_str(j, "executable", p->exe);
 	if (p->args)
@@ -451,7 +453,7 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 	{
 		static const enum hn_inv_action acts[] = { HN_INV_CREATED, HN_INV_MODIFIED,
 							   HN_INV_RENAMED, HN_INV_DELETED,
-							   HN_INV_CHMOD };
+							   HN_INV_CHMOD, HN_INV_READ };
 		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
 			hn_json_arr_open(&j, hn_inv_action_name(acts[k]));
 			for (size_t i = 0; i < st->n_files; i++) {
@@ -660,6 +662,7 @@ static void render_text(struct hn_strbuf *b, const struct target *t, const struc
 	t_list_files(b, st, HN_INV_RENAMED, "files renamed");
 	t_list_files(b, st, HN_INV_DELETED, "files deleted");
 	t_list_files(b, st, HN_INV_CHMOD, "mode or owner changed");
+	t_list_files(b, st, HN_INV_READ, "sensitive files read");
 	if (st->n_remotes) {
 		hn_strbuf_addf(b, "  network (%zu):\n", st->n_remotes);
 		for (size_t i = 0; i < st->n_remotes && i < TEXT_LIST_MAX; i++) {

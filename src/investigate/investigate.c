@@ -54,6 +54,7 @@ const char *hn_inv_action_name(enum hn_inv_action a)
 		[HN_INV_CREATED] = "created",   [HN_INV_MODIFIED] = "modified",
 		[HN_INV_RENAMED] = "renamed",   [HN_INV_CHMOD] = "chmod",
 		[HN_INV_DELETED] = "deleted",   [HN_INV_ALERT] = "alert",
+		[HN_INV_READ] = "read",
 	};
 
 	return (unsigned)a < HN_INV_ACTION_COUNT ? names[a] : "?";
@@ -258,6 +259,7 @@ static int load_proc(struct inv *iv, uint64_t entity, struct hn_inv_proc *out)
 	out->entity = p->entity;
 	out->parent = p->parent_entity;
 	out->pid = p->pid;
+	out->uid = p->uid;
 	out->start = p->start_time;
 	out->exe = dup_or_null(iv, p->executable);
 	out->args = join_args(iv, p->args, p->args_len);
@@ -973,7 +975,7 @@ persist:
 	if (kind) {
 		const char *pp = a == HN_INV_RENAMED && ev->path2 ? ev->path2 : path;
 		struct hn_inv_persist *p;
-		if (a == HN_INV_CHMOD)
+		if (a == HN_INV_CHMOD || a == HN_INV_READ)
 			return;
 		for (size_t i = 0; i < iv->st->n_persist; i++)
 			if (iv->st->persist[i].action == a && !strcmp(iv->st->persist[i].path, pp))
@@ -1058,7 +1060,7 @@ static void acts_of(struct inv *iv, uint64_t entity)
 		HN_EV_FILE_CHMOD, HN_EV_FILE_CHOWN, HN_EV_FILE_LINK, HN_EV_FILE_SYMLINK,
 		HN_EV_FILE_TRUNCATE, HN_EV_FILE_SETXATTR, HN_EV_DIR_CREATE, HN_EV_DIR_DELETE,
 		HN_EV_NET_CONNECT, HN_EV_NET_ACCEPT, HN_EV_NET_UDP_SEND, HN_EV_PTRACE,
-		HN_EV_PROC_MEM_WRITE, HN_EV_MODULE_LOAD,
+		HN_EV_PROC_MEM_WRITE, HN_EV_MODULE_LOAD, HN_EV_FILE_READ,
 	};
 	struct hn_query q = { .entity = entity };
 	struct evs e;
@@ -1099,6 +1101,10 @@ static void acts_of(struct inv *iv, uint64_t entity)
 		case HN_EV_FILE_CHOWN:
 		case HN_EV_FILE_SETXATTR:
 			add_file(iv, HN_INV_CHMOD, ev);
+			break;
+		case HN_EV_FILE_READ:
+			/* a watched (sensitive) file: /etc/shadow, keys */
+			add_file(iv, HN_INV_READ, ev);
 			break;
 		case HN_EV_NET_CONNECT:
 		case HN_EV_NET_UDP_SEND:

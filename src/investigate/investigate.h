@@ -55,7 +55,7 @@ const char *hn_inv_entry_name(enum hn_inv_entry k);
 enum hn_inv_action {
 	HN_INV_ACCEPTED, HN_INV_STARTED, HN_INV_EXECUTED, HN_INV_CONNECTED,
 	HN_INV_CREATED, HN_INV_MODIFIED, HN_INV_RENAMED, HN_INV_CHMOD,
-	HN_INV_DELETED, HN_INV_ALERT, HN_INV_ACTION_COUNT,
+	HN_INV_DELETED, HN_INV_ALERT, HN_INV_READ, HN_INV_ACTION_COUNT,
 };
 
 /* "accepted", "started", ... */
@@ -64,6 +64,7 @@ const char *hn_inv_action_name(enum hn_inv_action a);
 struct hn_inv_proc {
 	uint64_t entity, parent;
 	uint32_t pid;
+	uint32_t uid;            /* its user (the real uid) */
 	uint64_t start;          /* ns since the epoch */
 	char *exe;               /* may be NULL */
 	char *args;              /* argv joined with spaces; may be NULL */
@@ -93,7 +94,7 @@ struct hn_inv_delivery {
 };
 
 struct hn_inv_file {
-	enum hn_inv_action action;   /* CREATED .. DELETED */
+	enum hn_inv_action action;   /* CREATED .. DELETED, READ */
 	char *path, *path2;          /* path2: a rename's new name */
 	uint64_t entity, time;
 	int64_t id;

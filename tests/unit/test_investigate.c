@@ -159,6 +159,7 @@ static int setup(void **state)
 	/* opened for writing, never written: not a modification */
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 203, t0 + 15 * SEC + 150, "/etc/passwd", 0, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 200, "192.0.2.9", 4444);
+	file_ev(HN_EV_FILE_READ, E_PAYLOAD, 203, t0 + 15 * SEC + 210, "/etc/shadow", 0, 0);
 	/* a second program, planted for cron to run later */
 	file_ev(HN_EV_FILE_CREATE, E_PAYLOAD, 203, t0 + 15 * SEC + 220, "/tmp/x/p2",
 		HN_EVF_CREATED, 0755);
@@ -337,6 +338,9 @@ static void test_scope_of_a_web_shell(void **state)
 	assert_non_null(file_of(st, HN_INV_MODIFIED, "/home/alice/.bashrc"));
 	assert_null(file_of(st, HN_INV_MODIFIED, "/etc/passwd"));
 	assert_null(file_of(st, HN_INV_CREATED, "/tmp/x/other"));
+	/* a sensitive file read: in the scope, not a persistence point */
+	assert_non_null(file_of(st, HN_INV_READ, "/etc/shadow"));
+	assert_null(persist_of(st, "/etc/shadow"));
 	/* persistence */
 	p = persist_of(st, "/etc/cron.d/evil");
 	assert_non_null(p);
