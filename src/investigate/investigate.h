@@ -194,7 +194,8 @@ void hn_incidents_free(struct hn_incident *v, size_t n);
 
 /* ---- the graph, and drawing it (render.c) ---- */
 
-enum hn_gnode_kind { HN_GNODE_PROCESS, HN_GNODE_FILE, HN_GNODE_FILES, HN_GNODE_REMOTE };
+enum hn_gnode_kind { HN_GNODE_PROCESS, HN_GNODE_FILE, HN_GNODE_FILES, HN_GNODE_REMOTE,
+		     HN_GNODE_USER };
 
 /* Roles of a node (bits). */
 #define HN_GROLE_ENTRY    0x01u   /* the entry point, or who came in */
@@ -237,8 +238,8 @@ const char *hn_grole_name(unsigned bit);
 
 /* The story as a graph: processes, files (a process's files of one action
  * in one directory past 8 are one node), remote ends; roles on nodes;
- * the same edge once with a count.  0 or -ENOMEM; free with
- * hn_graph_free. */
+ * the user the attack ran as (its session: an ssh login's user); the same
+ * edge once with a count.  0 or -ENOMEM; free with hn_graph_free. */
 int hn_story_graph(const struct hn_story *st, struct hn_graph **out);
 void hn_graph_free(struct hn_graph *g);
 /* The graph as Graphviz DOT text appended to b: files in a cluster per

@@ -15,7 +15,9 @@
  *     FANOUT_MAX are one node "N files" (a build writing 10,000 files is
  *     one node, not 10,000), but persistence points and files of the path
  *     always stand alone;
- *   - processes written into (ptrace, /proc/PID/mem).
+ *   - processes written into (ptrace, /proc/PID/mem);
+ *   - the user the malicious root ran as (its session), "logged in" from
+ *     the address of an ssh login.
  * The same (from, to, action) is one edge with a count.  Roles: entry
  * point, malicious root, alert (a process an alert names), impacted
  * (everything of the scope), path (on the intrusion path), persistence,
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/socket.h>
 
 #include <graphviz/cgraph.h>
@@ -39,9 +42,9 @@
 
 const char *hn_gnode_kind_name(enum hn_gnode_kind k)
 {
-	static const char *const names[] = { "process", "file", "files", "remote" };
+	static const char *const names[] = { "process", "file", "files", "remote", "user" };
 
-	return (unsigned)k < 4 ? names[k] : "?";
+	return (unsigned)k < 5 ? names[k] : "?";
 }
 
 const char *hn_grole_name(unsigned bit)
@@ -388,6 +391,9 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 		entry = proc_node(&b, st, &st->entry_proc, 0);
 	if (st->has_remote && entry >= 0)
 		remote_node(&b, &st->remote, entry, false, true, true);
+	if (entry >= 0 && st->entry == HN_INV_ENTRY_SSH && b.g->n_edges)
+		snprintf(b.g->edges[b.g->n_edges - 1].action, sizeof(b.g->edges[0].action),
+			 "logged in");
 	for (size_t i = 0; i < st->n_procs; i++)
 		proc_node(&b, st, &st->procs[i], HN_GROLE_IMPACTED);
 	root = st->root.entity ? proc_node(&b, st, &st->root, 0) : -1;
@@ -401,6 +407,19 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 	}
 	if (entry >= 0 && root >= 0 && root != entry && st->root.parent != st->entry_proc.entity)
 		edge(&b, entry, root, "led to", true, 1);
+	/* the user the attack ran as: its session */
+	if (root >= 0) {
+		char id[40], label[160], pwbuf[1024];
+		struct passwd pw, *pr = NULL;
+		long u;
+		if (getpwuid_r(st->root.uid, &pw, pwbuf, sizeof(pwbuf), &pr) != 0)
+			pr = NULL;
+		snprintf(id, sizeof(id), "u%u", st->root.uid);
+		snprintf(label, sizeof(label), "user %s\nuid %u", pr ? pr->pw_name : "?",
+			 st->root.uid);
+		u = node(&b, id, HN_GNODE_USER, label, pr ? pr->pw_name : NULL, HN_GROLE_PATH);
+		edge(&b, u, root, st->entry == HN_INV_ENTRY_SSH ? "session" : "ran as", true, 1);
+	}
 	files(&b, st);
 	/* what the path ran: the delivered file -> the process that ran it */
 	for (size_t i = 0; i < st->n_deliveries; i++) {
@@ -521,6 +540,10 @@ static void dot_node(struct hn_strbuf *b, const struct hn_gnode *x, const char *
 	case HN_GNODE_REMOTE:
 		hn_strbuf_addf(b, "shape=ellipse%s label=",
 			       x->roles & HN_GROLE_ENTRY ? " style=filled fillcolor=\"#fdebd0\"" : "");
+		dot_str(b, x->label);
+		break;
+	case HN_GNODE_USER:
+		hn_strbuf_adds(b, "shape=house label=");
 		dot_str(b, x->label);
 		break;
 	}

@@ -535,7 +535,7 @@ static void test_graph_roles(void **state)
 	struct hn_story *st = NULL;
 	struct hn_graph *g = NULL;
 	const struct hn_gnode *x;
-	size_t group = 0, curl = 0, sh = 0;
+	size_t group = 0, curl = 0, sh = 0, user = 0;
 
 	(void)state;
 	assert_int_equal(hn_investigate(store, E_PAYLOAD, t0 + 15 * SEC, "Cron File Written", &st),
@@ -580,14 +580,19 @@ static void test_graph_roles(void **state)
 			assert_int_equal(e->count, 20);
 		if (g->nodes[e->to].entity == E_CURL && !strcmp(e->action, "started"))
 			curl++;
-		if (g->nodes[e->to].entity == E_SH)
+		if (g->nodes[e->to].entity == E_SH && !strcmp(e->action, "started"))
 			sh++;
+		if (g->nodes[e->to].entity == E_SH && !strcmp(e->action, "ran as"))
+			user++;
 		for (size_t j = 0; j < i; j++)
 			assert_false(g->edges[j].from == e->from && g->edges[j].to == e->to &&
 				     !strcmp(g->edges[j].action, e->action));
 	}
 	assert_int_equal(curl, 1);
 	assert_int_equal(sh, 1);   /* nginx started it */
+	assert_int_equal(user, 1); /* as root (uid 0): the user node */
+	x = gnode(g, HN_GNODE_USER, 0, "root");
+	assert_non_null(x);
 	/* the delivered file -> the process that ran it, on the path */
 	{
 		bool ran = false;
