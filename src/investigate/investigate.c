@@ -406,9 +406,16 @@ static struct hn_event *accepted_before(struct inv *iv, uint64_t entity, uint64_
 	return newest_of(iv, entity, t, 1, until);
 }
 
-/* Is chain[i] (with chain[i - 1] its child on the way down, i >= 1) an
- * entry point?  Sets the story's entry and returns true. */
-static bool entry_of(struct inv *iv, struct hn_inv_proc *chain, size_t i)
+static bool external(enum hn_inv_entry e)
+{
+	return e == HN_INV_ENTRY_SSH || e == HN_INV_ENTRY_SERVICE || e == HN_INV_ENTRY_REMOVABLE;
+}
+
+/* What kind of way in chain[i] is (with chain[i - 1] its child on the way
+ * down, i >= 1), HN_INV_ENTRY_UNKNOWN when none; *acc: the accept that
+ * let the attacker in (owned), when there is one. */
+static enum hn_inv_entry entry_kind(struct inv *iv, const struct hn_inv_proc *chain, size_t i,
+				    struct hn_event **acc)
 {
 	static const char *const sched[] = { "cron", "crond", "atd", "anacron", NULL };
 	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "unattended-upgrade",
@@ -416,32 +423,37 @@ static bool entry_of(struct inv *iv, struct hn_inv_proc *chain, size_t i)
 	static const char *const term[] = { "login", "agetty", "getty", "mingetty", "tmux",
 					    "screen", "xterm", "gnome-terminal-server", "konsole",
 					    "xfce4-terminal", "kitty", "alacritty", NULL };
-	struct hn_story *st = iv->st;
-	struct hn_inv_proc *a = &chain[i], *child = &chain[i - 1];
+	const struct hn_inv_proc *a = &chain[i], *child = &chain[i - 1];
 	const char *b = base(a->exe);
-	struct hn_event *acc;
 
+	*acc = NULL;
 	if (!strcmp(b, "sshd")) {
 		/* the listener accepted, then forked the session's sshd */
-		acc = accepted_before(iv, a->entity, child->start);
-		if (!acc && a->parent)
-			acc = accepted_before(iv, a->parent, a->start);
-		st->entry = HN_INV_ENTRY_SSH;
-	} else if (name_in(b, sched)) {
-		st->entry = HN_INV_ENTRY_SCHEDULED;
-		acc = NULL;
-	} else if (name_in(b, pkg)) {
-		st->entry = HN_INV_ENTRY_PACKAGE;
-		acc = NULL;
-	} else if ((acc = accepted_before(iv, a->entity, child->start))) {
-		st->entry = HN_INV_ENTRY_SERVICE;
-	} else if (iv->err) {
-		return false;
-	} else if (name_in(b, term)) {
-		st->entry = HN_INV_ENTRY_TERMINAL;
-	} else {
-		return false;
+		*acc = accepted_before(iv, a->entity, child->start);
+		if (!*acc && a->parent)
+			*acc = accepted_before(iv, a->parent, a->start);
+		return HN_INV_ENTRY_SSH;
 	}
+	if (name_in(b, sched))
+		return HN_INV_ENTRY_SCHEDULED;
+	if (name_in(b, pkg))
+		return HN_INV_ENTRY_PACKAGE;
+	if ((*acc = accepted_before(iv, a->entity, child->start)))
+		return HN_INV_ENTRY_SERVICE;
+	if (!iv->err && name_in(b, term))
+		return HN_INV_ENTRY_TERMINAL;
+	return HN_INV_ENTRY_UNKNOWN;
+}
+
+/* chain[i] is the story's entry point, of kind k (acc: its accept, owned
+ * and freed here): moved into st->entry_proc, its step added. */
+static void set_entry(struct inv *iv, struct hn_inv_proc *chain, size_t i, enum hn_inv_entry k,
+		      struct hn_event *acc)
+{
+	struct hn_story *st = iv->st;
+	struct hn_inv_proc *a = &chain[i];
+
+	st->entry = k;
 	st->entry_proc = *a;
 	memset(a, 0, sizeof(*a));
 	a->entity = st->entry_proc.entity;   /* the chain keeps its place */
@@ -460,7 +472,46 @@ static bool entry_of(struct inv *iv, struct hn_inv_proc *chain, size_t i)
 		add_step(iv, st->entry_proc.start, HN_INV_STARTED, st->entry_proc.entity,
 			 st->entry_proc.pid, st->entry_proc.exe, st->entry_proc.exe, 0);
 	}
-	return true;
+}
+
+/* The entry point among chain[1 .. n): the closest way in; but a package
+ * install or a terminal below an ssh login or a network service is how
+ * the attacker went on, not how they came in (sudo apt install ./x.deb
+ * in an ssh session): the way in from outside above it is the entry, and
+ * it is kept as `via`.  Its index, or n when there is none. */
+static size_t find_entry(struct inv *iv, struct hn_inv_proc *chain, size_t n)
+{
+	struct hn_story *st = iv->st;
+
+	for (size_t i = 1; i < n && !iv->err; i++) {
+		struct hn_event *acc = NULL;
+		enum hn_inv_entry k = entry_kind(iv, chain, i, &acc);
+		if (k == HN_INV_ENTRY_UNKNOWN)
+			continue;
+		if (k == HN_INV_ENTRY_PACKAGE || k == HN_INV_ENTRY_TERMINAL) {
+			for (size_t j = i + 1; j < n && !iv->err; j++) {
+				struct hn_event *acc2 = NULL;
+				enum hn_inv_entry k2 = entry_kind(iv, chain, j, &acc2);
+				if (external(k2)) {
+					st->via = k;
+					st->via_proc.entity = chain[i].entity;
+					st->via_proc.parent = chain[i].parent;
+					st->via_proc.pid = chain[i].pid;
+					st->via_proc.uid = chain[i].uid;
+					st->via_proc.start = chain[i].start;
+					st->via_proc.exe = dup_or_null(iv, chain[i].exe);
+					st->via_proc.args = dup_or_null(iv, chain[i].args);
+					hn_event_free(acc);
+					set_entry(iv, chain, j, k2, acc2);
+					return j;
+				}
+				hn_event_free(acc2);
+			}
+		}
+		set_entry(iv, chain, i, k, acc);
+		return i;
+	}
+	return n;
 }
 
 static bool is_interpreter(const char *exe)
@@ -674,11 +725,6 @@ static int by_time(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static bool external(enum hn_inv_entry e)
-{
-	return e == HN_INV_ENTRY_SSH || e == HN_INV_ENTRY_SERVICE || e == HN_INV_ENTRY_REMOVABLE;
-}
-
 static bool package_manager(const char *exe)
 {
 	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "rpm", "dnf",
@@ -815,9 +861,7 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 		chain[0].entity = st->entry_proc.entity;
 		st->entry_time = st->entry_proc.start;
 	} else {
-		for (entry = 1; entry < n && !iv->err; entry++)
-			if (entry_of(iv, chain, entry))
-				break;
+		entry = find_entry(iv, chain, n);
 		if (entry >= n) {
 			/* no way in found: the service init started, else the
 			 * oldest process the store knows */

@@ -8,7 +8,9 @@
  *   - its ancestors, up to the entry point: the closest one that is a way
  *     in (an ssh login, a network-facing service that accepted a
  *     connection, a scheduled job, a package install, a terminal, a program
- *     on removable media; else the service init started, else unknown);
+ *     on removable media; else the service init started, else unknown),
+ *     but past a package install or terminal to an ssh login or network
+ *     service above it (kept as `via`);
  *   - the malicious root: the entry point's child on the way down;
  *   - deliveries: for each process from the malicious root down, every
  *     file it ran (executable, script) and who wrote it last before it ran,

@@ -12,6 +12,8 @@
  *     left: in the scope)
  *   systemd -> cron -> sh -> /tmp/x/p2, which the payload planted: the
  *     web shell's story, cron as the way it came
+ *   sshd -> sshd -> bash -> sudo -> apt-get -> dpkg -> sh -> evil: the
+ *     ssh login's story, the package install as the way it went on
  *
  * Also the entry kinds (sshd, cron, unknown), the persistence table, a
  * parent cycle in bad data, and alerts grouped into incidents.
@@ -40,6 +42,7 @@
 enum {
 	E_INIT = 0x101, E_NGINX, E_SH, E_CURL, E_CHMOD, E_PAYLOAD, E_DROP, E_BENIGN, E_SSHD,
 	E_CRON, E_CRONSH, E_RERUN, E_SSHSESS, E_SSHSH, E_LOOP_A, E_LOOP_B, E_CRONSH2, E_RERUN2,
+	E_SESS2, E_BASH2, E_SUDO, E_APT, E_DPKG, E_POSTINST, E_EVIL,
 };
 
 static char dir[64];
@@ -190,6 +193,16 @@ static int setup(void **state)
 	net_ev(HN_EV_NET_ACCEPT, E_SSHD, 400, t0 + 40 * SEC, "198.51.100.20", 52222);
 	exec_ev(E_SSHSESS, E_SSHD, 401, t0 + 40 * SEC + 100, "/usr/sbin/sshd", "sshd: alice", NULL);
 	exec_ev(E_SSHSH, E_SSHSESS, 402, t0 + 41 * SEC, "/usr/bin/bash", "-bash", NULL);
+	/* an ssh login that installs a package whose script runs a program:
+	 * the ssh login is the way in, the package install how it went on */
+	net_ev(HN_EV_NET_ACCEPT, E_SSHD, 400, t0 + 60 * SEC, "198.51.100.30", 5555);
+	exec_ev(E_SESS2, E_SSHD, 410, t0 + 60 * SEC + 100, "/usr/sbin/sshd", "sshd: bob", NULL);
+	exec_ev(E_BASH2, E_SESS2, 411, t0 + 61 * SEC, "/usr/bin/bash", "-bash", NULL);
+	exec_ev(E_SUDO, E_BASH2, 412, t0 + 62 * SEC, "/usr/bin/sudo", "sudo", "apt-get");
+	exec_ev(E_APT, E_SUDO, 413, t0 + 62 * SEC + 100, "/usr/bin/apt-get", "apt-get", "install");
+	exec_ev(E_DPKG, E_APT, 414, t0 + 63 * SEC, "/usr/bin/dpkg", "dpkg", "-i");
+	exec_ev(E_POSTINST, E_DPKG, 415, t0 + 63 * SEC + 100, "/usr/bin/dash", "sh", "-c");
+	exec_ev(E_EVIL, E_POSTINST, 416, t0 + 63 * SEC + 200, "/usr/bin/evil", "evil", NULL);
 	/* bad data: two processes each the other's parent */
 	exec_ev(E_LOOP_A, E_LOOP_B, 600, t0 + 50 * SEC, "/usr/bin/a", "a", NULL);
 	exec_ev(E_LOOP_B, E_LOOP_A, 601, t0 + 50 * SEC, "/usr/bin/b", "b", NULL);
@@ -412,6 +425,15 @@ static void test_other_entries(void **state)
 	assert_true(st->has_remote);
 	assert_string_equal(hn_addr_str(&st->remote, ip, sizeof(ip)), "198.51.100.20");
 	assert_int_equal(st->root.entity, E_SSHSH);
+	hn_story_free(st);
+	/* a package installed in an ssh session: the login is the way in */
+	assert_int_equal(hn_investigate(store, E_EVIL, 0, NULL, &st), 0);
+	assert_int_equal(st->entry, HN_INV_ENTRY_SSH);
+	assert_int_equal(st->entry_proc.entity, E_SESS2);
+	assert_string_equal(hn_addr_str(&st->remote, ip, sizeof(ip)), "198.51.100.30");
+	assert_int_equal(st->root.entity, E_BASH2);
+	assert_int_equal(st->via, HN_INV_ENTRY_PACKAGE);
+	assert_int_equal(st->via_proc.entity, E_DPKG);
 	hn_story_free(st);
 	/* bad data: a parent cycle ends the walk, with no way in found */
 	assert_int_equal(hn_investigate(store, E_LOOP_A, 0, NULL, &st), 0);
