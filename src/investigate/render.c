@@ -421,6 +421,30 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 		edge(&b, u, root, st->entry == HN_INV_ENTRY_SSH ? "session" : "ran as", true, 1);
 	}
 	files(&b, st);
+	/* kernel modules loaded (a persistence point with no file event) */
+	for (size_t i = 0; i < st->n_persist; i++) {
+		const struct hn_inv_persist *x = &st->persist[i];
+		char id[40], dir[512];
+		const char *base;
+		long f;
+		bool file = false;
+		if (strcmp(x->kind, "kernel_module") || !x->path || x->path[0] != '/')
+			continue;
+		/* a module config file written is a file event, drawn as such */
+		for (size_t k = 0; k < st->n_files && !file; k++)
+			file = !strcmp(st->files[k].path, x->path);
+		if (file)
+			continue;
+		base = strrchr(x->path, '/');
+		snprintf(id, sizeof(id), "f%016llx", (unsigned long long)id_hash(x->path));
+		f = node(&b, id, HN_GNODE_FILE, base + 1, x->path,
+			 HN_GROLE_IMPACTED | HN_GROLE_PERSIST);
+		if (f >= 0 && !b.g->nodes[f].dir) {
+			dir_of(x->path, dir, sizeof(dir));
+			b.g->nodes[f].dir = sdup(&b, dir);
+		}
+		edge(&b, proc_ref(&b, x->entity), f, "loaded", false, 1);
+	}
 	/* what the path ran: the delivered file -> the process that ran it */
 	for (size_t i = 0; i < st->n_deliveries; i++) {
 		const struct hn_inv_delivery *d = &st->deliveries[i];

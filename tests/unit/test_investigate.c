@@ -163,6 +163,10 @@ static int setup(void **state)
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 203, t0 + 15 * SEC + 150, "/etc/passwd", 0, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 200, "192.0.2.9", 4444);
 	file_ev(HN_EV_FILE_READ, E_PAYLOAD, 203, t0 + 15 * SEC + 210, "/etc/shadow", 0, 0);
+	ev = mk(HN_EV_MODULE_LOAD, E_PAYLOAD, 203, t0 + 15 * SEC + 215);
+	ev->path = hn_event_puts(ev, "/tmp/x/rk.ko");
+	ev->name = hn_event_puts(ev, "rk");
+	submit(ev);
 	/* a second program, planted for cron to run later */
 	file_ev(HN_EV_FILE_CREATE, E_PAYLOAD, 203, t0 + 15 * SEC + 220, "/tmp/x/p2",
 		HN_EVF_CREATED, 0755);
@@ -364,7 +368,10 @@ static void test_scope_of_a_web_shell(void **state)
 	assert_string_equal(p->kind, "shell_rc");
 	assert_int_equal(p->action, HN_INV_MODIFIED);
 	assert_null(persist_of(st, "/etc/passwd"));
-	assert_int_equal(st->n_persist, 2);
+	p = persist_of(st, "/tmp/x/rk.ko");
+	assert_non_null(p);
+	assert_string_equal(p->kind, "kernel_module");
+	assert_int_equal(st->n_persist, 3);
 	/* network and injection */
 	assert_true(has_remote(st, "198.51.100.7", 80, true));
 	assert_true(has_remote(st, "192.0.2.9", 4444, true));
@@ -579,6 +586,9 @@ static void test_graph_roles(void **state)
 	assert_non_null(x);
 	assert_true(x->roles & HN_GROLE_INJECTED);
 	assert_null(gnode(g, HN_GNODE_PROCESS, E_BENIGN, NULL));
+	x = gnode(g, HN_GNODE_FILE, 0, "/tmp/x/rk.ko");
+	assert_non_null(x);
+	assert_true(x->roles & HN_GROLE_PERSIST);
 	x = gnode(g, HN_GNODE_FILE, 0, "/etc/cron.d/evil");
 	assert_non_null(x);
 	assert_true(x->roles & HN_GROLE_PERSIST);
