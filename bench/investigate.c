@@ -12,8 +12,8 @@
  * out — with, halfway, a real-looking intrusion: a web server accepts a
  * connection and starts a shell, which downloads a payload with curl,
  * makes it executable and runs it; the payload writes a cron file and a
- * .bashrc, connects out, and starts a dropper that deletes itself; an
- * alert names the payload.  Then, RUNS times each (default 7), times
+ * .bashrc, writes 10,000 files in 100 directories, connects out, and starts
+ * a dropper that deletes itself; an alert names the payload.  Then, RUNS times each (default 7), times
  *   root cause   hn_investigate_root (entry point and malicious root)
  *   story        hn_investigate (root cause, path and impact scope)
  * on the alert's process, and checks the answer (entry, root, delivery,
@@ -153,6 +153,12 @@ static void intrusion(void)
 		0644);
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 90004, "/root/.bashrc", NULL, HN_EVF_WRITTEN, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 90004, 0xc0000209, 4444);   /* 192.0.2.9 */
+	/* a fan-out: 10,000 files in 100 directories */
+	for (unsigned i = 0; i < 10000; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/tmp/.x/loot/d%02u/f%04u", i % 100, i);
+		file_ev(HN_EV_FILE_CREATE, E_PAYLOAD, 90004, p, NULL, HN_EVF_CREATED, 0600);
+	}
 	exec_ev(E_DROP, E_PAYLOAD, 90005, "/tmp/.x/d", NULL);
 	file_ev(HN_EV_FILE_DELETE, E_DROP, 90005, "/tmp/.x/d", NULL, 0, 0);
 }
@@ -258,7 +264,12 @@ static bool right(const struct hn_story *st)
 		drop |= st->files[i].action == HN_INV_DELETED && !strcmp(st->files[i].path, "/tmp/.x/d");
 	for (size_t i = 0; i < st->n_remotes; i++)
 		c2 |= st->remotes[i].addr.port == 4444;
-	return st->entry == HN_INV_ENTRY_SERVICE && st->entry_proc.entity == E_NGINX &&
+	size_t loot = 0;
+
+	for (size_t i = 0; i < st->n_files; i++)
+		loot += st->files[i].action == HN_INV_CREATED &&
+			!strncmp(st->files[i].path, "/tmp/.x/loot/", 13);
+	return loot == 10000 && st->entry == HN_INV_ENTRY_SERVICE && st->entry_proc.entity == E_NGINX &&
 	       st->root.entity == E_SH && st->n_deliveries == 1 &&
 	       st->deliveries[0].writer == E_CURL && st->n_procs == 5 && cron && drop && c2;
 }

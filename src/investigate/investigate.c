@@ -173,6 +173,49 @@ static int eset_add(struct eset *s, uint64_t e)
 	}
 }
 
+/* An index over a list's entries by a hash of their key: slot holds
+ * entry + 1, 0 empty (open addressing, at most half full). */
+struct hidx {
+	size_t *slot;
+	size_t cap;
+};
+
+/* The slot of the entry with hash h that same(ctx, entry) accepts, or
+ * the empty slot where it goes. */
+static size_t *hidx_slot(const struct hidx *x, uint64_t h, bool (*same)(const void *, size_t),
+			 const void *ctx)
+{
+	for (size_t i = h & (x->cap - 1);; i = (i + 1) & (x->cap - 1))
+		if (!x->slot[i] || same(ctx, x->slot[i] - 1))
+			return &x->slot[i];
+}
+
+/* Room for entry n (0..n-1 indexed already, their hashes from
+ * hash_of): 0 or -ENOMEM. */
+static int hidx_room(struct hidx *x, size_t n, uint64_t (*hash_of)(const void *, size_t),
+		     const void *ctx)
+{
+	struct hidx y;
+
+	if ((n + 1) * 2 <= x->cap)
+		return 0;
+	y.cap = x->cap ? x->cap * 2 : 256;
+	while ((n + 1) * 2 > y.cap)
+		y.cap *= 2;
+	y.slot = calloc(y.cap, sizeof(*y.slot));
+	if (!y.slot)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = hash_of(ctx, k) & (y.cap - 1);
+		while (y.slot[i])
+			i = (i + 1) & (y.cap - 1);
+		y.slot[i] = k + 1;
+	}
+	free(x->slot);
+	*x = y;
+	return 0;
+}
+
 struct inv {
 	struct hn_store *s;
 	struct hn_story *st;
@@ -180,6 +223,8 @@ struct inv {
 	bool shallow;             /* entry and root only: no deliveries, no steps */
 	int depth;                /* planted files followed to their writer's story */
 	struct eset scope;        /* entities in st->procs */
+	struct hidx files;        /* st->files by (action, path, path2) */
+	struct hidx remotes;      /* st->remotes by (direction, process, address) */
 };
 
 /* Room for one more element of a list; NULL (err set, or truncated) when
@@ -331,7 +376,8 @@ static void set_types(struct hn_query *q, const uint16_t *t, int n)
 static struct hn_event *newest_of(struct inv *iv, uint64_t entity, const uint16_t *types,
 				  int ntypes, uint64_t until)
 {
-	struct hn_query q = { .entity = entity, .until = until, .limit = 1, .newest_first = true };
+	struct hn_query q = { .entity = entity, .until = until, .limit = 1, .newest_first = true,
+			      .bare = true };
 	struct evs e;
 	struct hn_event *ev = NULL;
 
@@ -991,28 +1037,82 @@ static void descend(struct inv *iv, size_t from)
 	}
 }
 
+static uint64_t str_hash(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t file_key(enum hn_inv_action a, const char *path, const char *path2)
+{
+	return str_hash(str_hash(0xcbf29ce484222325ULL ^ (uint64_t)a, path),
+			a == HN_INV_RENAMED ? path2 : NULL);
+}
+
+static uint64_t file_hash_of(const void *ctx, size_t i)
+{
+	const struct hn_inv_file *f = &((const struct hn_story *)ctx)->files[i];
+
+	return file_key(f->action, f->path, f->path2);
+}
+
+struct file_want {
+	const struct hn_story *st;
+	enum hn_inv_action a;
+	const char *path, *path2;
+};
+
+static bool file_same(const void *ctx, size_t i)
+{
+	const struct file_want *w = ctx;
+	const struct hn_inv_file *f = &w->st->files[i];
+
+	return f->action == w->a && f->path && !strcmp(f->path, w->path) &&
+	       (w->a != HN_INV_RENAMED ||
+		(f->path2 ? w->path2 && !strcmp(f->path2, w->path2) : !w->path2));
+}
+
+/* The slot of the scope's file (a, path, path2): its entry + 1, or 0
+ * where it goes; NULL when out of memory. */
+static size_t *file_slot(struct inv *iv, enum hn_inv_action a, const char *path,
+			 const char *path2)
+{
+	struct file_want w = { iv->st, a, path, path2 };
+
+	if (hidx_room(&iv->files, iv->st->n_files, file_hash_of, iv->st) < 0) {
+		iv->err = -ENOMEM;
+		return NULL;
+	}
+	return hidx_slot(&iv->files, file_key(a, path, path2), file_same, &w);
+}
+
 static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event *ev)
 {
 	const char *path = ev->path, *kind;
 	struct hn_inv_file *f;
+	size_t *sl;
 
 	if (!path)
 		return;
-	for (size_t i = 0; i < iv->st->n_files; i++) {
-		f = &iv->st->files[i];
-		if (f->action == a && !strcmp(f->path, path) &&
-		    (a != HN_INV_RENAMED || (f->path2 && ev->path2 && !strcmp(f->path2, ev->path2))))
-			goto persist;
+	sl = file_slot(iv, a, path, ev->path2);
+	if (!sl)
+		return;
+	if (*sl) {
+		iv->st->files[*sl - 1].exec |= (ev->mode & 0111) != 0;
+		goto persist;
 	}
 	f = PUSH(iv, files);
 	if (!f)
 		return;
+	*sl = iv->st->n_files;
 	f->action = a;
 	f->path = dup_or_null(iv, path);
 	f->path2 = a == HN_INV_RENAMED ? dup_or_null(iv, ev->path2) : NULL;
 	f->entity = ev->proc.entity;
 	f->time = ev->time;
 	f->id = ev->id;
+	f->exec = (ev->mode & 0111) != 0;
 persist:
 	/* a rename onto a persistence point counts under its new name */
 	kind = hn_inv_persist_kind(a == HN_INV_RENAMED && ev->path2 ? ev->path2 : path);
@@ -1036,31 +1136,68 @@ persist:
 	}
 }
 
-static bool created_by_scope(const struct inv *iv, const char *path)
+static bool created_by_scope(struct inv *iv, const char *path)
 {
-	for (size_t i = 0; i < iv->st->n_files; i++)
-		if (iv->st->files[i].action == HN_INV_CREATED && !strcmp(iv->st->files[i].path, path))
-			return true;
-	return false;
+	size_t *sl = file_slot(iv, HN_INV_CREATED, path, NULL);
+
+	return sl && *sl;
+}
+
+static uint64_t remote_key(const struct hn_inv_remote *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (r->out ? 1u : 2u);
+
+	h = (h ^ r->entity) * 0x100000001b3ULL;
+	h = (h ^ ((uint64_t)r->addr.family << 16 | r->addr.port)) * 0x100000001b3ULL;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ r->addr.addr[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t remote_hash_of(const void *ctx, size_t i)
+{
+	return remote_key(&((const struct hn_story *)ctx)->remotes[i]);
+}
+
+struct remote_want {
+	const struct hn_story *st;
+	const struct hn_inv_remote *r;
+};
+
+static bool remote_same(const void *ctx, size_t i)
+{
+	const struct remote_want *w = ctx;
+	const struct hn_inv_remote *r = &w->st->remotes[i];
+
+	return r->out == w->r->out && r->entity == w->r->entity &&
+	       r->addr.port == w->r->addr.port && r->addr.family == w->r->addr.family &&
+	       !memcmp(r->addr.addr, w->r->addr.addr, 16);
 }
 
 static void add_remote(struct inv *iv, const struct hn_event *ev, bool out)
 {
 	struct hn_inv_remote *r;
+	size_t *sl;
 
 	if (ev->dst.family != AF_INET && ev->dst.family != AF_INET6)
 		return;
 	if (ev->result < 0 && !(ev->flags & HN_EVF_INPROGRESS))
 		return;   /* a connect that failed reached nothing */
-	for (size_t i = 0; i < iv->st->n_remotes; i++) {
-		r = &iv->st->remotes[i];
-		if (r->out == out && r->entity == ev->proc.entity && r->addr.port == ev->dst.port &&
-		    r->addr.family == ev->dst.family && !memcmp(r->addr.addr, ev->dst.addr, 16))
+	{
+		struct hn_inv_remote want = { .addr = ev->dst, .out = out, .entity = ev->proc.entity };
+		struct remote_want w = { iv->st, &want };
+		if (hidx_room(&iv->remotes, iv->st->n_remotes, remote_hash_of, iv->st) < 0) {
+			iv->err = -ENOMEM;
+			return;
+		}
+		sl = hidx_slot(&iv->remotes, remote_key(&want), remote_same, &w);
+		if (*sl)
 			return;
 	}
 	r = PUSH(iv, remotes);
 	if (!r)
 		return;
+	*sl = iv->st->n_remotes;
 	r->addr = ev->dst;
 	r->out = out;
 	r->entity = ev->proc.entity;
@@ -1106,7 +1243,7 @@ static void acts_of(struct inv *iv, uint64_t entity)
 		HN_EV_NET_CONNECT, HN_EV_NET_ACCEPT, HN_EV_NET_UDP_SEND, HN_EV_PTRACE,
 		HN_EV_PROC_MEM_WRITE, HN_EV_MODULE_LOAD, HN_EV_FILE_READ,
 	};
-	struct hn_query q = { .entity = entity };
+	struct hn_query q = { .entity = entity, .bare = true };
 	struct evs e;
 
 	set_types(&q, types, (int)(sizeof(types) / sizeof(types[0])));
@@ -1191,23 +1328,13 @@ static void taint_runs(struct inv *iv, size_t from_file)
 
 	for (size_t i = from_file; i < iv->st->n_files && !iv->err; i++) {
 		const struct hn_inv_file *f = &iv->st->files[i];
-		struct hn_query q = { .path = NULL, .since = f->time, .limit = 64 };
+		struct hn_query q = { .path = NULL, .since = f->time, .limit = 64, .bare = true };
 		struct evs e;
 		bool exec = false;
 
-		if (f->action == HN_INV_CHMOD || f->action == HN_INV_CREATED) {
-			/* the mode is on the event: look it up */
-			static const uint16_t mt[] = { HN_EV_FILE_CHMOD, HN_EV_FILE_CREATE,
-						       HN_EV_FILE_OPEN_WRITE };
-			struct hn_query mq = { .path = f->path, .entity = f->entity, .limit = 16 };
-			struct evs m;
-			set_types(&mq, mt, 3);
-			if (query(iv, &mq, &m) < 0)
-				return;
-			for (size_t j = 0; j < m.n; j++)
-				exec |= (m.v[j]->mode & 0111) != 0;
-			evs_free(&m);
-		}
+		/* made executable: created with an x bit, or given one (the
+		 * mode the scope's own events carried, add_file) */
+		exec = (f->action == HN_INV_CHMOD || f->action == HN_INV_CREATED) && f->exec;
 		if (!exec)
 			continue;
 		if (++followed > INV_TAINT_FILES) {
@@ -1263,6 +1390,8 @@ int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char 
 	if (!iv.err)
 		impact_scope(&iv);
 	free(iv.scope.k);
+	free(iv.files.slot);
+	free(iv.remotes.slot);
 	if (iv.err) {
 		int r = iv.err;
 		hn_story_free(iv.st);

@@ -100,6 +100,7 @@ struct hn_inv_file {
 	char *path, *path2;          /* path2: a rename's new name */
 	uint64_t entity, time;
 	int64_t id;
+	bool exec;                   /* its mode had an x bit (create, chmod) */
 };
 
 struct hn_inv_persist {

@@ -282,36 +282,50 @@ static void dir_of(const char *p, char *d, size_t n)
 
 static void files(struct gb *b, const struct hn_story *st)
 {
-	/* how many files each (process, action, directory) has */
+	/* how many files each (process, action, directory) has: gi[i] is
+	 * file i's group, found through a hash of the three */
 	struct grp {
 		uint64_t entity;
 		enum hn_inv_action action;
 		char dir[512];
 		size_t count;
 	} *gr = calloc(st->n_files ? st->n_files : 1, sizeof(*gr));
-	size_t ng = 0;
+	size_t *gi = calloc(st->n_files ? st->n_files : 1, sizeof(*gi));
+	size_t nslot = 64, ng = 0;
+	long *slot;
 
-	if (!gr) {
+	while (nslot < st->n_files * 2)
+		nslot *= 2;
+	slot = calloc(nslot, sizeof(*slot));
+	if (!gr || !gi || !slot) {
+		free(gr);
+		free(gi);
+		free(slot);
 		b->err = -ENOMEM;
 		return;
 	}
 	for (size_t i = 0; i < st->n_files; i++) {
 		const struct hn_inv_file *f = &st->files[i];
 		char d[512];
-		size_t k;
+		size_t h;
 		dir_of(f->path, d, sizeof(d));
-		for (k = 0; k < ng; k++)
-			if (gr[k].entity == f->entity && gr[k].action == f->action &&
-			    !strcmp(gr[k].dir, d))
+		h = (size_t)((id_hash(d) ^ f->entity * 0x9e3779b97f4a7c15ULL) + f->action);
+		for (h &= nslot - 1;; h = (h + 1) & (nslot - 1)) {
+			const struct grp *g = slot[h] ? &gr[slot[h] - 1] : NULL;
+			if (!g) {
+				gr[ng].entity = f->entity;
+				gr[ng].action = f->action;
+				snprintf(gr[ng].dir, sizeof(gr[ng].dir), "%s", d);
+				slot[h] = (long)++ng;
 				break;
-		if (k == ng) {
-			gr[ng].entity = f->entity;
-			gr[ng].action = f->action;
-			snprintf(gr[ng].dir, sizeof(gr[ng].dir), "%s", d);
-			ng++;
+			}
+			if (g->entity == f->entity && g->action == f->action && !strcmp(g->dir, d))
+				break;
 		}
-		gr[k].count++;
+		gi[i] = (size_t)slot[h] - 1;
+		gr[gi[i]].count++;
 	}
+	free(slot);
 	for (size_t i = 0; i < st->n_files && !b->err; i++) {
 		const struct hn_inv_file *f = &st->files[i];
 		const char *kind = hn_inv_persist_kind(f->action == HN_INV_RENAMED && f->path2 ?
@@ -319,12 +333,8 @@ static void files(struct gb *b, const struct hn_story *st)
 		bool hot = on_path_obj(st, f->path);
 		long from = proc_ref(b, f->entity), to;
 		char d[512], id[40];
-		size_t k;
+		size_t k = gi[i];
 		dir_of(f->path, d, sizeof(d));
-		for (k = 0; k < ng; k++)
-			if (gr[k].entity == f->entity && gr[k].action == f->action &&
-			    !strcmp(gr[k].dir, d))
-				break;
 		if (!kind && !hot && (gr[k].count > FANOUT_MAX || b->file_nodes >= FILE_NODES_MAX)) {
 			char label[64];
 			snprintf(id, sizeof(id), "g%zu", k);
@@ -357,6 +367,7 @@ static void files(struct gb *b, const struct hn_story *st)
 		}
 	}
 	free(gr);
+	free(gi);
 }
 
 static void remote_node(struct gb *b, const struct hn_addr *a, long proc, bool out, bool in_entry,

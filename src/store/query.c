@@ -85,6 +85,20 @@ static const char q_select[] =
 	" LEFT JOIN processes p ON p.entity = e.entity"
 	" LEFT JOIN processes pp ON pp.entity = " Q_PARENT;
 
+/* The same columns without what joins processes and execs (NULL): for
+ * readers that need only the events (hn_query.bare). */
+static const char q_select_bare[] =
+	"SELECT e.id, e.time, e.type, e.entity, e.parent_entity, e.pid, e.tid,"
+	" e.ppid, e.uid, e.euid, e.gid, e.egid, e.auid, e.comm, e.flags,"
+	" e.result, e.path, e.path2, e.filename, e.args, e.argc, e.cwd, e.tty,"
+	" e.cgroup, e.cgroup_id, e.container_id, e.sessionid, e.sha256,"
+	" e.exit_code, e.exit_signal, e.dev, e.ino, e.size, e.mtime, e.mode,"
+	" e.oflags, e.owner_uid, e.owner_gid, e.cookie, e.target_pid,"
+	" e.target_entity, e.request, e.cred_arg0, e.cred_arg1, e.cred_arg2,"
+	" e.transport, e.family, e.src_addr, e.src_port, e.dst_addr,"
+	" e.dst_port, e.dns_name, e.dns_type, e.name, e.gap_dropped,"
+	" e.gap_queue, NULL, NULL, NULL, NULL FROM events e";
+
 static int64_t col_i64(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_int64(st, i);
@@ -238,7 +252,7 @@ static int query_sql(const struct hn_query *q, char *buf, size_t n)
 		ADD("WITH RECURSIVE tree(entity) AS (SELECT ?1"
 		    " UNION SELECT c.entity FROM processes c"
 		    " JOIN tree t ON c.parent_entity = t.entity) ");
-	ADD("%s", q_select);
+	ADD("%s", q->bare ? q_select_bare : q_select);
 	if (ntypes > 0) {
 		ADD("%se.type IN (", and);
 		for (int i = 0; i < ntypes; i++)

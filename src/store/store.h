@@ -156,6 +156,8 @@ struct hn_query {
 	const char *path;        /* events whose path is this, NULL = any */
 	const char *path2;       /* events whose path2 (rename or link target)
 				  * is this, NULL = any */
+	bool bare;               /* no enrichment: proc.executable and
+				  * parent_executable NULL (faster) */
 	unsigned limit;          /* 0 = no limit */
 	bool newest_first;
 };
