@@ -529,15 +529,25 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 
 /* ---- text ---- */
 
+struct dirn {
+	const char *p;
+	size_t len, n;
+};
+
+static int dirn_cmp(const void *a, const void *b)
+{
+	const struct dirn *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 /* Too many to list: how many in each directory, the fullest first (up to
- * TEXT_LIST_MAX directories). */
+ * TEXT_LIST_MAX directories).  Sorted, then counted: n log n. */
 static void t_by_dir(struct hn_strbuf *b, const struct hn_story *st, enum hn_inv_action a)
 {
-	struct dirn {
-		const char *p;
-		size_t len, n;
-	} *d = calloc(st->n_files, sizeof(*d));
-	size_t nd = 0, shown = 0;
+	struct dirn *d = calloc(st->n_files ? st->n_files : 1, sizeof(*d));
+	size_t n = 0, nd = 0, shown = 0;
 
 	if (!d) {
 		b->oom = true;
@@ -545,15 +555,15 @@ static void t_by_dir(struct hn_strbuf *b, const struct hn_story *st, enum hn_inv
 	}
 	for (size_t i = 0; i < st->n_files; i++) {
 		const char *p = st->files[i].path, *s = strrchr(p, '/');
-		size_t len = s && s != p ? (size_t)(s - p) : 1, k;
-		if (st->files[i].action != a)
-			continue;
-		for (k = 0; k < nd; k++)
-			if (d[k].len == len && !strncmp(d[k].p, p, len))
-				break;
-		if (k == nd)
-			d[nd++] = (struct dirn){ p, len, 0 };
-		d[k].n++;
+		if (st->files[i].action == a)
+			d[n++] = (struct dirn){ p, s && s != p ? (size_t)(s - p) : 1, 1 };
+	}
+	qsort(d, n, sizeof(*d), dirn_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (nd && !dirn_cmp(&d[nd - 1], &d[i]))
+			d[nd - 1].n++;
+		else
+			d[nd++] = d[i];
 	}
 	for (; shown < nd && shown < TEXT_LIST_MAX; shown++) {
 		size_t best = shown;
