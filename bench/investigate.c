@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 		enum hn_inv_entry entry;
 		struct hn_story *st = NULL;
 		double t0 = now_s();
-		int r = hn_investigate_root(store, E_PAYLOAD, &root, &entry);
+		int r = hn_investigate_root(store, E_PAYLOAD, 0, &root, &entry);
 		rt[i] = (now_s() - t0) * 1000;
 		ok &= r == 0 && root.entity == E_SH && entry == HN_INV_ENTRY_SERVICE;
 		hn_inv_proc_release(&root);

@@ -115,17 +115,21 @@ struct alert_steps {
 	int err;
 };
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int on_incident_alert(const struct hn_alert *a, void *arg)
 {
 	struct alert_steps *x = arg;
 
-	for (size_t i = 0; i < x->inc->n_alerts; i++)
-		if (x->inc->alerts[i] == a->id) {
-			x->err = hn_story_add_alert(x->st, a->last_time ? a->last_time : a->time,
-						    a->entity, a->pid, a->executable,
-						    a->rule_title ? a->rule_title : "");
-			break;
-		}
+	/* the incident's ids are sorted (cmd_investigate) */
+	if (bsearch(&a->id, x->inc->alerts, x->inc->n_alerts, sizeof(*x->inc->alerts), cmp_id))
+		x->err = hn_story_add_alert(x->st, a->last_time ? a->last_time : a->time, a->entity,
+					    a->pid, a->executable, a->rule_title ? a->rule_title : "");
 	return x->err;
 }
 
@@ -357,7 +361,7 @@ static void j_graph(struct hn_json *j, const struct hn_story *st)
 	hn_graph_free(g);
 }
 
-static void render_json(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
+static int render_json(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
 {
 	struct hn_json j;
 	char text[512];
@@ -524,7 +528,7 @@ static void render_json(struct hn_strbuf *b, const struct target *t, const struc
 	hn_json_obj_close(&j);
 	j_graph(&j, st);
 	hn_json_obj_close(&j);
-	(void)hn_json_end(&j);
+	return hn_json_end(&j);   /* -ENOMEM or -EINVAL: not printed */
 }
 
 /* ---- text ---- */
@@ -641,8 +645,18 @@ static void render_text(struct hn_strbuf *b, const struct target *t, const struc
 		hn_strbuf_adds(b, ", before it ran.\n");
 	}
 	hn_strbuf_adds(b, "\nWHAT LED TO WHAT\n");
-	for (size_t i = 0; i < st->n_steps; i++) {
+	for (size_t i = 0, alerts = 0; i < st->n_steps; i++) {
 		const struct hn_inv_step *s = &st->steps[i];
+		if (s->action == HN_INV_ALERT && ++alerts > TEXT_LIST_MAX) {
+			size_t more = 0;
+			for (size_t k = i; k < st->n_steps; k++)
+				more += st->steps[k].action == HN_INV_ALERT;
+			if (alerts == TEXT_LIST_MAX + 1)
+				hn_strbuf_addf(b, "  ... and %zu more alerts (--json lists them all)\n",
+					       more);
+			alerts += more;
+			continue;
+		}
 		cli_time_str(s->time, tm, sizeof(tm));
 		hn_strbuf_addf(b, "  %s  %-9s %s", tm, hn_inv_action_name(s->action),
 			       s->object ? s->object : "");
@@ -791,15 +805,19 @@ int cmd_investigate(int argc, char **argv)
 	if (cli_store_open_ro("investigate", db, &s) < 0)
 		return 1;
 	if (resolve(s, &t)) {
+		hn_incidents_free(t.incs, t.nincs);
+		free(t.title);
 		hn_store_close(s);
 		return 1;
 	}
 	r = hn_investigate(s, t.entity, t.at, t.title, &st);
 	if (r == 0 && t.inc) {
 		struct alert_steps x = { .inc = t.inc, .st = st };
+		qsort(t.inc->alerts, t.inc->n_alerts, sizeof(*t.inc->alerts), cmp_id);
 		r = hn_store_alerts(s, 0, on_incident_alert, &x);
 		if (x.err)
 			r = x.err;
+		hn_story_sort_steps(st);
 	}
 	if (r == -ENOENT) {
 		char ent[32];
@@ -813,18 +831,27 @@ int cmd_investigate(int argc, char **argv)
 	if (r == 0) {
 		hn_strbuf_init(&b);
 		if (form == JSON)
-			render_json(&b, &t, st);
+			r = render_json(&b, &t, st);
 		else if (form == TEXT)
 			render_text(&b, &t, st);
 		else
 			r = render_graph(&b, &t, st, form == DOT ? 0 : form == SVG ? 1 : 2);
+		if (!r && b.oom)
+			r = -ENOMEM;
 		while (b.len && b.buf[b.len - 1] == '\n')
 			b.len--;   /* cli_put_line ends the line */
-		if (r == 0)
-			r = cli_put_line(&b) < 0 ? -EIO : 0;
-		else
+		if (r == 0 && cli_put_line(&b) < 0) {
+			r = -EIO;
+			fprintf(stderr, "hinomi investigate: cannot write the output: %s\n",
+				strerror(errno));
+		} else if (r == -ENOMEM) {
+			fprintf(stderr, "hinomi investigate: out of memory\n");
+		} else if (r < 0 && form == JSON) {
+			fprintf(stderr, "hinomi investigate: the JSON could not be written\n");
+		} else if (r < 0) {
 			fprintf(stderr, "hinomi investigate: Graphviz could not lay out the graph "
 				"(%s)\n", strerror(-r));
+		}
 		hn_strbuf_release(&b);
 	}
 	hn_story_free(st);

@@ -127,7 +127,8 @@ int hn_incidents(struct hn_store *s, struct hn_incident **out, size_t *n)
 				known = true;
 			}
 		if (!known && a->entity) {
-			r = hn_investigate_root(s, a->entity, &root, &entry);
+			/* as of the alert, as hn_investigate ALERT sees it */
+			r = hn_investigate_root(s, a->entity, a->last, &root, &entry);
 			if (r == -ENOENT) {
 				r = 0;
 			} else if (r < 0) {

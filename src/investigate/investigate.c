@@ -224,6 +224,10 @@ struct inv {
 	int depth;                /* planted files followed to their writer's story */
 	struct eset scope;        /* entities in st->procs */
 	struct hidx files;        /* st->files by (action, path, path2) */
+	/* a planted file decided the root: the processes from the one asked
+	 * about up to its own root are in the scope too (they ran it) */
+	uint64_t also[INV_MAX_DEPTH];
+	size_t n_also;
 	struct hidx remotes;      /* st->remotes by (direction, process, address) */
 };
 
@@ -299,8 +303,11 @@ static int load_proc(struct inv *iv, uint64_t entity, struct hn_inv_proc *out)
 	int r = hn_store_process(iv->s, entity, &p);
 
 	memset(out, 0, sizeof(*out));
-	if (r < 0)
+	if (r < 0) {
+		if (r != -ENOENT)
+			iv->err = r;   /* a store error is not "unknown" */
 		return r;
+	}
 	out->entity = p->entity;
 	out->parent = p->parent_entity;
 	out->pid = p->pid;
@@ -309,6 +316,8 @@ static int load_proc(struct inv *iv, uint64_t entity, struct hn_inv_proc *out)
 	out->exe = dup_or_null(iv, p->executable);
 	out->args = join_args(iv, p->args, p->args_len);
 	hn_process_free(p);
+	if (iv->err)
+		proc_release(out);
 	return iv->err;
 }
 
@@ -415,12 +424,15 @@ static void add_step(struct inv *iv, uint64_t time, enum hn_inv_action a, uint64
 {
 	struct hn_inv_step *s;
 
-	/* the same event once (a step can be reached twice) */
-	for (size_t i = 0; id && i < iv->st->n_steps; i++)
-		if (iv->st->steps[i].id == id && iv->st->steps[i].action == a &&
-		    !strcmp(iv->st->steps[i].object ? iv->st->steps[i].object : "",
-			    object ? object : ""))
+	/* the same event once (a step can be reached twice); a step with no
+	 * event by its process, action and time */
+	for (size_t i = 0; i < iv->st->n_steps; i++) {
+		const struct hn_inv_step *x = &iv->st->steps[i];
+		if (id ? x->id == id && x->action == a &&
+			 !strcmp(x->object ? x->object : "", object ? object : "") :
+			 !x->id && x->action == a && x->entity == entity && x->time == time)
 			return;
+	}
 	s = PUSH(iv, steps);
 	if (!s)
 		return;
@@ -475,8 +487,8 @@ static enum hn_inv_entry entry_kind(struct inv *iv, const struct hn_inv_proc *ch
 	*acc = NULL;
 	if (!strcmp(b, "sshd")) {
 		/* the listener accepted, then forked the session's sshd */
-		*acc = accepted_before(iv, a->entity, child->start);
-		if (!*acc && a->parent)
+		*acc = child->start ? accepted_before(iv, a->entity, child->start) : NULL;
+		if (!*acc && a->parent && a->start)
 			*acc = accepted_before(iv, a->parent, a->start);
 		return HN_INV_ENTRY_SSH;
 	}
@@ -484,7 +496,9 @@ static enum hn_inv_entry entry_kind(struct inv *iv, const struct hn_inv_proc *ch
 		return HN_INV_ENTRY_SCHEDULED;
 	if (name_in(b, pkg))
 		return HN_INV_ENTRY_PACKAGE;
-	if ((*acc = accepted_before(iv, a->entity, child->start)))
+	/* an accept before the child started (its start unknown: no time to
+	 * hold the accept against, so none counts) */
+	if (child->start && (*acc = accepted_before(iv, a->entity, child->start)))
 		return HN_INV_ENTRY_SERVICE;
 	if (!iv->err && name_in(b, term))
 		return HN_INV_ENTRY_TERMINAL;
@@ -876,6 +890,8 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 	struct hn_inv_proc chain[INV_MAX_DEPTH];
 	size_t n = 0, entry = 0, top;
 	struct eset seen = { 0 };
+	uint32_t subj_pid;
+	char *subj_exe;
 
 	memset(chain, 0, sizeof(chain));
 	for (uint64_t e = entity; e && n < INV_MAX_DEPTH && !iv->err; n++) {
@@ -891,7 +907,12 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 	free(seen.k);
 	if (iv->err == -ENOENT)
 		iv->err = 0;
+	/* the process asked about, as it is before anything moves out of the
+	 * chain (the alert step names it) */
+	subj_pid = n ? chain[0].pid : 0;
+	subj_exe = n ? dup_or_null(iv, chain[0].exe) : NULL;
 	if (!n || iv->err) {
+		free(subj_exe);
 		for (size_t i = 0; i < n; i++)
 			proc_release(&chain[i]);
 		if (!iv->err)
@@ -919,8 +940,6 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 			} else {
 				st->entry = HN_INV_ENTRY_UNKNOWN;
 			}
-			if (entry == 0 && n == 1)
-				entry = 0;
 			st->entry_proc = chain[entry];
 			memset(&chain[entry], 0, sizeof(chain[entry]));
 			chain[entry].entity = st->entry_proc.entity;
@@ -972,7 +991,9 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 						seg[i].exe = keep.exe;
 						seg[i].args = keep.args;
 					}
-				planted(iv, seg, nseg, at);
+				if (planted(iv, seg, nseg, at))
+					for (size_t i = 0; i < nseg && iv->n_also < INV_MAX_DEPTH; i++)
+						iv->also[iv->n_also++] = seg[i].entity;
 				/* deliveries and steps, from the process asked
 				 * about up to its root */
 				for (size_t i = 0; i < nseg && !iv->err && !iv->shallow; i++)
@@ -986,8 +1007,8 @@ static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char 
 		}
 	}
 	if (alert_title && !iv->err)
-		add_step(iv, at, HN_INV_ALERT, entity, chain[0].pid ? chain[0].pid : st->root.pid,
-			 chain[0].exe ? chain[0].exe : st->root.exe, alert_title, 0);
+		add_step(iv, at, HN_INV_ALERT, entity, subj_pid, subj_exe, alert_title, 0);
+	free(subj_exe);
 	for (size_t i = 0; i < n; i++)
 		proc_release(&chain[i]);
 	if (st->n_steps)
@@ -1087,6 +1108,19 @@ static size_t *file_slot(struct inv *iv, enum hn_inv_action a, const char *path,
 	return hidx_slot(&iv->files, file_key(a, path, path2), file_same, &w);
 }
 
+/* Did ev give a regular file an x bit (a create with one, a chmod)?  A
+ * directory's mode (mkdir 0777) says nothing of what runs. */
+static bool exec_mode(const struct hn_event *ev)
+{
+	if (ev->type != HN_EV_FILE_CREATE && ev->type != HN_EV_FILE_CHMOD &&
+	    !(ev->type == HN_EV_FILE_OPEN_WRITE && (ev->flags & HN_EVF_CREATED)))
+		return false;
+	/* a chmod of a directory (S_IFDIR in the mode when the sensor has it) */
+	if ((ev->mode & 0170000) == 0040000)
+		return false;
+	return (ev->mode & 0111) != 0;
+}
+
 static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event *ev)
 {
 	const char *path = ev->path, *kind;
@@ -1099,7 +1133,7 @@ static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event
 	if (!sl)
 		return;
 	if (*sl) {
-		iv->st->files[*sl - 1].exec |= (ev->mode & 0111) != 0;
+		iv->st->files[*sl - 1].exec |= exec_mode(ev);
 		goto persist;
 	}
 	f = PUSH(iv, files);
@@ -1112,7 +1146,7 @@ static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event
 	f->entity = ev->proc.entity;
 	f->time = ev->time;
 	f->id = ev->id;
-	f->exec = (ev->mode & 0111) != 0;
+	f->exec = exec_mode(ev);
 persist:
 	/* a rename onto a persistence point counts under its new name */
 	kind = hn_inv_persist_kind(a == HN_INV_RENAMED && ev->path2 ? ev->path2 : path);
@@ -1233,7 +1267,90 @@ static void add_inject(struct inv *iv, const struct hn_event *ev, const char *ho
 		iv->err = 0;
 }
 
-/* Everything scope process p did. */
+/* One event of a scope process: into the lists.  Non-zero stops the
+ * query (an error, or every list full). */
+static int on_act(const struct hn_event *ev, void *arg)
+{
+	struct inv *iv = arg;
+
+	if (ev->result < 0 && ev->type != HN_EV_NET_CONNECT)
+		return 0;   /* it failed: it touched nothing */
+	switch (ev->type) {
+	case HN_EV_FILE_CREATE:
+	case HN_EV_DIR_CREATE:
+	case HN_EV_FILE_LINK:
+	case HN_EV_FILE_SYMLINK:
+		add_file(iv, HN_INV_CREATED, ev);
+		break;
+	case HN_EV_FILE_OPEN_WRITE:
+		if (ev->flags & HN_EVF_CREATED)
+			add_file(iv, HN_INV_CREATED, ev);
+		else if ((ev->flags & (HN_EVF_WRITTEN | HN_EVF_TRUNC)) && ev->path &&
+			 !created_by_scope(iv, ev->path))
+			add_file(iv, HN_INV_MODIFIED, ev);
+		break;
+	case HN_EV_FILE_TRUNCATE:
+		if (ev->path && !created_by_scope(iv, ev->path))
+			add_file(iv, HN_INV_MODIFIED, ev);
+		break;
+	case HN_EV_FILE_RENAME:
+		add_file(iv, HN_INV_RENAMED, ev);
+		break;
+	case HN_EV_FILE_DELETE:
+	case HN_EV_DIR_DELETE:
+		add_file(iv, HN_INV_DELETED, ev);
+		break;
+	case HN_EV_FILE_CHMOD:
+	case HN_EV_FILE_CHOWN:
+	case HN_EV_FILE_SETXATTR:
+		add_file(iv, HN_INV_CHMOD, ev);
+		break;
+	case HN_EV_FILE_READ:
+		/* a watched (sensitive) file: /etc/shadow, keys */
+		add_file(iv, HN_INV_READ, ev);
+		break;
+	case HN_EV_NET_CONNECT:
+	case HN_EV_NET_UDP_SEND:
+		add_remote(iv, ev, true);
+		break;
+	case HN_EV_NET_ACCEPT:
+		add_remote(iv, ev, false);
+		break;
+	case HN_EV_PTRACE:
+		add_inject(iv, ev, "ptrace");
+		break;
+	case HN_EV_PROC_MEM_WRITE:
+		add_inject(iv, ev, "proc_mem");
+		break;
+	case HN_EV_MODULE_LOAD: {
+		const char *path = ev->path ? ev->path : ev->name;
+		struct hn_inv_persist *p;
+		for (size_t i = 0; i < iv->st->n_persist; i++)
+			if (!strcmp(iv->st->persist[i].kind, "kernel_module") && path &&
+			    iv->st->persist[i].path && !strcmp(iv->st->persist[i].path, path))
+				return 0;   /* loaded again */
+		p = PUSH(iv, persist);
+		if (p) {
+			p->kind = "kernel_module";
+			p->action = HN_INV_CREATED;
+			p->path = dup_or_null(iv, path);
+			p->entity = ev->proc.entity;
+			p->time = ev->time;
+			p->id = ev->id;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	if (iv->err)
+		return iv->err;
+	/* every list full: the rest would be dropped anyway */
+	return iv->st->n_files >= INV_MAX_ITEMS && iv->st->n_remotes >= INV_MAX_ITEMS ? 1 : 0;
+}
+
+/* Everything scope process `entity` did, event by event (not copied: a
+ * process can have millions). */
 static void acts_of(struct inv *iv, uint64_t entity)
 {
 	static const uint16_t types[] = {
@@ -1244,79 +1361,12 @@ static void acts_of(struct inv *iv, uint64_t entity)
 		HN_EV_PROC_MEM_WRITE, HN_EV_MODULE_LOAD, HN_EV_FILE_READ,
 	};
 	struct hn_query q = { .entity = entity, .bare = true };
-	struct evs e;
+	int r;
 
 	set_types(&q, types, (int)(sizeof(types) / sizeof(types[0])));
-	if (query(iv, &q, &e) < 0)
-		return;
-	for (size_t i = 0; i < e.n && !iv->err; i++) {
-		const struct hn_event *ev = e.v[i];
-		if (ev->result < 0 && ev->type != HN_EV_NET_CONNECT)
-			continue;   /* it failed: it touched nothing */
-		switch (ev->type) {
-		case HN_EV_FILE_CREATE:
-		case HN_EV_DIR_CREATE:
-		case HN_EV_FILE_LINK:
-		case HN_EV_FILE_SYMLINK:
-			add_file(iv, HN_INV_CREATED, ev);
-			break;
-		case HN_EV_FILE_OPEN_WRITE:
-			if (ev->flags & HN_EVF_CREATED)
-				add_file(iv, HN_INV_CREATED, ev);
-			else if ((ev->flags & (HN_EVF_WRITTEN | HN_EVF_TRUNC)) && ev->path &&
-				 !created_by_scope(iv, ev->path))
-				add_file(iv, HN_INV_MODIFIED, ev);
-			break;
-		case HN_EV_FILE_TRUNCATE:
-			if (ev->path && !created_by_scope(iv, ev->path))
-				add_file(iv, HN_INV_MODIFIED, ev);
-			break;
-		case HN_EV_FILE_RENAME:
-			add_file(iv, HN_INV_RENAMED, ev);
-			break;
-		case HN_EV_FILE_DELETE:
-		case HN_EV_DIR_DELETE:
-			add_file(iv, HN_INV_DELETED, ev);
-			break;
-		case HN_EV_FILE_CHMOD:
-		case HN_EV_FILE_CHOWN:
-		case HN_EV_FILE_SETXATTR:
-			add_file(iv, HN_INV_CHMOD, ev);
-			break;
-		case HN_EV_FILE_READ:
-			/* a watched (sensitive) file: /etc/shadow, keys */
-			add_file(iv, HN_INV_READ, ev);
-			break;
-		case HN_EV_NET_CONNECT:
-		case HN_EV_NET_UDP_SEND:
-			add_remote(iv, ev, true);
-			break;
-		case HN_EV_NET_ACCEPT:
-			add_remote(iv, ev, false);
-			break;
-		case HN_EV_PTRACE:
-			add_inject(iv, ev, "ptrace");
-			break;
-		case HN_EV_PROC_MEM_WRITE:
-			add_inject(iv, ev, "proc_mem");
-			break;
-		case HN_EV_MODULE_LOAD: {
-			struct hn_inv_persist *p = PUSH(iv, persist);
-			if (p) {
-				p->kind = "kernel_module";
-				p->action = HN_INV_CREATED;
-				p->path = dup_or_null(iv, ev->path ? ev->path : ev->name);
-				p->entity = ev->proc.entity;
-				p->time = ev->time;
-				p->id = ev->id;
-			}
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	evs_free(&e);
+	r = hn_store_query(iv->s, &q, on_act, iv);
+	if (r < 0 && !iv->err)
+		iv->err = r;
 }
 
 /* Processes outside the scope that ran a file the scope made executable
@@ -1357,6 +1407,9 @@ static void impact_scope(struct inv *iv)
 
 	if (!iv->st->root.entity || add_scope_proc(iv, iv->st->root.entity) < 0)
 		return;
+	for (size_t i = 0; i < iv->n_also; i++)
+		if (add_scope_proc(iv, iv->also[i]) < 0)
+			return;
 	for (int round = 0; round <= INV_TAINT_ROUNDS && !iv->err; round++) {
 		size_t nf;
 		descend(iv, done);
@@ -1405,15 +1458,28 @@ int hn_story_add_alert(struct hn_story *st, uint64_t time, uint64_t entity, uint
 		       const char *exe, const char *title)
 {
 	struct inv iv = { .st = st };
+	struct hn_inv_step *x = PUSH(&iv, steps);
 
-	add_step(&iv, time, HN_INV_ALERT, entity, pid, exe, title, 0);
-	if (!iv.err && st->n_steps)
-		qsort(st->steps, st->n_steps, sizeof(*st->steps), by_time);
+	/* each alert is its own step (no look for a twin: thousands come) */
+	if (!x)
+		return iv.err;
+	x->time = time;
+	x->action = HN_INV_ALERT;
+	x->entity = entity;
+	x->pid = pid;
+	x->exe = dup_or_null(&iv, exe);
+	x->object = dup_or_null(&iv, title);
 	return iv.err;
 }
 
-int hn_investigate_root(struct hn_store *s, uint64_t entity, struct hn_inv_proc *root,
-			enum hn_inv_entry *entry)
+void hn_story_sort_steps(struct hn_story *st)
+{
+	if (st->n_steps)
+		qsort(st->steps, st->n_steps, sizeof(*st->steps), by_time);
+}
+
+int hn_investigate_root(struct hn_store *s, uint64_t entity, uint64_t at,
+			struct hn_inv_proc *root, enum hn_inv_entry *entry)
 {
 	struct inv iv = { .s = s, .shallow = true };
 	int r;
@@ -1424,7 +1490,7 @@ int hn_investigate_root(struct hn_store *s, uint64_t entity, struct hn_inv_proc 
 	iv.st = calloc(1, sizeof(*iv.st));
 	if (!iv.st)
 		return -ENOMEM;
-	root_cause(&iv, entity, 0, NULL);
+	root_cause(&iv, entity, at, NULL);
 	r = iv.err;
 	if (!r) {
 		*root = iv.st->root;

@@ -163,16 +163,19 @@ int hn_investigate(struct hn_store *s, uint64_t entity, uint64_t at, const char 
 		   struct hn_story **out);
 void hn_story_free(struct hn_story *st);
 
-/* One more alert as a step of st's path (an incident's others).  0 or
- * -ENOMEM. */
+/* One more alert as a step of st's path (an incident's others), at the
+ * end: hn_story_sort_steps puts the steps back in time order once all are
+ * added.  0 or -ENOMEM. */
 int hn_story_add_alert(struct hn_story *st, uint64_t time, uint64_t entity, uint32_t pid,
 		       const char *exe, const char *title);
+void hn_story_sort_steps(struct hn_story *st);
 
-/* Only the malicious root and the entry kind of process `entity` (what
- * incidents group by): cheaper than hn_investigate.  *root: release with
+/* Only the malicious root and the entry kind of process `entity` as of
+ * `at` (0: all it did), what incidents group by: cheaper than
+ * hn_investigate.  *root: release with
  * hn_inv_proc_release.  0, -ENOENT, or an error. */
-int hn_investigate_root(struct hn_store *s, uint64_t entity, struct hn_inv_proc *root,
-			enum hn_inv_entry *entry);
+int hn_investigate_root(struct hn_store *s, uint64_t entity, uint64_t at,
+			struct hn_inv_proc *root, enum hn_inv_entry *entry);
 void hn_inv_proc_release(struct hn_inv_proc *p);
 
 /* ---- incidents: alerts whose processes share a malicious root ---- */

@@ -66,6 +66,8 @@ const char *hn_grole_name(unsigned bit)
 /* Past this many file nodes, files go into their directory's group
  * whatever their number (the drawing stays readable, the lists hold all). */
 #define FILE_NODES_MAX 2000
+/* and past this many directory groups */
+#define GROUPS_MAX 200
 
 struct gb {
 	struct hn_graph *g;
@@ -73,7 +75,10 @@ struct gb {
 	int err;
 	long *slot;               /* node ids hashed: index + 1, 0 empty */
 	size_t nslot;
+	size_t *eslot;            /* edges by (from, to, action): index + 1 */
+	size_t neslot;
 	size_t file_nodes;
+	size_t groups;
 };
 
 static uint64_t id_hash(const char *s)
@@ -169,21 +174,52 @@ static long node(struct gb *b, const char *id, enum hn_gnode_kind kind, const ch
 	return (long)g->n_nodes++;
 }
 
+static uint64_t edge_hash(size_t from, size_t to, const char *action)
+{
+	return id_hash(action) ^ ((uint64_t)from * 0x9e3779b97f4a7c15ULL) ^
+	       ((uint64_t)to * 0xc2b2ae3d27d4eb4fULL);
+}
+
 static void edge(struct gb *b, long from, long to, const char *action, bool path, size_t count)
 {
 	struct hn_graph *g = b->g;
 	struct hn_gedge *e;
 
+	size_t *sl;
+
 	if (from < 0 || to < 0 || b->err)
 		return;
-	for (size_t i = 0; i < g->n_edges; i++) {
-		e = &g->edges[i];
+	if ((g->n_edges + 1) * 2 > b->neslot) {
+		size_t n = b->neslot ? b->neslot * 2 : 256;
+		size_t *t = calloc(n, sizeof(*t));
+		if (!t) {
+			b->err = -ENOMEM;
+			return;
+		}
+		for (size_t i = 0; i < g->n_edges; i++) {
+			const struct hn_gedge *x = &g->edges[i];
+			size_t k = edge_hash(x->from, x->to, x->action) & (n - 1);
+			while (t[k])
+				k = (k + 1) & (n - 1);
+			t[k] = i + 1;
+		}
+		free(b->eslot);
+		b->eslot = t;
+		b->neslot = n;
+	}
+	for (size_t k = edge_hash((size_t)from, (size_t)to, action) & (b->neslot - 1);;
+	     k = (k + 1) & (b->neslot - 1)) {
+		sl = &b->eslot[k];
+		if (!*sl)
+			break;
+		e = &g->edges[*sl - 1];
 		if (e->from == (size_t)from && e->to == (size_t)to && !strcmp(e->action, action)) {
 			e->count += count;
 			e->path |= path;
 			return;
 		}
 	}
+	*sl = g->n_edges + 1;
 	if (g->n_edges == b->cap_e) {
 		size_t c = b->cap_e ? b->cap_e * 2 : 32;
 		struct hn_gedge *v = realloc(g->edges, c * sizeof(*v));
@@ -335,15 +371,35 @@ static void files(struct gb *b, const struct hn_story *st)
 		char d[512], id[40];
 		size_t k = gi[i];
 		dir_of(f->path, d, sizeof(d));
-		if (!kind && !hot && (gr[k].count > FANOUT_MAX || b->file_nodes >= FILE_NODES_MAX)) {
+		if (!kind && !hot && (b->file_nodes >= FILE_NODES_MAX ||
+				      (gr[k].count > FANOUT_MAX && b->groups >= GROUPS_MAX))) {
+			/* past the bounds: one node for the rest of this process's
+			 * files of this action, wherever they are */
+			char label[64], e[32];
+			hn_entity_str(f->entity, e, sizeof(e));
+			snprintf(id, sizeof(id), "o%s%d", e, (int)f->action);
+			to = node(b, id, HN_GNODE_FILES, NULL, NULL, HN_GROLE_IMPACTED);
+			if (to >= 0) {
+				struct hn_gnode *x = &b->g->nodes[to];
+				x->count = x->label ? x->count + 1 : 1;
+				free(x->label);
+				snprintf(label, sizeof(label), "%zu more files", x->count);
+				x->label = sdup(b, label);
+			}
+			edge(b, from, to, hn_inv_action_name(f->action), false, 1);
+			continue;
+		}
+		if (!kind && !hot && gr[k].count > FANOUT_MAX) {
 			char label[64];
 			snprintf(id, sizeof(id), "g%zu", k);
 			snprintf(label, sizeof(label), "%zu files", gr[k].count);
 			to = node(b, id, HN_GNODE_FILES, label, d, HN_GROLE_IMPACTED);
 			if (to >= 0) {
 				b->g->nodes[to].count = gr[k].count;
-				if (!b->g->nodes[to].dir)
+				if (!b->g->nodes[to].dir) {
 					b->g->nodes[to].dir = sdup(b, d);
+					b->groups++;
+				}
 			}
 			/* one edge for the group: its count adds up */
 			edge(b, from, to, hn_inv_action_name(f->action), false, 1);
@@ -378,7 +434,7 @@ static void remote_node(struct gb *b, const struct hn_addr *a, long proc, bool o
 
 	hn_addr_str(a, ip, sizeof(ip));
 	snprintf(label, sizeof(label), a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
-	snprintf(id, sizeof(id), "r%.37s", label);
+	snprintf(id, sizeof(id), "r%016llx", (unsigned long long)id_hash(label));
 	r = node(b, id, HN_GNODE_REMOTE, label, label,
 		 (in_entry ? HN_GROLE_ENTRY : HN_GROLE_IMPACTED) | (hot ? HN_GROLE_PATH : 0));
 	if (in_entry)
@@ -387,6 +443,73 @@ static void remote_node(struct gb *b, const struct hn_addr *a, long proc, bool o
 		edge(b, proc, r, "connected", hot, 1);
 	else
 		edge(b, r, proc, "accepted", hot, 1);
+}
+
+/* The addresses the scope reached; a process's addresses of one direction
+ * past FANOUT_MAX are one node "N addresses" (a scanner), but those of the
+ * path stand alone. */
+static bool remote_hot(const struct hn_story *st, const struct hn_inv_remote *r)
+{
+	char ip[64], a[96];
+
+	snprintf(a, sizeof(a), r->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 hn_addr_str(&r->addr, ip, sizeof(ip)), r->addr.port);
+	return on_path_obj(st, a);
+}
+
+static void remotes(struct gb *b, const struct hn_story *st)
+{
+	/* first[i]: the first remote of i's (process, direction), found
+	 * through a hash; num[f]: how many that first one stands for */
+	size_t n = st->n_remotes ? st->n_remotes : 1, nslot = 64;
+	size_t *first = calloc(n, sizeof(*first)), *num = calloc(n, sizeof(*num));
+	size_t *slot;
+
+	while (nslot < n * 2)
+		nslot *= 2;
+	slot = calloc(nslot, sizeof(*slot));
+	if (!first || !num || !slot) {
+		free(first);
+		free(num);
+		free(slot);
+		b->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < st->n_remotes; i++) {
+		const struct hn_inv_remote *r = &st->remotes[i];
+		size_t k = (size_t)((r->entity * 0x9e3779b97f4a7c15ULL) ^ r->out) & (nslot - 1);
+		while (slot[k] && (st->remotes[slot[k] - 1].entity != r->entity ||
+				   st->remotes[slot[k] - 1].out != r->out))
+			k = (k + 1) & (nslot - 1);
+		if (!slot[k])
+			slot[k] = i + 1;
+		first[i] = slot[k] - 1;
+		num[first[i]] += !remote_hot(st, r);   /* those of the path stand alone */
+	}
+	for (size_t i = 0; i < st->n_remotes && !b->err; i++) {
+		const struct hn_inv_remote *r = &st->remotes[i];
+		size_t many = num[first[i]];
+		bool hot = remote_hot(st, r);
+		if (many > FANOUT_MAX && !hot) {
+			char id[40], label[64], e[32];
+			long g;
+			hn_entity_str(r->entity, e, sizeof(e));
+			snprintf(id, sizeof(id), "a%s%c", e, r->out ? 'o' : 'i');
+			snprintf(label, sizeof(label), "%zu addresses", many);
+			g = node(b, id, HN_GNODE_REMOTE, label, NULL, HN_GROLE_IMPACTED);
+			if (g >= 0)
+				b->g->nodes[g].count = many;
+			if (r->out)
+				edge(b, proc_ref(b, r->entity), g, "connected", false, 1);
+			else
+				edge(b, g, proc_ref(b, r->entity), "accepted", false, 1);
+			continue;
+		}
+		remote_node(b, &r->addr, proc_ref(b, r->entity), r->out, false, hot);
+	}
+	free(first);
+	free(num);
+	free(slot);
 }
 
 int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
@@ -470,14 +593,7 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 		}
 		edge(&b, f, proc_ref(&b, d->runner), "executed", true, 1);
 	}
-	for (size_t i = 0; i < st->n_remotes; i++) {
-		const struct hn_inv_remote *r = &st->remotes[i];
-		char ip[64], a[96];
-		snprintf(a, sizeof(a), r->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-			 hn_addr_str(&r->addr, ip, sizeof(ip)), r->addr.port);
-		remote_node(&b, &r->addr, proc_ref(&b, r->entity), r->out, false,
-			    on_path_obj(st, a));
-	}
+	remotes(&b, st);
 	for (size_t i = 0; i < st->n_injected; i++) {
 		const struct hn_inv_inject *x = &st->injected[i];
 		struct hn_inv_proc t = { .entity = x->target, .exe = x->exe };
@@ -485,6 +601,7 @@ int hn_story_graph(const struct hn_story *st, struct hn_graph **out)
 		edge(&b, proc_ref(&b, x->by), to, x->how, false, 1);
 	}
 	free(b.slot);
+	free(b.eslot);
 	if (b.err) {
 		hn_graph_free(b.g);
 		return b.err;
@@ -589,32 +706,48 @@ static void dot_node(struct hn_strbuf *b, const struct hn_gnode *x, const char *
 	hn_strbuf_addf(b, "%s];\n", x->roles & HN_GROLE_PATH ? HOT : "");
 }
 
+static const struct hn_graph *sort_g;
+
+static int by_dir(const void *a, const void *b)
+{
+	const struct hn_gnode *x = &sort_g->nodes[*(const size_t *)a];
+	const struct hn_gnode *y = &sort_g->nodes[*(const size_t *)b];
+	int c = strcmp(x->dir, y->dir);
+
+	return c ? c : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
 int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b)
 {
-	bool *done = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*done));
+	size_t *in = calloc(g->n_nodes ? g->n_nodes : 1, sizeof(*in)), n = 0;
 	unsigned cl = 0;
 
-	if (!done)
+	if (!in)
 		return -ENOMEM;
 	hn_strbuf_adds(b, "digraph story {\n  rankdir=LR; node [fontname=\"Helvetica\" "
 			  "fontsize=11]; edge [fontname=\"Helvetica\" fontsize=9 color=\"#566573\"];\n");
-	for (size_t i = 0; i < g->n_nodes; i++)
+	for (size_t i = 0; i < g->n_nodes; i++) {
 		if (!g->nodes[i].dir)
 			dot_node(b, &g->nodes[i], "  ");
-	/* files: one cluster per directory */
-	for (size_t i = 0; i < g->n_nodes; i++) {
-		if (!g->nodes[i].dir || done[i])
-			continue;
-		hn_strbuf_addf(b, "  subgraph cluster_d%u {\n    label=", cl++);
-		dot_str(b, g->nodes[i].dir);
-		hn_strbuf_adds(b, " style=\"rounded,dashed\" color=\"#aab7b8\" fontsize=10;\n");
-		for (size_t j = i; j < g->n_nodes; j++)
-			if (g->nodes[j].dir && !done[j] && !strcmp(g->nodes[j].dir, g->nodes[i].dir)) {
-				dot_node(b, &g->nodes[j], "    ");
-				done[j] = true;
-			}
-		hn_strbuf_adds(b, "  }\n");
+		else
+			in[n++] = i;
 	}
+	/* files: one cluster per directory (sorted by directory: a run is a
+	 * cluster) */
+	sort_g = g;
+	qsort(in, n, sizeof(*in), by_dir);
+	for (size_t i = 0; i < n; i++) {
+		const struct hn_gnode *x = &g->nodes[in[i]];
+		if (!i || strcmp(g->nodes[in[i - 1]].dir, x->dir)) {
+			hn_strbuf_addf(b, "  subgraph cluster_d%u {\n    label=", cl++);
+			dot_str(b, x->dir);
+			hn_strbuf_adds(b, " style=\"rounded,dashed\" color=\"#aab7b8\" fontsize=10;\n");
+		}
+		dot_node(b, x, "    ");
+		if (i + 1 == n || strcmp(g->nodes[in[i + 1]].dir, x->dir))
+			hn_strbuf_adds(b, "  }\n");
+	}
+	free(in);
 	for (size_t i = 0; i < g->n_edges; i++) {
 		const struct hn_gedge *e = &g->edges[i];
 		bool inj = !strcmp(e->action, "ptrace") || !strcmp(e->action, "proc_mem");
@@ -630,7 +763,6 @@ int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b)
 			       e->path ? HOT : inj ? " color=\"#c0392b\"" : "");
 	}
 	hn_strbuf_adds(b, "}\n");
-	free(done);
 	return b->oom ? -ENOMEM : 0;
 }
 
