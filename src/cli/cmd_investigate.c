@@ -613,6 +613,109 @@ static void t_list_files(struct hn_strbuf *b, const struct hn_story *st, enum hn
 		hn_strbuf_addf(b, "    ... and %zu more (--json lists them all)\n", n - shown);
 }
 
+/* ---- the scope as a tree ---- */
+
+#define TREE_LINES 40
+
+struct tree {
+	const struct hn_story *st;
+	size_t *by_parent;       /* indexes of st->procs sorted by parent */
+	size_t lines, left;
+	struct hn_strbuf *b;
+	char prefix[256];
+};
+
+static const struct hn_story *tree_st;
+
+static int by_parent_cmp(const void *a, const void *b)
+{
+	uint64_t x = tree_st->procs[*(const size_t *)a].parent;
+	uint64_t y = tree_st->procs[*(const size_t *)b].parent;
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Process i and, below it, its children (depth first). */
+static void tree_node(struct tree *t, size_t i, bool last, int depth)
+{
+	const struct hn_inv_proc *p = &t->st->procs[i];
+	size_t lo = 0, hi = t->st->n_procs, plen = strlen(t->prefix);
+
+	if (t->lines >= TREE_LINES) {
+		t->left++;
+	} else {
+		t->lines++;
+		hn_strbuf_addf(t->b, "    %s%s%s (pid %u)\n", t->prefix,
+			       depth ? (last ? "└─ " : "├─ ") : "",
+			       p->args ? p->args : p->exe ? p->exe : "?", p->pid);
+	}
+	if (depth && plen + 4 < sizeof(t->prefix))
+		strcat(t->prefix, last ? "   " : "│  ");
+	/* the children: the run of by_parent whose parent is p */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (t->st->procs[t->by_parent[mid]].parent < p->entity)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo; k < t->st->n_procs &&
+			    t->st->procs[t->by_parent[k]].parent == p->entity; k++) {
+		size_t c = t->by_parent[k];
+		bool end = k + 1 >= t->st->n_procs ||
+			   t->st->procs[t->by_parent[k + 1]].parent != p->entity;
+		if (c != i && depth < 64)
+			tree_node(t, c, end, depth + 1);
+	}
+	t->prefix[plen] = '\0';
+}
+
+/* The scope's processes as a tree from the root; those that ran what the
+ * tree left (their parents outside it) as trees of their own. */
+static void t_tree(struct hn_strbuf *b, const struct hn_story *st)
+{
+	struct tree t = { .st = st, .b = b };
+	uint64_t *ents;
+
+	if (!st->n_procs)
+		return;
+	t.by_parent = malloc(st->n_procs * sizeof(*t.by_parent));
+	if (!t.by_parent) {
+		b->oom = true;
+		return;
+	}
+	ents = malloc(st->n_procs * sizeof(*ents));
+	if (!ents) {
+		free(t.by_parent);
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < st->n_procs; i++) {
+		t.by_parent[i] = i;
+		ents[i] = st->procs[i].entity;
+	}
+	tree_st = st;
+	qsort(t.by_parent, st->n_procs, sizeof(*t.by_parent), by_parent_cmp);
+	qsort(ents, st->n_procs, sizeof(*ents), u64_cmp);
+	for (size_t i = 0; i < st->n_procs; i++)
+		if (i == 0 || !bsearch(&st->procs[i].parent, ents, st->n_procs, sizeof(*ents),
+				       u64_cmp))
+			tree_node(&t, i, true, 0);
+	if (t.left)
+		hn_strbuf_addf(b, "    ... and %zu more processes (--json lists them all)\n", t.left);
+	free(ents);
+	free(t.by_parent);
+}
+
 static void render_text(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
 {
 	char text[512], tm[64], ent[32];
@@ -667,13 +770,8 @@ static void render_text(struct hn_strbuf *b, const struct target *t, const struc
 		hn_strbuf_adds(b, s->action != HN_INV_ALERT ? ")\n" : "\n");
 	}
 	hn_strbuf_addf(b, "\nWHAT IT TOUCHED%s\n", st->truncated ? " (bounded: lists are partial)" : "");
-	hn_strbuf_addf(b, "  processes (%zu):\n", st->n_procs);
-	for (size_t i = 0; i < st->n_procs && i < TEXT_LIST_MAX; i++)
-		hn_strbuf_addf(b, "    pid %u %s\n", st->procs[i].pid,
-			       st->procs[i].args ? st->procs[i].args :
-			       st->procs[i].exe ? st->procs[i].exe : "?");
-	if (st->n_procs > TEXT_LIST_MAX)
-		hn_strbuf_addf(b, "    ... and %zu more\n", st->n_procs - TEXT_LIST_MAX);
+	hn_strbuf_addf(b, "  processes (%zu), as a tree:\n", st->n_procs);
+	t_tree(b, st);
 	if (st->n_persist) {
 		hn_strbuf_addf(b, "  persistence points (%zu):\n", st->n_persist);
 		for (size_t i = 0; i < st->n_persist; i++)
