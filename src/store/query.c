@@ -61,17 +61,21 @@ const char hn_store_ev_cols[] =
 	" dst_port, dns_name, dns_type, name, gap_dropped,"
 	" gap_queue";
 
-static const char q_select[] =
-	"SELECT e.id, e.time, e.type, e.entity, e.parent_entity, e.pid, e.tid,"
-	" e.ppid, e.uid, e.euid, e.gid, e.egid, e.auid, e.comm, e.flags,"
-	" e.result, e.path, e.path2, e.filename, e.args, e.argc, e.cwd, e.tty,"
-	" e.cgroup, e.cgroup_id, e.container_id, e.sessionid, e.sha256,"
-	" e.exit_code, e.exit_signal, e.dev, e.ino, e.size, e.mtime, e.mode,"
-	" e.oflags, e.owner_uid, e.owner_gid, e.cookie, e.target_pid,"
-	" e.target_entity, e.request, e.cred_arg0, e.cred_arg1, e.cred_arg2,"
-	" e.transport, e.family, e.src_addr, e.src_port, e.dst_addr,"
-	" e.dst_port, e.dns_name, e.dns_type, e.name, e.gap_dropped,"
+/* The event's own columns, as q_select and q_select_bare read them. */
+#define Q_EV_COLS \
+	" e.id, e.time, e.type, e.entity, e.parent_entity, e.pid, e.tid," \
+	" e.ppid, e.uid, e.euid, e.gid, e.egid, e.auid, e.comm, e.flags," \
+	" e.result, e.path, e.path2, e.filename, e.args, e.argc, e.cwd, e.tty," \
+	" e.cgroup, e.cgroup_id, e.container_id, e.sessionid, e.sha256," \
+	" e.exit_code, e.exit_signal, e.dev, e.ino, e.size, e.mtime, e.mode," \
+	" e.oflags, e.owner_uid, e.owner_gid, e.cookie, e.target_pid," \
+	" e.target_entity, e.request, e.cred_arg0, e.cred_arg1, e.cred_arg2," \
+	" e.transport, e.family, e.src_addr, e.src_port, e.dst_addr," \
+	" e.dst_port, e.dns_name, e.dns_type, e.name, e.gap_dropped," \
 	" e.gap_queue,"
+
+static const char q_select[] =
+	"SELECT" Q_EV_COLS
 	" p.start_time, p.parent_entity,"
 	/* Image in effect: its own latest exec at or before the event; before
 	 * its first exec a process runs its parent's image (fork); a process
@@ -88,16 +92,7 @@ static const char q_select[] =
 /* The same columns without what joins processes and execs (NULL): for
  * readers that need only the events (hn_query.bare). */
 static const char q_select_bare[] =
-	"SELECT e.id, e.time, e.type, e.entity, e.parent_entity, e.pid, e.tid,"
-	" e.ppid, e.uid, e.euid, e.gid, e.egid, e.auid, e.comm, e.flags,"
-	" e.result, e.path, e.path2, e.filename, e.args, e.argc, e.cwd, e.tty,"
-	" e.cgroup, e.cgroup_id, e.container_id, e.sessionid, e.sha256,"
-	" e.exit_code, e.exit_signal, e.dev, e.ino, e.size, e.mtime, e.mode,"
-	" e.oflags, e.owner_uid, e.owner_gid, e.cookie, e.target_pid,"
-	" e.target_entity, e.request, e.cred_arg0, e.cred_arg1, e.cred_arg2,"
-	" e.transport, e.family, e.src_addr, e.src_port, e.dst_addr,"
-	" e.dst_port, e.dns_name, e.dns_type, e.name, e.gap_dropped,"
-	" e.gap_queue, NULL, NULL, NULL, NULL FROM events e";
+	"SELECT" Q_EV_COLS " NULL, NULL, NULL, NULL FROM events e";
 
 static int64_t col_i64(sqlite3_stmt *st, int i)
 {
