@@ -469,6 +469,15 @@ static bool external(enum hn_inv_entry e)
 	return e == HN_INV_ENTRY_SSH || e == HN_INV_ENTRY_SERVICE || e == HN_INV_ENTRY_REMOVABLE;
 }
 
+static bool package_manager(const char *exe)
+{
+	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "rpm", "dnf",
+					   "yum", "zypper", "unattended-upgrade", "packagekitd",
+					   NULL };
+
+	return name_in(base(exe), pkg);
+}
+
 /* What kind of way in chain[i] is (with chain[i - 1] its child on the way
  * down, i >= 1), HN_INV_ENTRY_UNKNOWN when none; *acc: the accept that
  * let the attacker in (owned), when there is one. */
@@ -476,8 +485,6 @@ static enum hn_inv_entry entry_kind(struct inv *iv, const struct hn_inv_proc *ch
 				    struct hn_event **acc)
 {
 	static const char *const sched[] = { "cron", "crond", "atd", "anacron", NULL };
-	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "unattended-upgrade",
-					   "rpm", "dnf", "yum", "zypper", NULL };
 	static const char *const term[] = { "login", "agetty", "getty", "mingetty", "tmux",
 					    "screen", "xterm", "gnome-terminal-server", "konsole",
 					    "xfce4-terminal", "kitty", "alacritty", NULL };
@@ -494,7 +501,7 @@ static enum hn_inv_entry entry_kind(struct inv *iv, const struct hn_inv_proc *ch
 	}
 	if (name_in(b, sched))
 		return HN_INV_ENTRY_SCHEDULED;
-	if (name_in(b, pkg))
+	if (package_manager(a->exe))
 		return HN_INV_ENTRY_PACKAGE;
 	/* an accept before the child started (its start unknown: no time to
 	 * hold the accept against, so none counts) */
@@ -785,14 +792,6 @@ static int by_time(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static bool package_manager(const char *exe)
-{
-	static const char *const pkg[] = { "dpkg", "apt", "apt-get", "aptitude", "rpm", "dnf",
-					   "yum", "zypper", "unattended-upgrade", "packagekitd",
-					   NULL };
-
-	return name_in(base(exe), pkg);
-}
 
 static void root_cause(struct inv *iv, uint64_t entity, uint64_t at, const char *alert_title);
 
@@ -828,15 +827,16 @@ static bool planted(struct inv *iv, const struct hn_inv_proc *seg, size_t nseg, 
 				struct hn_event *w = last_write(iv, runs[r], execs.v[k]->time);
 				struct inv sub = { .s = iv->s, .shallow = iv->shallow,
 						   .depth = iv->depth + 1 };
-				bool mine = false;
+				bool skip = false;
 				if (!w)
 					continue;
+				/* its own write, or a package's: nothing planted */
 				for (size_t j = 0; j < nseg; j++)
-					mine |= seg[j].entity == w->proc.entity;
-				if (mine || package_manager(w->proc.executable) ||
-				    !(sub.st = calloc(1, sizeof(*sub.st)))) {
-					if (!mine && !package_manager(w->proc.executable))
-						iv->err = -ENOMEM;
+					skip |= seg[j].entity == w->proc.entity;
+				skip |= package_manager(w->proc.executable);
+				if (!skip && !(sub.st = calloc(1, sizeof(*sub.st))))
+					iv->err = -ENOMEM;
+				if (skip || !sub.st) {
 					hn_event_free(w);
 					continue;
 				}

@@ -706,12 +706,11 @@ static void dot_node(struct hn_strbuf *b, const struct hn_gnode *x, const char *
 	hn_strbuf_addf(b, "%s];\n", x->roles & HN_GROLE_PATH ? HOT : "");
 }
 
-static const struct hn_graph *sort_g;
-
-static int by_dir(const void *a, const void *b)
+static int by_dir(const void *a, const void *b, void *ctx)
 {
-	const struct hn_gnode *x = &sort_g->nodes[*(const size_t *)a];
-	const struct hn_gnode *y = &sort_g->nodes[*(const size_t *)b];
+	const struct hn_graph *g = ctx;
+	const struct hn_gnode *x = &g->nodes[*(const size_t *)a];
+	const struct hn_gnode *y = &g->nodes[*(const size_t *)b];
 	int c = strcmp(x->dir, y->dir);
 
 	return c ? c : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
@@ -734,8 +733,7 @@ int hn_graph_dot(const struct hn_graph *g, struct hn_strbuf *b)
 	}
 	/* files: one cluster per directory (sorted by directory: a run is a
 	 * cluster) */
-	sort_g = g;
-	qsort(in, n, sizeof(*in), by_dir);
+	qsort_r(in, n, sizeof(*in), by_dir, (void *)g);
 	for (size_t i = 0; i < n; i++) {
 		const struct hn_gnode *x = &g->nodes[in[i]];
 		if (!i || strcmp(g->nodes[in[i - 1]].dir, x->dir)) {
