@@ -625,12 +625,11 @@ struct tree {
 	char prefix[256];
 };
 
-static const struct hn_story *tree_st;
-
-static int by_parent_cmp(const void *a, const void *b)
+static int by_parent_cmp(const void *a, const void *b, void *ctx)
 {
-	uint64_t x = tree_st->procs[*(const size_t *)a].parent;
-	uint64_t y = tree_st->procs[*(const size_t *)b].parent;
+	const struct hn_story *st = ctx;
+	uint64_t x = st->procs[*(const size_t *)a].parent;
+	uint64_t y = st->procs[*(const size_t *)b].parent;
 
 	if (x != y)
 		return x < y ? -1 : 1;
@@ -703,8 +702,7 @@ static void t_tree(struct hn_strbuf *b, const struct hn_story *st)
 		t.by_parent[i] = i;
 		ents[i] = st->procs[i].entity;
 	}
-	tree_st = st;
-	qsort(t.by_parent, st->n_procs, sizeof(*t.by_parent), by_parent_cmp);
+	qsort_r(t.by_parent, st->n_procs, sizeof(*t.by_parent), by_parent_cmp, (void *)st);
 	qsort(ents, st->n_procs, sizeof(*ents), u64_cmp);
 	for (size_t i = 0; i < st->n_procs; i++)
 		if (i == 0 || !bsearch(&st->procs[i].parent, ents, st->n_procs, sizeof(*ents),
