@@ -59,5 +59,6 @@ int cmd_detect(int argc, char **argv);
 int cmd_ioc(int argc, char **argv);
 int cmd_investigate(int argc, char **argv);
 int cmd_incidents(int argc, char **argv);
+int cmd_actions(int argc, char **argv);
 
 #endif

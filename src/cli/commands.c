@@ -22,6 +22,7 @@ const struct hn_command hn_commands[] = {
 	{ "ioc",      cmd_ioc,      "check IOC lists (CSV, MISP, STIX): what loads, what does not and why" },
 	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
 	{ "incidents", cmd_incidents, "alerts grouped by the attack they belong to" },
+	{ "actions", cmd_actions, "the response actions taken: who, when, what they changed" },
 	{ NULL, NULL, NULL },
 };
 

@@ -116,6 +116,15 @@ static const char schema_sql[] =
 	" event_type INTEGER, event_json TEXT"
 	");"
 	"CREATE INDEX IF NOT EXISTS alerts_last ON alerts(last_time);"
+	/* actions: what responders did (actions.c), written by the CLI */
+	"CREATE TABLE IF NOT EXISTS actions ("
+	" id INTEGER PRIMARY KEY,"
+	" parent INTEGER, undo_of INTEGER,"
+	" time INTEGER NOT NULL, end_time INTEGER,"
+	" user TEXT NOT NULL, kind TEXT NOT NULL, target TEXT,"
+	" status TEXT NOT NULL, summary TEXT, detail TEXT"
+	");"
+	"CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent);"
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 

@@ -142,6 +142,48 @@ int hn_store_submit_meta(struct hn_store *s, const char *key, const char *value)
 /* *out is malloc'd; -ENOENT when missing. */
 int hn_store_meta_get(struct hn_store *s, const char *key, char **out);
 
+/* ---- response actions (written by the CLI: src/respond/) ----
+ *
+ * Every response action is a row: who did it, when, what it was asked to
+ * act on, and exactly what it changed (detail, JSON, with what its undo
+ * needs).  A remediation is a parent row with one row per step.  Written
+ * at once in a transaction of its own on the read-write connection (not
+ * queued: the agent's writer need not run); needs a read-write open. */
+struct hn_action {
+	int64_t id;            /* row id (set when added, given when read) */
+	int64_t parent;        /* the action this is a step of; 0: none */
+	int64_t undo_of;       /* an undo: the action it reverses; 0: none */
+	uint64_t time;         /* started, ns since the epoch */
+	uint64_t end_time;     /* finished; 0 while running */
+	const char *user;      /* who: "root (login alice)" */
+	const char *kind;      /* "quarantine", "kill", "isolate", ... */
+	const char *target;    /* what it was asked to act on */
+	const char *status;    /* "running", "done", "failed", "partial",
+	                        * "planned", "undone" */
+	const char *summary;   /* one line: what it changed */
+	const char *detail;    /* JSON object */
+};
+
+/* Add a row (a->id ignored); its id into *id.  0 or -errno. */
+int hn_store_action_add(struct hn_store *s, const struct hn_action *a, int64_t *id);
+/* Finish or change a row: the status, and summary/detail unless NULL;
+ * end_time set to now unless the status is "running".  -ENOENT when no
+ * row has that id. */
+int hn_store_action_set(struct hn_store *s, int64_t id, const char *status,
+			const char *summary, const char *detail);
+/* Rows oldest first: id > 0 that row only; else parent > 0 that action's
+ * steps; else all (parent 0: also steps; -1: top-level rows only).  cb's
+ * non-zero return stops and is returned; -ENOENT when the store has no
+ * actions table (written by an older hinomi). */
+typedef int (*hn_action_cb)(const struct hn_action *a, void *arg);
+int hn_store_actions(struct hn_store *s, int64_t id, int64_t parent,
+		     hn_action_cb cb, void *arg);
+
+/* Write one alert now, in a transaction of its own (callers without a
+ * writer thread: the CLI's scans); like hn_store_submit_alert otherwise.
+ * Needs a read-write open.  0 or -errno. */
+int hn_store_alert_put(struct hn_store *s, const struct hn_alert *a);
+
 /* ---- reading (the CLI) ---- */
 
 struct hn_query {

@@ -1,0 +1,141 @@
+/*
+ * respond.h - acting on a host after an intrusion, and the record of it.
+ *
+ * Each response is an action recorded in the store (store.h: struct
+ * hn_action, table `actions`): who, when, what it was asked to act on,
+ * and exactly what it changed, with what its undo needs.  An action is
+ * recorded as "running" before it changes anything and finished with
+ * its outcome, so a crash mid-way leaves a row that says so.
+ *
+ * The parts (one file each):
+ *   respond.c    the context (store, state directory, who), action records
+ *   vault.c      quarantine: files moved into a root-only vault, encrypted
+ *                so that scanners do not fire on it, with their metadata;
+ *                restore puts back the same bytes and metadata
+ *   kill.c       stopping a process or its tree: frozen first (SIGSTOP
+ *                until no member is left running or new), then killed,
+ *                every member verified by entity id through a pidfd
+ *
+ * State kept outside the store lives in the state directory
+ * (hn_respond_state_dir): the vault, the isolation state, the block list.
+ * Library code does not print: errors are left in r->err.
+ */
+#ifndef HINOMI_RESPOND_H
+#define HINOMI_RESPOND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store/store.h"
+
+#define HN_RESPOND_ERR_MAX 512
+
+struct hn_respond {
+	struct hn_store *store;          /* read-write; NULL: nothing recorded */
+	char state_dir[4096];
+	char user[160];                  /* who acts, as recorded */
+	char err[HN_RESPOND_ERR_MAX];    /* why the last call failed */
+};
+
+/* The state directory: $HINOMI_STATE_DIR, else the store's directory
+ * (so that a store of its own brings a vault of its own).  0 or -errno. */
+int hn_respond_state_dir(const char *db_path, char *buf, size_t n);
+
+/* Who is acting: "root", "root (login alice)", "root (sudo by alice)". */
+void hn_respond_who(char *buf, size_t n);
+
+/* Open the store read-write (created when missing) and fill r.  0, or
+ * -errno with r->err set. */
+int hn_respond_open(struct hn_respond *r, const char *db_path);
+void hn_respond_close(struct hn_respond *r);
+
+/* Record an action as running (parent: the action it is a step of, or
+ * 0); its id into *id.  0 or -errno (r->err). */
+int hn_act_begin(struct hn_respond *r, const char *kind, const char *target,
+		 int64_t parent, int64_t *id);
+/* Finish it: status ("done", "failed", "partial", "planned"), one line,
+ * and the JSON detail (NULL: none).  0 or -errno (r->err). */
+int hn_act_end(struct hn_respond *r, int64_t id, const char *status,
+	       const char *summary, const char *detail);
+
+/* Set r->err (printf-style) and return r. */
+int hn_respond_fail(struct hn_respond *r, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- quarantine (vault.c) ----
+ *
+ * $state/quarantine/ is 0700 root.  An item is a directory q-<16 hex>/
+ * holding meta.json (what follows) and data (the content, AES-256-CTR
+ * with a key of its own kept in meta.json: not secrecy, only so that no
+ * scanner matches the vault).  Regular files and symbolic links; a
+ * hard-linked file loses only the name quarantined. */
+struct hn_xattr {
+	char *name;
+	unsigned char *value;
+	size_t len;
+};
+
+struct hn_qitem {
+	char id[24];                     /* "q-" + 16 hex */
+	char *path;                      /* where it was */
+	char *link;                      /* a symbolic link's target, or NULL */
+	uint32_t mode, uid, gid;         /* st_mode (type and permissions) */
+	uint64_t size;
+	struct timespec atime, mtime;
+	uint64_t dev, ino;
+	uint32_t nlink;
+	char sha256[65];                 /* of the content ("" for a link) */
+	uint64_t time;                   /* quarantined, ns since the epoch */
+	int64_t action;                  /* the action that quarantined it */
+	bool restored;
+	struct hn_xattr *xattrs;
+	int nxattrs;
+};
+void hn_qitem_free(struct hn_qitem *q);
+
+/* Move path into the vault (action: the recording action's id, kept in
+ * the item).  The original is removed only once the vault copy is
+ * written, synced and checked.  *out (may be NULL) gets the item.
+ * Refuses directories, devices, sockets, fifos and the vault itself. */
+int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
+		  struct hn_qitem **out);
+/* Put item id back at its path (to: elsewhere, or NULL): the same bytes
+ * (checked against the SHA-256), owner, mode, timestamps and xattrs.
+ * Refuses when something is at that path already.  The item stays in
+ * the vault, marked restored. */
+int hn_restore(struct hn_respond *r, const char *id, const char *to);
+/* Items, oldest first; cb's non-zero return stops and is returned. */
+typedef int (*hn_qitem_cb)(const struct hn_qitem *q, void *arg);
+int hn_quarantine_list(struct hn_respond *r, hn_qitem_cb cb, void *arg);
+/* One item; -ENOENT when there is none. */
+int hn_quarantine_get(struct hn_respond *r, const char *id, struct hn_qitem **out);
+
+/* ---- stopping processes (kill.c) ---- */
+struct hn_kill_proc {
+	uint32_t pid;
+	uint64_t entity;                 /* 0 when the store does not know it */
+	char comm[16];
+	bool killed;                     /* verified gone */
+};
+
+struct hn_kill_result {
+	struct hn_kill_proc *procs;
+	int n;
+	int gone;                        /* already exited when found */
+};
+void hn_kill_result_release(struct hn_kill_result *k);
+
+/* Stop entity (or, with entity 0, the live process pid) and with tree its
+ * descendants: the live ones by parent pid and, when the store knows the
+ * entity, those it records as descendants (a daemonised grandchild).
+ * Every member is held by a pidfd once its start time matches its
+ * entity, so a reused pid is never hit; members are stopped (SIGSTOP)
+ * until none is running and none is new, then killed (SIGKILL) and
+ * waited for (bounded).  Refuses pid 1, kernel threads, this process and
+ * its ancestors, and the agent.  -ESRCH when the process is gone. */
+int hn_kill(struct hn_respond *r, uint64_t entity, uint32_t pid, bool tree,
+	    struct hn_kill_result *out);
+
+#endif
