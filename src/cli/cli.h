@@ -60,5 +60,12 @@ int cmd_ioc(int argc, char **argv);
 int cmd_investigate(int argc, char **argv);
 int cmd_incidents(int argc, char **argv);
 int cmd_actions(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+
+/* "16 hex digits": an entity id into *entity; decimal: a pid into *pid
+ * (the other 0).  0 or -EINVAL. (cmd_kill.c) */
+int cli_parse_process(const char *s, uint64_t *entity, uint32_t *pid);
 
 #endif

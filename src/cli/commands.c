@@ -23,6 +23,9 @@ const struct hn_command hn_commands[] = {
 	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
 	{ "incidents", cmd_incidents, "alerts grouped by the attack they belong to" },
 	{ "actions", cmd_actions, "the response actions taken: who, when, what they changed" },
+	{ "kill", cmd_kill, "stop a process or its whole tree (frozen first, checked by entity)" },
+	{ "quarantine", cmd_quarantine, "move files into the vault, or list it" },
+	{ "restore", cmd_restore, "put a quarantined file back, bytes and metadata" },
 	{ NULL, NULL, NULL },
 };
 

@@ -100,6 +100,26 @@ uint64_t hn_boot_ns_to_ticks(uint64_t boot_ns)
 	return boot_ns / (1000000000ULL / (uint64_t)hz);
 }
 
+bool hn_entity_matches_ticks(const uint8_t boot_id[16], uint64_t entity, uint32_t pid,
+			     uint64_t ticks)
+{
+	const uint64_t slot_mask = (1ULL << SLOT_BITS) - 1;
+	uint64_t tick_ns, lo, hi, slot;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (hz <= 0)
+		hz = 100;
+	tick_ns = 1000000000ULL / (uint64_t)hz;
+	if ((entity & ((1u << PID_BITS) - 1)) != (pid & ((1u << PID_BITS) - 1)))
+		return false;
+	/* the ids of the first and the last ns of the tick: the slot of any
+	 * start inside lies between them (modulo the wrap) */
+	lo = hn_entity_id(boot_id, pid, ticks * tick_ns) >> PID_BITS;
+	hi = hn_entity_id(boot_id, pid, (ticks + 1) * tick_ns - 1) >> PID_BITS;
+	slot = (entity >> PID_BITS) & slot_mask;
+	return ((slot - lo) & slot_mask) <= ((hi - lo) & slot_mask);
+}
+
 const char *hn_entity_str(uint64_t entity, char *buf, size_t n)
 {
 	snprintf(buf, n, "%016llx", (unsigned long long)entity);

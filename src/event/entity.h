@@ -24,6 +24,7 @@
 #ifndef HINOMI_EVENT_ENTITY_H
 #define HINOMI_EVENT_ENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ uint64_t hn_entity_id(const uint8_t boot_id[16], uint32_t pid, uint64_t start_ns
 
 /* Start time in CLOCK_BOOTTIME ns -> clock ticks as /proc shows them. */
 uint64_t hn_boot_ns_to_ticks(uint64_t boot_ns);
+
+/* Whether entity can name the process pid that /proc/PID/stat says
+ * started at ticks (clock ticks since boot): same pid, and a start slot
+ * inside that tick.  /proc cannot tell two holders of one pid apart
+ * within one tick (10 ms); nothing else in /proc can either. */
+bool hn_entity_matches_ticks(const uint8_t boot_id[16], uint64_t entity, uint32_t pid,
+			     uint64_t ticks);
 
 /* "0123456789abcdef"; buf >= 17 bytes. */
 const char *hn_entity_str(uint64_t entity, char *buf, size_t n);

@@ -154,36 +154,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Run argv (argv[0] a path) with stdin /dev/null, stdout into out and
- * stderr into err (files, replaced); wait up to timeout_s, then SIGKILL.
- * The wait status, or -1 (no fork, or killed at the deadline). */
-static int run_to(const char *const *argv, const char *out, const char *err, int timeout_s)
-{
-	int st;
-	pid_t p = fork();
-
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 ||
-		    dup2(e, 2) < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < timeout_s * 100; i++) {
-		if (waitpid(p, &st, WNOHANG) == p)
-			return st;
-		th_sleep_ms(10);
-	}
-	kill(p, SIGKILL);
-	waitpid(p, &st, 0);
-	return -1;
-}
-
 /* ---- the host: the cron file, what the scenario may have left running ---- */
 
 static void restore_host(void)
@@ -382,7 +352,7 @@ static int setup(void **state)
 	t0 = now_ns();
 	snprintf(out, sizeof(out), "%s/scenario.out", a.dir);
 	snprintf(err, sizeof(err), "%s/scenario.err", a.dir);
-	st = run_to(argv, out, err, atoi(SCENARIO_TIMEOUT) + 10);
+	st = th_run_to(argv, out, err, atoi(SCENARIO_TIMEOUT) + 10);
 	kv_read(out);
 	if (access(cron, F_OK) == 0) {
 		restore_host();
@@ -591,7 +561,7 @@ static json_t *investigate(const char *target, const char *tag)
 
 	snprintf(out, sizeof(out), "%s/inv-%s.json", a.dir, tag);
 	snprintf(err, sizeof(err), "%s/inv-%s.err", a.dir, tag);
-	st = run_to(argv, out, err, 60);
+	st = th_run_to(argv, out, err, 60);
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("hinomi investigate %s: wait status %d; stderr:\n%s", target, st,
 			 slurp(err, text, sizeof(text)));
@@ -910,7 +880,7 @@ static long long payload_alert(const char *rule_id, char *title, size_t tn)
 		return -1;
 	snprintf(out, sizeof(out), "%s/alerts.json", a.dir);
 	snprintf(err, sizeof(err), "%s/alerts.err", a.dir);
-	assert_int_equal(run_to(argv, out, err, 30), 0);
+	assert_int_equal(th_run_to(argv, out, err, 30), 0);
 	hex(e_payload, ep);
 	f = fopen(out, "re");
 	assert_non_null(f);
@@ -982,7 +952,7 @@ static void fails_clearly(int *bad, const char *const *args, const char *names, 
 	argv[n] = NULL;
 	snprintf(out, sizeof(out), "%s/bad.out", a.dir);
 	snprintf(err, sizeof(err), "%s/bad.err", a.dir);
-	st = run_to(argv, out, err, 30);
+	st = th_run_to(argv, out, err, 30);
 	slurp(err, text, sizeof(text));
 	slurp(out, otext, sizeof(otext));
 	check(bad, st >= 0 && WIFEXITED(st) && (want_exit ? WEXITSTATUS(st) == want_exit :
@@ -1013,7 +983,7 @@ static void bad_target_fails_with_a_message(void **state)
 	 * below are its own, not main's "unknown command" */
 	snprintf(help_out, sizeof(help_out), "%s/help.out", a.dir);
 	snprintf(help_err, sizeof(help_err), "%s/help.err", a.dir);
-	st = run_to(help, help_out, help_err, 30);
+	st = th_run_to(help, help_out, help_err, 30);
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("hinomi investigate --help: wait status %d (no such command yet?)", st);
 	/* the targets are unknown to this store */

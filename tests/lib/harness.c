@@ -300,6 +300,33 @@ int th_run_pid(const char *const *argv, int timeout_s, pid_t *pid)
 	return -1;
 }
 
+int th_run_to(const char *const *argv, const char *out, const char *err, int timeout_s)
+{
+	int st;
+	pid_t p = fork();
+
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 ||
+		    dup2(e, 2) < 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < timeout_s * 100; i++) {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return st;
+		th_sleep_ms(10);
+	}
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);
+	return -1;
+}
+
 struct hn_event *th_wait_match(struct hn_store *s, uint16_t type, uint32_t pid,
 			       th_pred pred, const void *arg)
 {

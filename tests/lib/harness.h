@@ -93,6 +93,12 @@ int th_run(const char *const *argv, int timeout_s);
 /* The same, telling the child's pid in *pid. */
 int th_run_pid(const char *const *argv, int timeout_s, pid_t *pid);
 
+/* Run argv (argv[0] a path) with stdin /dev/null, stdout into out and
+ * stderr into err (files, replaced; NULL: /dev/null); wait up to
+ * timeout_s, then SIGKILL.  The wait status, or -1 (no fork, or killed at
+ * the deadline). */
+int th_run_to(const char *const *argv, const char *out, const char *err, int timeout_s);
+
 /* The entity of the process that was pid at or after t0 (ns, wall clock;
  * waits up to 10 s for the store to have it), or 0. */
 uint64_t th_entity_of(struct hn_store *s, uint32_t pid, uint64_t t0);
