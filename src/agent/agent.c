@@ -33,6 +33,7 @@
 #include "logsrc/logsrc.h"
 #include "detect/detect.h"
 #include "event/ecs.h"
+#include "respond/respond.h"
 
 #define PT_BUCKETS 16384
 #define PT_MAX 65536
@@ -109,6 +110,7 @@ struct agent {
 	uint64_t *log_saved;
 	uint64_t last_log_poll;
 	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
+	struct exec_guard *guard;  /* blocked hashes (exec_guard.c) */
 	struct dns_name *dns;      /* DNS_CACHE: address -> name it was resolved from */
 	uint64_t dns_learnt;
 };
@@ -532,6 +534,80 @@ static void ioc_hit(const struct hn_rule_info *rule, const struct hn_event *ev, 
 	on_match(rule, ev, &m);
 }
 
+/* ---- refused execs (exec_guard.c) ---- */
+
+static const char *const blocked_tags[] = { "attack.execution", "attack.t1204.002" };
+static const struct hn_rule_info blocked_rule = {
+	.path = "", .line = 0, .id = "hinomi-exec-blocked", .title = "Blocked Execution",
+	.status = "stable", .level = "high", .author = "hinomi",
+	.description = "The execution of a file whose SHA-256 is blocked (hinomi block) "
+		       "was refused",
+	.tags = blocked_tags, .ntags = 2, .name = "",
+};
+
+/* The entity of a live process, from its start time as the task iterator
+ * gives it (exec_guard.c asks on its thread, for a refused exec: rare). */
+static uint64_t live_entity(uint32_t pid, void *arg)
+{
+	struct agent *a = arg;
+	struct hn_task_start *starts = NULL;
+	uint8_t boot[16];
+	size_t n = 0;
+	uint64_t e = 0;
+
+	if (hn_boot_id(boot) < 0 || hn_sensor_task_starts(a->sensor, &starts, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (starts[i].pid == pid) {
+			e = hn_entity_id(boot, pid, starts[i].start);
+			break;
+		}
+	free(starts);
+	return e;
+}
+
+static void blocked_event(struct agent *a, const struct guard_blocked *b)
+{
+	struct hn_event *ev = hn_event_new(strlen(b->path) + 4096 + 64);
+	struct match_ctx m = { a, NULL };
+	const char *exe;
+
+	if (!ev)
+		return;
+	exe = b->entity ? pt_get(a, b->entity) : NULL;
+	ev->type = HN_EV_EXEC_BLOCKED;
+	ev->time = b->time;
+	ev->flags = HN_EVF_FAILED;
+	ev->result = -EPERM;
+	ev->proc.pid = ev->proc.tid = b->pid;
+	ev->proc.ppid = b->ppid;
+	ev->proc.entity = b->entity;
+	memcpy(ev->proc.comm, b->comm, sizeof(ev->proc.comm));
+	if (exe)
+		ev->proc.executable = hn_event_puts(ev, exe);
+	ev->path = hn_event_puts(ev, b->path[0] ? b->path : "?");
+	ev->dev = b->dev;
+	ev->ino = b->ino;
+	ev->size = b->size;
+	ev->mtime = b->mtime;
+	ev->mode = b->mode;
+	memcpy(ev->sha256, b->sha256, sizeof(ev->sha256));
+	a->counts[HN_EV_EXEC_BLOCKED].seen++;
+	m.ev = ev;
+	on_match(&blocked_rule, ev, &m);
+	submit(a, ev);
+}
+
+static void guard_poll(struct agent *a)
+{
+	struct guard_blocked b[4];
+	int n;
+
+	while ((n = guard_take(a->guard, b, 4)) > 0)
+		for (int i = 0; i < n; i++)
+			blocked_event(a, &b[i]);
+}
+
 static void detect(struct agent *a, const struct hn_event *ev)
 {
 	struct hn_det_parent par = { 0 };
@@ -891,6 +967,22 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_str(&j, "host", a->host);
 	hn_json_kv_u64(&j, "uptime_s", (now - a->started_ns) / 1000000000ULL);
 	hn_json_kv_u64(&j, "events", a->events_total);
+	{
+		struct guard_stats gs;
+		guard_stats(a->guard, &gs);
+		hn_json_obj_open(&j, "exec_guard");
+		hn_json_kv_bool(&j, "active", gs.active);
+		hn_json_kv_u64(&j, "blocked_hashes", gs.hashes);
+		hn_json_kv_u64(&j, "filesystems", gs.marks);
+		hn_json_kv_u64(&j, "filesystems_failed", gs.marks_failed);
+		hn_json_kv_u64(&j, "checked", gs.checked);
+		hn_json_kv_u64(&j, "refused", gs.blocked);
+		hn_json_kv_u64(&j, "cache_hits", gs.cache_hits);
+		hn_json_kv_u64(&j, "unverified", gs.unverified);
+		hn_json_kv_u64(&j, "fail_open", gs.fail_open);
+		hn_json_kv_u64(&j, "overflows", gs.overflows);
+		hn_json_obj_close(&j);
+	}
 	hn_json_kv_u64(&j, "events_per_s", (uint64_t)(a->rate + 0.5));
 	hn_json_arr_open(&j, "programs");
 	for (int i = 0; i < np; i++) {
@@ -1114,6 +1206,13 @@ int hn_agent_run(const struct hn_agent_opts *o)
 			hn_proc_snapshot(&dc, starts, nstarts, (uint32_t)getpid(), snapshot_cb, a);
 		free(starts);
 	}
+	{
+		/* blocked hashes: the list beside the store (respond.h); after
+		 * the snapshot, so that only the guard reads tasks from now */
+		char sd[4096];
+		if (hn_respond_state_dir(o->db_path, sd, sizeof(sd)) == 0)
+			a->guard = guard_open(sd, stderr, live_entity, a);
+	}
 	logs_open(a);
 	logs_poll(a, now_ns(CLOCK_MONOTONIC), true);
 	publish_status(a, false);
@@ -1151,6 +1250,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		}
 		t = now_ns(CLOCK_MONOTONIC);
 		iocw_poll(a->iocw);
+		guard_poll(a);
 		logs_poll(a, t, false);
 		detect_tick(a);
 		/* every STATUS_BUSY_S while events come, every STATUS_IDLE_S
@@ -1176,6 +1276,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	hn_journal_stop(a->journal, log_event, a);
 	logs_save(a);
 	check_drops(a);
+	guard_poll(a);
 	agent_event(a, HN_EV_AGENT_STOP);
 	hn_hasher_drain(a->hasher);
 	iocw_drain(a->iocw);
@@ -1183,6 +1284,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	publish_status(a, true);
 	r = 0;
 out:
+	guard_free(a->guard);
 	hn_sensor_close(a->sensor);
 	hn_hasher_free(a->hasher);
 	iocw_free(a->iocw);

@@ -82,4 +82,51 @@ struct hn_json;
 struct hn_strbuf;
 void iocw_status(struct iocw *w, struct hn_json *j, struct hn_strbuf *text);
 
+/*
+ * The exec guard (exec_guard.c): refuses the execution of the hashes of
+ * the block list ($state/blocklist, respond.h) with fanotify, failing
+ * open.  Its own threads answer the kernel; what it refused is taken by
+ * the main thread (guard_take) and recorded as an HN_EV_EXEC_BLOCKED
+ * event and an alert.
+ */
+struct exec_guard;
+
+struct guard_blocked {
+	uint64_t time;                   /* ns since the epoch */
+	uint32_t pid;                    /* the process whose exec was refused */
+	uint32_t ppid;
+	uint64_t entity;                 /* its entity id, 0 when unknown */
+	char comm[16];
+	uint64_t dev, ino, size, mtime;
+	uint32_t mode;
+	char sha256[65];
+	char path[4096];
+};
+
+struct guard_stats {
+	bool active;                     /* a fanotify group is marking execs */
+	unsigned hashes;                 /* in the list */
+	unsigned marks, marks_failed;    /* filesystems */
+	uint64_t checked, blocked, cache_hits;
+	uint64_t unverified;             /* allowed: not hashed in time / too big */
+	uint64_t fail_open;              /* allowed unchecked: the worker was late */
+	uint64_t overflows;              /* the kernel's queue overflowed (allowed) */
+	uint64_t ring_dropped;           /* refusals not told to the main thread */
+	uint64_t errors;
+};
+
+/* The entity id of a live process (the guard asks while the refused
+ * process waits in execve); 0 when unknown.  Called on the guard's thread. */
+typedef uint64_t (*guard_entity_fn)(uint32_t pid, void *arg);
+
+/* Start watching the list in state_dir (log: where the guard says what it
+ * does).  NULL on no memory. */
+struct exec_guard *guard_open(const char *state_dir, FILE *log, guard_entity_fn fn,
+			      void *arg);
+/* Refusals since the last call, oldest first: at most max into out. */
+int guard_take(struct exec_guard *g, struct guard_blocked *out, int max);
+void guard_stats(struct exec_guard *g, struct guard_stats *st);
+/* Stop: the kernel then allows every exec.  NULL is fine. */
+void guard_free(struct exec_guard *g);
+
 #endif

@@ -63,6 +63,11 @@ int cmd_actions(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_unblock(int argc, char **argv);
+
+/* SHA-256 of a file, hex, into out.  0 or -errno. (cmd_block.c) */
+int cli_sha256_file(const char *path, char out[65]);
 
 /* "16 hex digits": an entity id into *entity; decimal: a pid into *pid
  * (the other 0).  0 or -EINVAL. (cmd_kill.c) */

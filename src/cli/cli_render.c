@@ -437,6 +437,12 @@ void cli_event_detail(struct hn_strbuf *sb, const struct hn_event *ev)
 	case HN_EV_AGENT_STOP:
 		escs(sb, ev->name);
 		return;
+	case HN_EV_EXEC_BLOCKED:
+		hn_strbuf_adds(sb, "BLOCKED exec of ");
+		escs(sb, ev->path ? ev->path : "?");
+		if (ev->sha256[0])
+			hn_strbuf_addf(sb, " sha256 %s", ev->sha256);
+		return;
 	case HN_EV_LOG:
 		escs(sb, ev->name ? ev->name : "?");
 		hn_strbuf_adds(sb, ": ");

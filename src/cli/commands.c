@@ -26,6 +26,8 @@ const struct hn_command hn_commands[] = {
 	{ "kill", cmd_kill, "stop a process or its whole tree (frozen first, checked by entity)" },
 	{ "quarantine", cmd_quarantine, "move files into the vault, or list it" },
 	{ "restore", cmd_restore, "put a quarantined file back, bytes and metadata" },
+	{ "block", cmd_block, "refuse the execution of a SHA-256 (fanotify, fails open)" },
+	{ "unblock", cmd_unblock, "allow a blocked SHA-256 again" },
 	{ NULL, NULL, NULL },
 };
 

@@ -269,7 +269,7 @@ static void put_process(struct hn_json *j, const struct hn_event *ev)
 	if (is_exec_like(ev->type))
 		put_args(j, ev);
 	put_str(j, "working_directory", ev->cwd);
-	if (ev->sha256[0]) {
+	if (ev->sha256[0] && ev->type != HN_EV_EXEC_BLOCKED) {   /* the file's, there */
 		hn_json_obj_open(j, "hash");
 		hn_json_kv_strn(j, "sha256", ev->sha256,
 				strnlen(ev->sha256, sizeof(ev->sha256) - 1));
@@ -338,6 +338,11 @@ static void put_file(struct hn_json *j, const struct hn_event *ev)
 	if (ev->size || t == HN_EV_FILE_TRUNCATE)
 		hn_json_kv_u64(j, "size", ev->size);
 	put_time(j, "mtime", ev->mtime);
+	if (t == HN_EV_EXEC_BLOCKED && ev->sha256[0]) {
+		hn_json_obj_open(j, "hash");
+		hn_json_kv_str(j, "sha256", ev->sha256);
+		hn_json_obj_close(j);
+	}
 	if (t == HN_EV_FILE_CHOWN) {
 		if (ev->owner_uid != UINT32_MAX)
 			put_dec(j, "uid", ev->owner_uid);
@@ -640,7 +645,8 @@ int hn_ecs_render(const struct hn_event *ev, const char *host_name,
 	put_str(&j, "id", ev->container_id);
 	hn_json_obj_close(&j);
 
-	if (hn_event_is_file(t) || t == HN_EV_MEMFD_CREATE || t == HN_EV_MODULE_LOAD)
+	if (hn_event_is_file(t) || t == HN_EV_MEMFD_CREATE || t == HN_EV_MODULE_LOAD ||
+	    t == HN_EV_EXEC_BLOCKED)
 		put_file(&j, ev);
 	if (hn_event_is_network(t))
 		put_network(&j, ev);

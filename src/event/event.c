@@ -297,6 +297,9 @@ static const struct kind_row kinds[HN_EV_TYPE_MAX] = {
 	K(HN_EV_AGENT_STOP, "agent_stop", "host", "end", "agent_stop", FAM_AGENT),
 
 	K(HN_EV_LOG, "log", "host", "info", "log", FAM_LOG),
+
+	K(HN_EV_EXEC_BLOCKED, "exec_blocked", "intrusion_detection", "denied", "exec_blocked",
+	  FAM_AGENT),
 };
 #undef K
 

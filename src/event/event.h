@@ -64,7 +64,10 @@ enum hn_event_type {
 	HN_EV_AGENT_STOP = 52,
 	/* the system log (logsrc.h): one line of a log file */
 	HN_EV_LOG = 60,
-	HN_EV_TYPE_MAX = 61,
+	/* response (src/respond/, the agent's exec guard) */
+	HN_EV_EXEC_BLOCKED = 70,    /* an exec refused: its file's hash is
+				     * blocked (path, sha256, dev/ino/size) */
+	HN_EV_TYPE_MAX = 71,
 };
 
 /* hn_event.flags */

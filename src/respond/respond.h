@@ -15,6 +15,8 @@
  *   kill.c       stopping a process or its tree: frozen first (SIGSTOP
  *                until no member is left running or new), then killed,
  *                every member verified by entity id through a pidfd
+ *   blocklist.c  the hashes whose execution is refused ($state/blocklist),
+ *                enforced by the agent's exec guard (agent/exec_guard.c)
  *
  * State kept outside the store lives in the state directory
  * (hn_respond_state_dir): the vault, the isolation state, the block list.
@@ -137,5 +139,35 @@ void hn_kill_result_release(struct hn_kill_result *k);
  * its ancestors, and the agent.  -ESRCH when the process is gone. */
 int hn_kill(struct hn_respond *r, uint64_t entity, uint32_t pid, bool tree,
 	    struct hn_kill_result *out);
+
+/* ---- blocked hashes (blocklist.c) ---- */
+struct hn_block_entry {
+	char sha256[65];
+	uint64_t time;                   /* blocked at, ns since the epoch */
+	int64_t action;                  /* the action that blocked it */
+	char *reason;                    /* or NULL */
+};
+
+struct hn_blocklist {
+	struct hn_block_entry *v;        /* sorted by sha256 */
+	int n, cap;
+};
+
+/* 64 lowercase hex digits. */
+bool hn_sha256_valid(const char *s);
+/* $state/blocklist into buf. */
+int hn_blocklist_path(const char *state_dir, char *buf, size_t n);
+/* Read the list (none: empty).  0; -EINVAL when some line was bad (the
+ * first is described in err; the good ones are in *out); -errno. */
+int hn_blocklist_load(const char *state_dir, struct hn_blocklist *out, char *err,
+		      size_t errlen);
+void hn_blocklist_release(struct hn_blocklist *b);
+const struct hn_block_entry *hn_blocklist_find(const struct hn_blocklist *b,
+					       const char *sha256);
+/* Add / remove one hash (the file rewritten whole).  -EEXIST / -ENOENT
+ * when it is / is not there; r->err says so. */
+int hn_blocklist_add(struct hn_respond *r, const char *sha256, int64_t action,
+		     const char *reason);
+int hn_blocklist_remove(struct hn_respond *r, const char *sha256);
 
 #endif

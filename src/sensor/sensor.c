@@ -490,24 +490,33 @@ int hn_sensor_task_starts(struct hn_sensor *s, struct hn_task_start **out, size_
 	struct hn_task_start *v = NULL;
 	size_t cnt = 0, cap = 0;
 	struct hn_wire_task rec;
-	static char buf[65536];
+	const size_t bufsz = 65536;
+	char *buf = malloc(bufsz);   /* not static: the exec guard calls this too */
 	size_t have = 0;
 	int fd, r = 0;
 	ssize_t got;
 
-	if (!p || !bpf_program__autoload(p))
+	if (!buf)
+		return -ENOMEM;
+	if (!p || !bpf_program__autoload(p)) {
+		free(buf);
 		return -ENOTSUP;
+	}
 	link = bpf_program__attach_iter(p, NULL);
-	if (!link)
-		return -errno;
+	if (!link) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0) {
 		r = -errno;
 		bpf_link__destroy(link);
+		free(buf);
 		return r;
 	}
 	/* records may straddle reads: keep the partial tail */
-	while ((got = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+	while ((got = read(fd, buf + have, bufsz - have)) > 0) {
 		size_t off = 0;
 		have += (size_t)got;
 		for (; have - off >= sizeof(rec); off += sizeof(rec)) {
@@ -537,6 +546,7 @@ int hn_sensor_task_starts(struct hn_sensor *s, struct hn_task_start **out, size_
 		r = -errno;
 	close(fd);
 	bpf_link__destroy(link);
+	free(buf);
 	if (r < 0) {
 		free(v);
 		return r;

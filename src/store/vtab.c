@@ -94,8 +94,8 @@ struct vcur {
 	char *key_s;
 	int64_t id_lo, id_hi;
 	uint64_t t_lo, t_hi;
-	uint64_t types_lo;           /* bit t for type t < 64 wanted; 0 = all */
-	bool types_hi;               /* a wanted type >= 64 (never matches) */
+	uint64_t types[2];           /* bit t for type t < 128 wanted; 0 = all */
+	bool types_other;            /* a wanted type >= 128 (never matches) */
 	/* per-row extras, computed on demand */
 	int written_state;           /* -1 unknown, 0 no, 1 yes */
 	int hash_state;              /* -1 unknown, 0 none, 1 in hashbuf */
@@ -341,8 +341,8 @@ static bool row_wanted(const struct vcur *c, const struct hn_event *ev)
 		return false;
 	if (ev->time < c->t_lo || ev->time > c->t_hi)
 		return false;
-	if (c->types_lo || c->types_hi) {
-		if (ev->type >= 64 || !(c->types_lo & (1ULL << ev->type)))
+	if (c->types[0] || c->types[1] || c->types_other) {
+		if (ev->type >= 128 || !(c->types[ev->type / 64] & (1ULL << (ev->type % 64))))
 			return false;
 	}
 	switch (c->kind) {
@@ -484,10 +484,10 @@ static void type_want(struct vcur *c, int t, sqlite3_value *v)
 		t = SQLITE_INTEGER;
 		x = (sqlite3_int64)d;
 	}
-	if (t == SQLITE_INTEGER && x >= 0 && x < 64)
-		c->types_lo |= 1ULL << x;
+	if (t == SQLITE_INTEGER && x >= 0 && x < 128)
+		c->types[x / 64] |= 1ULL << (x % 64);
 	else
-		c->types_hi = true;
+		c->types_other = true;
 }
 
 static int v_filter(sqlite3_vtab_cursor *cur, int num, const char *str,
@@ -508,8 +508,8 @@ static int v_filter(sqlite3_vtab_cursor *cur, int num, const char *str,
 	c->id_hi = INT64_MAX;
 	c->t_lo = 0;
 	c->t_hi = INT64_MAX;
-	c->types_lo = 0;
-	c->types_hi = false;
+	c->types[0] = c->types[1] = 0;
+	c->types_other = false;
 	c->n = 0;
 	c->i = 0;
 	c->eof = false;

@@ -1,0 +1,644 @@
+/*
+ * exec_guard.c - refusing the execution of blocked hashes (respond.h:
+ * the block list) with fanotify FAN_OPEN_EXEC_PERM.
+ *
+ * A permission listener that stops answering stops every exec on the
+ * host, so everything here is built to fail open:
+ *
+ *   manager thread (every 50 ms)              worker thread
+ *   ───────────────────────────────          ─────────────────────────────
+ *   list file changed? reload it;            poll(fan, 100 ms), read events
+ *     not empty and no guard: start it      for each: fstat → identity →
+ *     empty and a guard: stop it              cache (identity → SHA-256) or
+ *   worker busy on one event for more         hash (GUARD_HASH_BUDGET_MS at
+ *     than GUARD_DEADLINE_MS: answer it       most; over: allow, unverified)
+ *     ALLOW itself, and allow whatever        → listed? DENY : ALLOW
+ *     else is queued, unchecked, until        a DENY is queued for the main
+ *     the worker is back ("fail-open")        thread (an event and an alert)
+ *
+ * Invariants:
+ *  - No fanotify group exists while the list is empty: an unused guard
+ *    costs nothing on the exec path.
+ *  - Every permission event gets an answer: from the worker, or from the
+ *    manager once the worker is late.  When the agent stops, or is killed
+ *    (even with SIGKILL), the kernel releases the group and allows every
+ *    pending and later exec; a kernel queue overflow allows too.
+ *  - A file the guard cannot read in time, or larger than GUARD_MAX_FILE,
+ *    is allowed and counted as unverified (status: exec_guard).
+ *  - Only identities whose hash was computed in full are cached; the cache
+ *    key includes size, mtime and ctime, so a rewritten file is hashed
+ *    again.
+ *  - What is refused is told to the main thread through a bounded ring
+ *    (overflow counted); the worker never touches the store or the rules.
+ *
+ * Limits: filesystems mounted after the guard started are marked at the
+ * next list change; a memfd (an internal mount) is not guarded.
+ * HINOMI_TEST_GUARD_STALL_MS makes the worker sleep on each event, for the
+ * fail-open test only.
+ */
+#include "agent/agent_int.h"
+#include "respond/respond.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GUARD_CACHE 4096u
+#define GUARD_HASH_BUDGET_MS 200u
+#define GUARD_DEADLINE_MS 500u
+#define GUARD_MAX_FILE (256ULL << 20)
+#define GUARD_RING 64u
+#define GUARD_TICK_MS 50u
+#define GUARD_CHUNK (1u << 20)
+
+struct cache_ent {
+	uint64_t dev, ino, size, mtime, ctime;
+	char sha256[65];
+	bool valid;
+};
+
+struct exec_guard {
+	char state_dir[4096];
+	FILE *log;
+	guard_entity_fn entity_of;
+	void *entity_arg;
+	pthread_t mgr, worker;
+	bool mgr_running, worker_running;
+	atomic_bool stop, worker_stop;
+	int fan;                         /* -1: no group */
+	unsigned stall_ms;
+
+	pthread_mutex_t mu;              /* list, ring, counters below */
+	struct hn_blocklist list;
+	struct stat list_st;
+	bool list_seen;
+	struct guard_blocked ring[GUARD_RING];
+	unsigned head, count;
+	struct guard_stats st;
+
+	atomic_uint_fast64_t busy_since; /* ms (monotonic) the worker began an
+					  * event; 0 idle */
+	atomic_int busy_fd;              /* that event's fd */
+	bool failing_open;               /* manager: said so once */
+	uint64_t answered_since;         /* manager: the late event answered */
+
+	struct cache_ent *cache;         /* worker only */
+	unsigned char *buf;              /* worker only: GUARD_CHUNK */
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static void answer(int fan, int fd, uint32_t verdict)
+{
+	struct fanotify_response r = { .fd = fd, .response = verdict };
+
+	/* ENOENT: answered already (by the manager, the worker being late) */
+	if (write(fan, &r, sizeof(r)) < 0 && errno != ENOENT)
+		(void)0;
+}
+
+/* ---- the worker ---- */
+
+static unsigned cache_slot(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (dev * 0x9e3779b97f4a7c15ULL) ^ (ino * 0xc2b2ae3d27d4eb4fULL);
+
+	return (unsigned)(h >> 40) % GUARD_CACHE;
+}
+
+/* SHA-256 of fd within the budget: 0, -ETIME over it, -errno. */
+static int hash_fd(struct exec_guard *g, int fd, uint64_t size, char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t t0 = mono_ms(), off = 0;
+	unsigned char dg[32];
+	unsigned dn = 0;
+	int rc = -EIO;
+
+	if (!md)
+		return -ENOMEM;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (off < size) {
+		ssize_t n = pread(fd, g->buf, GUARD_CHUNK, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(md, g->buf, (size_t)n) != 1)
+			goto out;
+		off += (uint64_t)n;
+		if (mono_ms() - t0 > GUARD_HASH_BUDGET_MS) {
+			rc = -ETIME;
+			goto out;
+		}
+	}
+	if (off != size || EVP_DigestFinal_ex(md, dg, &dn) != 1 || dn != 32)
+		goto out;   /* the file changed size while read: not trusted */
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hx[dg[i] >> 4];
+		out[2 * i + 1] = hx[dg[i] & 15];
+	}
+	out[64] = '\0';
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* The refused process, read while it waits in execve: ppid, comm (best
+ * effort: zeros when it cannot be read). */
+static void who(struct guard_blocked *b)
+{
+	char path[64], buf[1024], *p, *end;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", b->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strchr(buf, '(');
+	end = strrchr(buf, ')');
+	if (!p || !end || end < p)
+		return;
+	snprintf(b->comm, sizeof(b->comm), "%.*s", (int)(end - p - 1), p + 1);
+	p = end + 2;
+	for (field = 3; field <= 4 && *p; field++) {
+		char *tok = p;
+		p = strchr(p, ' ');
+		if (p)
+			*p++ = '\0';
+		else
+			p = tok + strlen(tok);
+		if (field == 4)
+			b->ppid = (uint32_t)strtoul(tok, NULL, 10);
+	}
+}
+
+static void push_blocked(struct exec_guard *g, const struct guard_blocked *b)
+{
+	pthread_mutex_lock(&g->mu);
+	if (g->count == GUARD_RING) {
+		g->st.ring_dropped++;
+	} else {
+		g->ring[(g->head + g->count) % GUARD_RING] = *b;
+		g->count++;
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+static uint32_t decide(struct exec_guard *g, int fd, uint32_t pid)
+{
+	struct cache_ent *c;
+	struct stat st;
+	char sha[65];
+	bool listed;
+	int rc;
+
+	if (g->stall_ms)
+		usleep(g->stall_ms * 1000u);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return FAN_ALLOW;
+	c = &g->cache[cache_slot(st.st_dev, st.st_ino)];
+	if (c->valid && c->dev == st.st_dev && c->ino == st.st_ino &&
+	    c->size == (uint64_t)st.st_size &&
+	    c->mtime == (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec &&
+	    c->ctime == (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec) {
+		memcpy(sha, c->sha256, sizeof(sha));
+		pthread_mutex_lock(&g->mu);
+		g->st.cache_hits++;
+		pthread_mutex_unlock(&g->mu);
+	} else {
+		if ((uint64_t)st.st_size > GUARD_MAX_FILE)
+			rc = -EFBIG;
+		else
+			rc = hash_fd(g, fd, (uint64_t)st.st_size, sha);
+		if (rc < 0) {
+			pthread_mutex_lock(&g->mu);
+			g->st.unverified++;
+			pthread_mutex_unlock(&g->mu);
+			return FAN_ALLOW;
+		}
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+		c->size = (uint64_t)st.st_size;
+		c->mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+		c->ctime = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
+		memcpy(c->sha256, sha, sizeof(sha));
+		c->valid = true;
+	}
+	pthread_mutex_lock(&g->mu);
+	g->st.checked++;
+	listed = hn_blocklist_find(&g->list, sha) != NULL;
+	if (listed)
+		g->st.blocked++;
+	pthread_mutex_unlock(&g->mu);
+	if (listed) {
+		struct guard_blocked b = {
+			.time = wall_ns(),
+			.pid = pid,
+			.dev = st.st_dev,
+			.ino = st.st_ino,
+			.size = (uint64_t)st.st_size,
+			.mtime = c->mtime,
+			.mode = st.st_mode,
+		};
+		char link[64];
+		ssize_t n;
+
+		memcpy(b.sha256, sha, sizeof(sha));
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, b.path, sizeof(b.path) - 1);
+		b.path[n > 0 ? n : 0] = '\0';
+		who(&b);
+		if (g->entity_of)
+			b.entity = g->entity_of(b.pid, g->entity_arg);
+		push_blocked(g, &b);
+		return FAN_DENY;
+	}
+	return FAN_ALLOW;
+}
+
+static void *worker_main(void *arg)
+{
+	struct exec_guard *g = arg;
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+
+	while (!atomic_load(&g->worker_stop)) {
+		struct pollfd p = { .fd = g->fan, .events = POLLIN };
+		struct fanotify_event_metadata *md;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(g->fan, buf, sizeof(buf));
+		if (n <= 0)
+			continue;   /* EAGAIN: the manager took them */
+		md = (struct fanotify_event_metadata *)buf;
+		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+			uint32_t v;
+
+			if (md->vers != FANOTIFY_METADATA_VERSION) {
+				if (md->fd >= 0) {
+					answer(g->fan, md->fd, FAN_ALLOW);
+					close(md->fd);
+				}
+				continue;
+			}
+			if (md->fd < 0) {
+				pthread_mutex_lock(&g->mu);
+				g->st.overflows++;   /* the kernel allowed what it dropped */
+				pthread_mutex_unlock(&g->mu);
+				continue;
+			}
+			atomic_store(&g->busy_fd, md->fd);
+			atomic_store(&g->busy_since, mono_ms());
+			v = decide(g, md->fd, (uint32_t)md->pid);
+			answer(g->fan, md->fd, v);
+			atomic_store(&g->busy_since, 0);
+			close(md->fd);
+		}
+	}
+	return NULL;
+}
+
+/* ---- the group ---- */
+
+static bool pseudo_fs(const char *t)
+{
+	static const char *const skip[] = {
+		"proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "debugfs",
+		"tracefs", "securityfs", "pstore", "bpf", "configfs", "fusectl",
+		"hugetlbfs", "autofs", "binfmt_misc", "efivarfs", "nsfs", "rpc_pipefs",
+		"selinuxfs", NULL,
+	};
+
+	for (int i = 0; skip[i]; i++)
+		if (strcmp(t, skip[i]) == 0)
+			return true;
+	return false;
+}
+
+/* mountinfo's octal escapes (\040 for a space) undone in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* Mark every local filesystem; the number marked. */
+static int mark_all(struct exec_guard *g)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	int marked = 0, failed = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *mp, *fstype, *save;
+		int i;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		fstype = strtok_r(sep + 3, " ", &save);
+		mp = strtok_r(line, " ", &save);
+		for (i = 1; mp && i < 5; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (!mp || !fstype || pseudo_fs(fstype))
+			continue;
+		unescape(mp);
+		if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM,
+				  AT_FDCWD, mp) == 0 ||
+		    fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM,
+				  AT_FDCWD, mp) == 0)
+			marked++;
+		else
+			failed++;
+	}
+	fclose(f);
+	pthread_mutex_lock(&g->mu);
+	g->st.marks = (unsigned)marked;
+	g->st.marks_failed = (unsigned)failed;
+	pthread_mutex_unlock(&g->mu);
+	return marked;
+}
+
+static void group_stop(struct exec_guard *g)
+{
+	if (g->worker_running) {
+		atomic_store(&g->worker_stop, true);
+		pthread_join(g->worker, NULL);
+		g->worker_running = false;
+	}
+	if (g->fan >= 0) {
+		/* the kernel allows every pending and later exec */
+		close(g->fan);
+		g->fan = -1;
+		pthread_mutex_lock(&g->mu);
+		g->st.active = false;
+		pthread_mutex_unlock(&g->mu);
+		fprintf(g->log, "hinomi agent: exec guard off\n");
+	}
+}
+
+static void group_start(struct exec_guard *g, unsigned nhashes)
+{
+	int marked;
+
+	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fan < 0) {
+		fprintf(g->log, "hinomi agent: exec guard: fanotify: %s; blocked hashes are "
+			"NOT enforced\n", strerror(errno));
+		pthread_mutex_lock(&g->mu);
+		g->st.errors++;
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	marked = mark_all(g);
+	if (marked == 0) {
+		fprintf(g->log, "hinomi agent: exec guard: no filesystem could be marked; "
+			"blocked hashes are NOT enforced\n");
+		close(g->fan);
+		g->fan = -1;
+		return;
+	}
+	atomic_store(&g->worker_stop, false);
+	if (pthread_create(&g->worker, NULL, worker_main, g) != 0) {
+		close(g->fan);
+		g->fan = -1;
+		return;
+	}
+	g->worker_running = true;
+	pthread_mutex_lock(&g->mu);
+	g->st.active = true;
+	pthread_mutex_unlock(&g->mu);
+	fprintf(g->log, "hinomi agent: exec guard on: %u blocked hash%s, %d filesystem%s\n",
+		nhashes, nhashes == 1 ? "" : "es", marked, marked == 1 ? "" : "s");
+}
+
+/* The list file changed (or was never read): read it again. */
+static void reload(struct exec_guard *g)
+{
+	char path[PATH_MAX], err[512];
+	struct hn_blocklist nl = { 0 }, old;
+	struct stat st;
+	bool have;
+	int rc;
+
+	if (hn_blocklist_path(g->state_dir, path, sizeof(path)) < 0)
+		return;
+	have = stat(path, &st) == 0;
+	if (g->list_seen && ((!have && g->list_st.st_ino == 0) ||
+	    (have && st.st_ino == g->list_st.st_ino && st.st_size == g->list_st.st_size &&
+	     st.st_mtim.tv_sec == g->list_st.st_mtim.tv_sec &&
+	     st.st_mtim.tv_nsec == g->list_st.st_mtim.tv_nsec)))
+		return;
+	if (have)
+		g->list_st = st;
+	else
+		memset(&g->list_st, 0, sizeof(g->list_st));
+	g->list_seen = true;
+	rc = hn_blocklist_load(g->state_dir, &nl, err, sizeof(err));
+	if (rc < 0 && err[0])
+		fprintf(g->log, "hinomi agent: exec guard: %s\n", err);
+	if (rc < 0 && rc != -EINVAL)
+		return;   /* unreadable: keep what is enforced */
+	pthread_mutex_lock(&g->mu);
+	old = g->list;
+	g->list = nl;
+	g->st.hashes = (unsigned)nl.n;
+	pthread_mutex_unlock(&g->mu);
+	hn_blocklist_release(&old);
+	if (nl.n && g->fan < 0)
+		group_start(g, (unsigned)nl.n);
+	else if (!nl.n && g->fan >= 0)
+		group_stop(g);
+	else if (nl.n)
+		fprintf(g->log, "hinomi agent: exec guard: %d blocked hash%s\n", nl.n,
+			nl.n == 1 ? "" : "es");
+}
+
+/* The worker is late: answer its event and whatever is queued, unchecked. */
+static void fail_open(struct exec_guard *g)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	uint64_t n_allowed = 0;
+	int fd = atomic_load(&g->busy_fd);
+	ssize_t n;
+
+	if (!g->failing_open) {
+		fprintf(g->log, "hinomi agent: exec guard: an answer took over %u ms; "
+			"allowing execs unchecked until it is back\n", GUARD_DEADLINE_MS);
+		g->failing_open = true;
+	}
+	if (fd >= 0 && g->answered_since != atomic_load(&g->busy_since)) {
+		g->answered_since = atomic_load(&g->busy_since);
+		answer(g->fan, fd, FAN_ALLOW);
+		n_allowed++;
+	}
+	while ((n = read(g->fan, buf, sizeof(buf))) > 0) {
+		struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
+		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+			if (md->fd < 0)
+				continue;
+			answer(g->fan, md->fd, FAN_ALLOW);
+			close(md->fd);
+			n_allowed++;
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	g->st.fail_open += n_allowed;
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void *mgr_main(void *arg)
+{
+	struct exec_guard *g = arg;
+	uint64_t last_reload = 0;
+
+	while (!atomic_load(&g->stop)) {
+		uint64_t now = mono_ms(), since;
+
+		if (now - last_reload >= 250) {
+			reload(g);
+			last_reload = now;
+		}
+		since = atomic_load(&g->busy_since);
+		if (g->fan >= 0 && since && now > since + GUARD_DEADLINE_MS) {
+			fail_open(g);
+		} else if (g->failing_open && !since) {
+			fprintf(g->log, "hinomi agent: exec guard: answering in time again\n");
+			g->failing_open = false;
+		}
+		usleep(GUARD_TICK_MS * 1000u);
+	}
+	group_stop(g);
+	return NULL;
+}
+
+struct exec_guard *guard_open(const char *state_dir, FILE *log, guard_entity_fn fn,
+			      void *arg)
+{
+	struct exec_guard *g = calloc(1, sizeof(*g));
+	const char *stall = getenv("HINOMI_TEST_GUARD_STALL_MS");
+
+	if (!g)
+		return NULL;
+	g->fan = -1;
+	g->log = log ? log : stderr;
+	g->entity_of = fn;
+	g->entity_arg = arg;
+	atomic_init(&g->busy_fd, -1);
+	snprintf(g->state_dir, sizeof(g->state_dir), "%s", state_dir);
+	if (stall)
+		g->stall_ms = (unsigned)strtoul(stall, NULL, 10);
+	g->cache = calloc(GUARD_CACHE, sizeof(*g->cache));
+	g->buf = malloc(GUARD_CHUNK);
+	pthread_mutex_init(&g->mu, NULL);
+	if (!g->cache || !g->buf)
+		goto fail;
+	/* the list as it is now, before the agent says it is ready */
+	reload(g);
+	if (pthread_create(&g->mgr, NULL, mgr_main, g) != 0)
+		goto fail;
+	g->mgr_running = true;
+	return g;
+fail:
+	group_stop(g);
+	hn_blocklist_release(&g->list);
+	pthread_mutex_destroy(&g->mu);
+	free(g->cache);
+	free(g->buf);
+	free(g);
+	return NULL;
+}
+
+int guard_take(struct exec_guard *g, struct guard_blocked *out, int max)
+{
+	int n = 0;
+
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->mu);
+	while (g->count && n < max) {
+		out[n++] = g->ring[g->head];
+		g->head = (g->head + 1) % GUARD_RING;
+		g->count--;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return n;
+}
+
+void guard_stats(struct exec_guard *g, struct guard_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	*st = g->st;
+	pthread_mutex_unlock(&g->mu);
+}
+
+void guard_free(struct exec_guard *g)
+{
+	if (!g)
+		return;
+	if (g->mgr_running) {
+		atomic_store(&g->stop, true);
+		pthread_join(g->mgr, NULL);
+	}
+	group_stop(g);
+	hn_blocklist_release(&g->list);
+	pthread_mutex_destroy(&g->mu);
+	free(g->cache);
+	free(g->buf);
+	free(g);
+}
