@@ -111,6 +111,7 @@ struct agent {
 	uint64_t last_log_poll;
 	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
 	struct exec_guard *guard;  /* blocked hashes (exec_guard.c) */
+	struct versioner *versioner;   /* sensitive files' versions (versioner.c) */
 	struct dns_name *dns;      /* DNS_CACHE: address -> name it was resolved from */
 	uint64_t dns_learnt;
 };
@@ -695,6 +696,8 @@ static void on_event(struct hn_event *ev, void *arg)
 	}
 	if (ev->type == HN_EV_NET_CONNECT || ev->type == HN_EV_NET_UDP_SEND)
 		dns_name_connect(a, ev);
+	if (hn_event_is_file(ev->type))
+		versioner_event(a->versioner, ev);   /* filtered or not */
 	switch (ev->type) {
 	case HN_EV_PROCESS_START:
 	case HN_EV_PROCESS_SNAPSHOT:
@@ -983,6 +986,15 @@ static void publish_status(struct agent *a, bool final)
 		hn_json_kv_u64(&j, "overflows", gs.overflows);
 		hn_json_obj_close(&j);
 	}
+	{
+		struct versioner_stats vs;
+		versioner_stats(a->versioner, &vs);
+		hn_json_obj_open(&j, "file_versions");
+		hn_json_kv_u64(&j, "kept", vs.kept);
+		hn_json_kv_u64(&j, "dropped", vs.dropped + vs.queue_full);
+		hn_json_kv_u64(&j, "too_big", vs.too_big);
+		hn_json_obj_close(&j);
+	}
 	hn_json_kv_u64(&j, "events_per_s", (uint64_t)(a->rate + 0.5));
 	hn_json_arr_open(&j, "programs");
 	for (int i = 0; i < np; i++) {
@@ -1213,6 +1225,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 		if (hn_respond_state_dir(o->db_path, sd, sizeof(sd)) == 0)
 			a->guard = guard_open(sd, stderr, live_entity, a);
 	}
+	a->versioner = versioner_open(a->store, stderr);
 	logs_open(a);
 	logs_poll(a, now_ns(CLOCK_MONOTONIC), true);
 	publish_status(a, false);
@@ -1277,6 +1290,8 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	logs_save(a);
 	check_drops(a);
 	guard_poll(a);
+	versioner_free(a->versioner);   /* what is queued is read and kept now */
+	a->versioner = NULL;
 	agent_event(a, HN_EV_AGENT_STOP);
 	hn_hasher_drain(a->hasher);
 	iocw_drain(a->iocw);
@@ -1284,6 +1299,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	publish_status(a, true);
 	r = 0;
 out:
+	versioner_free(a->versioner);
 	guard_free(a->guard);
 	hn_sensor_close(a->sensor);
 	hn_hasher_free(a->hasher);

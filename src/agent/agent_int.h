@@ -29,6 +29,7 @@
 #include "detect/detect.h"
 #include "enrich/hasher.h"
 #include "event/event.h"
+#include "store/store.h"
 
 struct iocw;
 
@@ -128,5 +129,30 @@ int guard_take(struct exec_guard *g, struct guard_blocked *out, int max);
 void guard_stats(struct exec_guard *g, struct guard_stats *st);
 /* Stop: the kernel then allows every exec.  NULL is fine. */
 void guard_free(struct exec_guard *g);
+
+/*
+ * Versions of sensitive files (versioner.c): the main thread hands every
+ * file event over (versioner_event: cheap, a path check), a thread of its
+ * own reads the file a moment later and queues a version for the store
+ * when it changed.
+ */
+struct versioner;
+
+struct versioner_stats {
+	uint64_t kept;                   /* versions queued for the store */
+	uint64_t dropped;                /* the store's queue was full */
+	uint64_t queue_full;             /* changes not read: too many waiting */
+	uint64_t too_big;                /* over the size kept */
+};
+
+/* A path whose versions are kept (a persistence place; never shadow). */
+bool versioner_wants(const char *path);
+/* Start: the store's latest versions read, the baseline taken in the
+ * background.  NULL on no memory. */
+struct versioner *versioner_open(struct hn_store *s, FILE *log);
+void versioner_event(struct versioner *v, const struct hn_event *ev);
+void versioner_stats(struct versioner *v, struct versioner_stats *st);
+/* Reads what is queued, then stops.  NULL is fine. */
+void versioner_free(struct versioner *v);
 
 #endif

@@ -61,4 +61,28 @@ void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a);
 /* Write sb's bytes to stdout followed by a newline; -EIO on error. */
 int cli_put_line(const struct hn_strbuf *sb);
 
+/* ---- what investigate and remediate are asked about (cli_target.c) ---- */
+struct hn_incident;
+struct hn_story;
+
+struct cli_target {
+	const char *kind;        /* "alert", "entity", "path", "incident" */
+	const char *value;       /* as given: set by the caller */
+	uint64_t entity, at;
+	char *title;             /* an alert's rule */
+	int64_t alert_id;
+	struct hn_incident *incs, *inc;   /* an incident: the one asked about */
+	size_t nincs;
+};
+
+/* t->value (an alert id, inc-..., 16 hex digits of an entity, an absolute
+ * path) into the process to tell about and a time.  0, or 1 after one
+ * message on stderr ("hinomi CMD: ..."). */
+int cli_target_resolve(const char *cmd, struct hn_store *s, struct cli_target *t);
+/* The story of a resolved target (an incident's alerts as steps).  0, or 1
+ * after a message; *st: hn_story_free. */
+int cli_target_story(const char *cmd, struct hn_store *s, struct cli_target *t,
+		     struct hn_story **st);
+void cli_target_release(struct cli_target *t);
+
 #endif

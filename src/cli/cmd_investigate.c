@@ -45,154 +45,6 @@ static void usage(FILE *f)
 		cli_default_db());
 }
 
-struct target {
-	const char *kind;        /* "alert", "entity", "path" */
-	const char *value;
-	uint64_t entity, at;
-	char *title;             /* an alert's rule */
-	int64_t alert_id;
-	struct hn_incident *incs, *inc;   /* an incident: the one asked about */
-	size_t nincs;
-};
-
-struct find_alert {
-	int64_t id;
-	uint64_t entity, time;
-	char *title;
-	bool found;
-};
-
-static int on_alert(const struct hn_alert *a, void *arg)
-{
-	struct find_alert *f = arg;
-
-	if (a->id != f->id)
-		return 0;
-	f->found = true;
-	f->entity = a->entity;
-	f->time = a->last_time ? a->last_time : a->time;
-	f->title = strdup(a->rule_title ? a->rule_title : "");
-	return 1;
-}
-
-/* An incident: its malicious root is the subject, and its alerts are
- * steps of the path (added after the story is told: t->inc).  0, or 1
- * after a message. */
-static int resolve_incident(struct hn_store *s, struct target *t)
-{
-	size_t n = 0;
-	int r = hn_incidents(s, &t->incs, &n);
-
-	if (r < 0) {
-		fprintf(stderr, "hinomi investigate: %s\n",
-			r == -ENOMEM ? "out of memory" : hn_store_errmsg(s));
-		return 1;
-	}
-	t->nincs = n;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(t->incs[i].id, t->value))
-			t->inc = &t->incs[i];
-	if (!t->inc) {
-		fprintf(stderr, "hinomi investigate: no incident %s in the store (hinomi incidents)\n",
-			t->value);
-		return 1;
-	}
-	if (!t->inc->root) {
-		/* an alert whose process the store does not know */
-		fprintf(stderr, "hinomi investigate: incident %s names no process the store knows\n",
-			t->value);
-		return 1;
-	}
-	t->entity = t->inc->root;
-	t->at = 0;
-	return 0;
-}
-
-/* Its alerts as steps: each alert's process and time. */
-struct alert_steps {
-	const struct hn_incident *inc;
-	struct hn_story *st;
-	int err;
-};
-
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int on_incident_alert(const struct hn_alert *a, void *arg)
-{
-	struct alert_steps *x = arg;
-
-	/* the incident's ids are sorted (cmd_investigate) */
-	if (bsearch(&a->id, x->inc->alerts, x->inc->n_alerts, sizeof(*x->inc->alerts), cmp_id))
-		x->err = hn_story_add_alert(x->st, a->last_time ? a->last_time : a->time, a->entity,
-					    a->pid, a->executable, a->rule_title ? a->rule_title : "");
-	return x->err;
-}
-
-/* Resolve t->value into an entity and a time.  0, or 1 after a message. */
-static int resolve(struct hn_store *s, struct target *t)
-{
-	const char *v = t->value;
-	char *end;
-	int r;
-
-	if (v[0] == '/') {
-		t->kind = "path";
-		r = hn_investigate_path_subject(s, v, &t->entity, &t->at);
-		if (r == -ENOENT) {
-			fprintf(stderr, "hinomi investigate: no process ran or wrote %s in the store\n", v);
-			return 1;
-		}
-		if (r < 0) {
-			fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
-			return 1;
-		}
-		return 0;
-	}
-	if (!strncmp(v, "inc-", 4)) {
-		t->kind = "incident";
-		return resolve_incident(s, t);
-	}
-	if (strlen(v) == 16 && hn_entity_parse(v, &t->entity) == 0) {
-		t->kind = "entity";
-		t->at = 0;
-		return 0;
-	}
-	errno = 0;
-	t->alert_id = strtoll(v, &end, 10);
-	if (!errno && end != v && !*end && t->alert_id > 0) {
-		struct find_alert f = { .id = t->alert_id };
-		t->kind = "alert";
-		r = hn_store_alerts(s, 0, on_alert, &f);
-		if (r < 0 && r != -ENOENT) {
-			fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
-			return 1;
-		}
-		if (!f.found) {
-			fprintf(stderr, "hinomi investigate: no alert %s in the store\n", v);
-			return 1;
-		}
-		if (!f.entity) {
-			free(f.title);
-			fprintf(stderr, "hinomi investigate: alert %s names no process\n", v);
-			return 1;
-		}
-		t->entity = f.entity;
-		t->at = f.time;
-		t->title = f.title;
-		return 0;
-	}
-	fprintf(stderr,
-		"hinomi investigate: '%s' is not an alert id, an entity id (16 hex digits) or an "
-		"absolute path\n",
-		v);
-	return 1;
-}
-
 /* ---- JSON ---- */
 
 static void j_time(struct hn_json *j, const char *key, uint64_t ns)
@@ -361,7 +213,7 @@ static void j_graph(struct hn_json *j, const struct hn_story *st)
 	hn_graph_free(g);
 }
 
-static int render_json(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
+static int render_json(struct hn_strbuf *b, const struct cli_target *t, const struct hn_story *st)
 {
 	struct hn_json j;
 	char text[512];
@@ -714,7 +566,7 @@ static void t_tree(struct hn_strbuf *b, const struct hn_story *st)
 	free(t.by_parent);
 }
 
-static void render_text(struct hn_strbuf *b, const struct target *t, const struct hn_story *st)
+static void render_text(struct hn_strbuf *b, const struct cli_target *t, const struct hn_story *st)
 {
 	char text[512], tm[64], ent[32];
 
@@ -819,7 +671,7 @@ static void html_esc(struct hn_strbuf *b, const char *s, size_t n)
 }
 
 /* how: 0 DOT, 1 SVG, 2 an HTML page (the words, then the drawing). */
-static int render_graph(struct hn_strbuf *b, const struct target *t, const struct hn_story *st,
+static int render_graph(struct hn_strbuf *b, const struct cli_target *t, const struct hn_story *st,
 			int how)
 {
 	struct hn_strbuf dot, words;
@@ -876,7 +728,7 @@ int cmd_investigate(int argc, char **argv)
 	};
 	const char *db = cli_default_db();
 	enum { TEXT, JSON, DOT, SVG, HTML } form = TEXT;
-	struct target t = { 0 };
+	struct cli_target t = { 0 };
 	struct hn_story *st = NULL;
 	struct hn_store *s = NULL;
 	struct hn_strbuf b;
@@ -900,30 +752,12 @@ int cmd_investigate(int argc, char **argv)
 	t.value = argv[optind];
 	if (cli_store_open_ro("investigate", db, &s) < 0)
 		return 1;
-	if (resolve(s, &t)) {
-		hn_incidents_free(t.incs, t.nincs);
-		free(t.title);
+	if (cli_target_resolve("investigate", s, &t)) {
+		cli_target_release(&t);
 		hn_store_close(s);
 		return 1;
 	}
-	r = hn_investigate(s, t.entity, t.at, t.title, &st);
-	if (r == 0 && t.inc) {
-		struct alert_steps x = { .inc = t.inc, .st = st };
-		qsort(t.inc->alerts, t.inc->n_alerts, sizeof(*t.inc->alerts), cmp_id);
-		r = hn_store_alerts(s, 0, on_incident_alert, &x);
-		if (x.err)
-			r = x.err;
-		hn_story_sort_steps(st);
-	}
-	if (r == -ENOENT) {
-		char ent[32];
-		fprintf(stderr, "hinomi investigate: the store knows no process %s\n",
-			hn_entity_str(t.entity, ent, sizeof(ent)));
-	} else if (r == -ENOMEM) {
-		fprintf(stderr, "hinomi investigate: out of memory\n");
-	} else if (r < 0) {
-		fprintf(stderr, "hinomi investigate: %s\n", hn_store_errmsg(s));
-	}
+	r = cli_target_story("investigate", s, &t, &st) ? -EINVAL : 0;
 	if (r == 0) {
 		hn_strbuf_init(&b);
 		if (form == JSON)
@@ -951,8 +785,7 @@ int cmd_investigate(int argc, char **argv)
 		hn_strbuf_release(&b);
 	}
 	hn_story_free(st);
-	hn_incidents_free(t.incs, t.nincs);
-	free(t.title);
+	cli_target_release(&t);
 	hn_store_close(s);
 	return r < 0 ? 1 : 0;
 }

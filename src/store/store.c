@@ -125,6 +125,14 @@ static const char schema_sql[] =
 	" status TEXT NOT NULL, summary TEXT, detail TEXT"
 	");"
 	"CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent);"
+	/* file_versions: sensitive files as they changed (versions.c) */
+	"CREATE TABLE IF NOT EXISTS file_versions ("
+	" id INTEGER PRIMARY KEY,"
+	" path TEXT NOT NULL, time INTEGER NOT NULL, entity INTEGER,"
+	" sha256 TEXT, size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER,"
+	" deleted INTEGER NOT NULL DEFAULT 0, content BLOB"
+	");"
+	"CREATE INDEX IF NOT EXISTS file_versions_path ON file_versions(path, time);"
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 

@@ -184,6 +184,32 @@ int hn_store_actions(struct hn_store *s, int64_t id, int64_t parent,
  * Needs a read-write open.  0 or -errno. */
 int hn_store_alert_put(struct hn_store *s, const struct hn_alert *a);
 
+/* ---- versions of sensitive files (the agent keeps them; remediation
+ * reads them to put back what an attack changed) ---- */
+struct hn_file_version {
+	int64_t id;              /* row id (when read) */
+	const char *path;
+	uint64_t time;           /* when this content was read, ns since the epoch */
+	uint64_t entity;         /* the process whose change made it read (0: none,
+				  * a baseline) */
+	char sha256[65];         /* of content ("" when deleted) */
+	uint64_t size;
+	uint32_t mode, uid, gid; /* st_mode: a symbolic link's content is its target */
+	bool deleted;            /* the file was gone: no content */
+	const void *content;
+	size_t len;
+};
+
+/* Queue a version (copied) for the writer's next batch.  0, -EINVAL,
+ * -EROFS, -ENOSPC (queue full: counted as a dropped hash update), -ENOMEM. */
+int hn_store_submit_version(struct hn_store *s, const struct hn_file_version *v);
+/* Versions of path, oldest first (cb's non-zero return stops and is
+ * returned); -ENOENT when the store has no versions table. */
+typedef int (*hn_version_cb)(const struct hn_file_version *v, void *arg);
+int hn_store_file_versions(struct hn_store *s, const char *path, hn_version_cb cb, void *arg);
+/* The newest version of every path (content not read: len 0). */
+int hn_store_latest_versions(struct hn_store *s, hn_version_cb cb, void *arg);
+
 /* ---- reading (the CLI) ---- */
 
 struct hn_query {

@@ -112,6 +112,7 @@ enum hn_store_op_kind {
 	HN_OP_EVENT = 1,
 	HN_OP_HASH = 2,
 	HN_OP_ALERT = 3,
+	HN_OP_VERSION = 4,
 };
 
 struct hn_store_hash {
@@ -125,12 +126,19 @@ struct hn_store_op {
 		struct hn_event *ev;
 		struct hn_store_hash *hash;
 		struct hn_alert *alert;   /* one block with its strings */
+		struct hn_file_version *version;   /* one block: path, content */
 	} u;
 };
 
 /* alerts.c: write one queued alert (writer thread, in its batch).  SQLite
  * rc. */
 int hn_alert_write(struct hn_store *s, const struct hn_alert *a);
+
+/* versions.c: write one queued file version (writer thread, in its
+ * batch), keeping the newest HN_STORE_VERSIONS_PER_PATH of its path.
+ * SQLite rc. */
+#define HN_STORE_VERSIONS_PER_PATH 32
+int hn_version_write(struct hn_store *s, const struct hn_file_version *v);
 
 /* writer.c: put op on the ring (mu held); false when full or stopping. */
 bool hn_store_ring_push(struct hn_store *s, const struct hn_store_op *op);
@@ -158,6 +166,8 @@ enum hn_store_wstmt {
 	HN_WS_WRITTEN,        /* ... found by (entity, cookie) */
 	HN_WS_META,           /* a queued meta value */
 	HN_WS_ALERT,          /* an alert: a new row, or one more match */
+	HN_WS_VERSION,        /* a file version */
+	HN_WS_VERSION_TRIM,   /* ... and its path's old ones out */
 	HN_WS_COUNT,
 };
 

@@ -132,6 +132,13 @@ static const char *const wsql[HN_WS_COUNT] = {
 		" VALUES (?1, ?2, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 		" ON CONFLICT(group_key) DO UPDATE SET count = count + 1,"
 		"  last_time = max(last_time, excluded.last_time)",
+	[HN_WS_VERSION] =
+		"INSERT INTO file_versions(path, time, entity, sha256, size, mode, uid,"
+		" gid, deleted, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[HN_WS_VERSION_TRIM] =
+		"DELETE FROM file_versions WHERE path = ?1 AND id <"
+		" (SELECT min(id) FROM (SELECT id FROM file_versions WHERE path = ?1"
+		"  ORDER BY id DESC LIMIT ?2))",
 	[HN_WS_WRITTEN] =
 		"INSERT OR IGNORE INTO written(id) SELECT id FROM events"
 		" WHERE entity = ?1 AND cookie = ?2 AND type IN (10, 11, 20)"
@@ -854,6 +861,8 @@ static void write_batch(struct hn_store *s, struct hn_store_op *ops,
 					 HN_EVF_WRITTEN : 0, (int32_t)i);
 		else if (ops[i].kind == HN_OP_ALERT)
 			rc = hn_alert_write(s, ops[i].u.alert);
+		else if (ops[i].kind == HN_OP_VERSION)
+			rc = hn_version_write(s, ops[i].u.version);
 		else
 			rc = hash_update(s, ops[i].u.hash);
 		if (rc == SQLITE_OK)
@@ -937,6 +946,8 @@ static void op_free(struct hn_store_op *op)
 		hn_event_free(op->u.ev);
 	else if (op->kind == HN_OP_ALERT)
 		free(op->u.alert);
+	else if (op->kind == HN_OP_VERSION)
+		free(op->u.version);
 	else
 		free(op->u.hash);
 }
