@@ -65,6 +65,8 @@ int cmd_quarantine(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
+int cmd_remediate(int argc, char **argv);
+int cmd_undo(int argc, char **argv);
 
 /* SHA-256 of a file, hex, into out.  0 or -errno. (cmd_block.c) */
 int cli_sha256_file(const char *path, char out[65]);

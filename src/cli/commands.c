@@ -28,6 +28,8 @@ const struct hn_command hn_commands[] = {
 	{ "restore", cmd_restore, "put a quarantined file back, bytes and metadata" },
 	{ "block", cmd_block, "refuse the execution of a SHA-256 (fanotify, fails open)" },
 	{ "unblock", cmd_unblock, "allow a blocked SHA-256 again" },
+	{ "remediate", cmd_remediate, "undo what an attack did, from its impact scope" },
+	{ "undo", cmd_undo, "reverse a recorded response action" },
 	{ NULL, NULL, NULL },
 };
 

@@ -17,6 +17,9 @@
  *                every member verified by entity id through a pidfd
  *   blocklist.c  the hashes whose execution is refused ($state/blocklist),
  *                enforced by the agent's exec guard (agent/exec_guard.c)
+ *   remediate.c  the plan that undoes an attack from its impact scope
+ *                (investigate.h), running it step by step, and undoing
+ *                any recorded action
  *
  * State kept outside the store lives in the state directory
  * (hn_respond_state_dir): the vault, the isolation state, the block list.
@@ -103,11 +106,19 @@ void hn_qitem_free(struct hn_qitem *q);
  * Refuses directories, devices, sockets, fifos and the vault itself. */
 int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
 		  struct hn_qitem **out);
+/* The same, but the file stays where it is: a copy kept so that a change
+ * to it can be undone. */
+int hn_vault_copy(struct hn_respond *r, const char *path, int64_t action,
+		  struct hn_qitem **out);
 /* Put item id back at its path (to: elsewhere, or NULL): the same bytes
  * (checked against the SHA-256), owner, mode, timestamps and xattrs.
  * Refuses when something is at that path already.  The item stays in
  * the vault, marked restored. */
 int hn_restore(struct hn_respond *r, const char *id, const char *to);
+/* Put item id back over the file at its path, which must hold content
+ * with SHA-256 expect_sha256 (what a remediation wrote): -ESTALE when it
+ * changed since. */
+int hn_restore_over(struct hn_respond *r, const char *id, const char *expect_sha256);
 /* Items, oldest first; cb's non-zero return stops and is returned. */
 typedef int (*hn_qitem_cb)(const struct hn_qitem *q, void *arg);
 int hn_quarantine_list(struct hn_respond *r, hn_qitem_cb cb, void *arg);
@@ -139,6 +150,64 @@ void hn_kill_result_release(struct hn_kill_result *k);
  * its ancestors, and the agent.  -ESRCH when the process is gone. */
 int hn_kill(struct hn_respond *r, uint64_t entity, uint32_t pid, bool tree,
 	    struct hn_kill_result *out);
+
+/* ---- remediation (remediate.c) ---- */
+struct hn_story;
+
+enum hn_rstep_kind {
+	HN_RS_KILL,        /* a process of the attack still running: its tree */
+	HN_RS_QUARANTINE,  /* a file the attack created */
+	HN_RS_RESTORE,     /* a file it changed or deleted: back as before */
+	HN_RS_EDIT,        /* a shared file: its lines out, the others kept */
+	HN_RS_BLOCK,       /* an executable's hash */
+	HN_RS_RELOAD,      /* systemctl daemon-reload */
+	HN_RS_LEAVE,       /* not changed, and why (for a person to look at) */
+};
+const char *hn_rstep_kind_name(enum hn_rstep_kind k);
+
+struct hn_rstep {
+	enum hn_rstep_kind kind;
+	char *path;                      /* a file; block: the file it came from */
+	uint64_t entity;                 /* kill */
+	uint32_t pid;
+	char *exe;
+	char sha256[65];                 /* block: the hash; restore/edit of an
+					  * existing file: its content's as planned */
+	char *why;
+	unsigned char *content;          /* restore/edit: what it will hold */
+	size_t len;
+	bool exists;                     /* restore/edit: the file is there */
+	uint32_t mode, uid, gid;         /* restore: as it was */
+	int removed, kept;               /* edit: lines */
+	/* set by hn_remediate_run */
+	const char *status;              /* "done", "skipped", "failed" */
+	char *result;
+	int64_t action;
+};
+
+struct hn_rplan {
+	uint64_t root;
+	struct hn_rstep *steps;
+	size_t n, cap;
+};
+
+/* What undoing st's attack takes on this host now; changes nothing.
+ * 0 or -errno (r->err). */
+int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn_rplan *out);
+/* Run the steps in order, each an action under parent (its status and
+ * result set in the step).  The number of steps that failed, or -EIO when
+ * an action could not be recorded (the run stops). */
+int hn_remediate_run(struct hn_respond *r, struct hn_rplan *p, int64_t parent);
+void hn_rplan_release(struct hn_rplan *p);
+
+struct hn_undo_result {
+	int undone, failed, cannot;      /* cannot: a kill, an action with no undo */
+	char last_err[HN_RESPOND_ERR_MAX];
+};
+/* Undo action id (a remediation: its steps, last first), each undo an
+ * action under parent; the undone marked "undone".  0, or -errno when
+ * something could not be undone (res says what). */
+int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_result *res);
 
 /* ---- blocked hashes (blocklist.c) ---- */
 struct hn_block_entry {

@@ -508,8 +508,9 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
-		  struct hn_qitem **out)
+/* Put path into the vault; with remove, take it away from its place. */
+static int vault_put(struct hn_respond *r, const char *path, int64_t action,
+		     struct hn_qitem **out, bool remove)
 {
 	char vdir[PATH_MAX], idir[PATH_MAX], dpath[PATH_MAX], real[PATH_MAX], pdir[PATH_MAX];
 	unsigned char rnd[8];
@@ -643,6 +644,8 @@ int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
 			goto fail_item;
 		}
 	}
+	if (!remove)
+		goto kept;
 	/* the name must still be that file */
 	if (lstat(path, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
 		rc = hn_respond_fail(r, -EAGAIN, "%s was replaced while being "
@@ -656,6 +659,7 @@ int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
 	}
 	if (parent_of(path, pdir, sizeof(pdir)) == 0)
 		fsync_dir(pdir);
+kept:
 	if (fd >= 0)
 		close(fd);
 	if (out)
@@ -677,6 +681,18 @@ fail_free:
 		close(fd);
 	hn_qitem_free(q);
 	return rc;
+}
+
+int hn_quarantine(struct hn_respond *r, const char *path, int64_t action,
+		  struct hn_qitem **out)
+{
+	return vault_put(r, path, action, out, true);
+}
+
+int hn_vault_copy(struct hn_respond *r, const char *path, int64_t action,
+		  struct hn_qitem **out)
+{
+	return vault_put(r, path, action, out, false);
 }
 
 static int item_dir(struct hn_respond *r, const char *id, char *buf, size_t n)
@@ -730,7 +746,25 @@ static int set_meta(struct hn_respond *r, int fd, const char *tmp, const struct 
 	return 0;
 }
 
-int hn_restore(struct hn_respond *r, const char *id, const char *to)
+/* The SHA-256 of the file at path into out ("" for a link: its target is
+ * compared instead by the caller).  0 or -errno. */
+static int file_sha(const char *path, char out[65])
+{
+	struct crypt none;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	memset(&none, 0, sizeof(none));
+	/* pump hashes the plain side; with no output the cipher only costs */
+	rc = pump(fd, -1, &none, true, out, NULL);
+	close(fd);
+	return rc;
+}
+
+/* Put item id at `to` (NULL: its path).  expect NULL: nothing may be
+ * there; else the file there must have SHA-256 expect, and is replaced. */
+static int vault_get(struct hn_respond *r, const char *id, const char *to, const char *expect)
 {
 	char idir[PATH_MAX], dpath[PATH_MAX], pdir[PATH_MAX], tmp[PATH_MAX], sha[65];
 	struct hn_qitem *q = NULL;
@@ -758,10 +792,18 @@ int hn_restore(struct hn_respond *r, const char *id, const char *to)
 		rc = hn_respond_fail(r, -EINVAL, "%s: give an absolute path", dest);
 		goto out;
 	}
-	if (lstat(dest, &st) == 0) {
+	if (!expect && lstat(dest, &st) == 0) {
 		rc = hn_respond_fail(r, -EEXIST, "%s exists; not replaced (restore it "
 				     "elsewhere with --to PATH)", dest);
 		goto out;
+	}
+	if (expect) {
+		char cur[65];
+		if (file_sha(dest, cur) < 0 || strcmp(cur, expect) != 0) {
+			rc = hn_respond_fail(r, -ESTALE, "%s changed since (it is not what was "
+					     "written then); not replaced", dest);
+			goto out;
+		}
 	}
 	if (parent_of(dest, pdir, sizeof(pdir)) < 0 || stat(pdir, &st) < 0 ||
 	    !S_ISDIR(st.st_mode)) {
@@ -814,7 +856,7 @@ int hn_restore(struct hn_respond *r, const char *id, const char *to)
 		rc = hn_respond_fail(r, -errno, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) < 0) {
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, expect ? 0 : RENAME_NOREPLACE) < 0) {
 		rc = hn_respond_fail(r, -errno, "cannot put %s in place: %s", dest,
 				     strerror(errno));
 		goto out;
@@ -837,6 +879,18 @@ out:
 		close(dfd);
 	hn_qitem_free(q);
 	return rc;
+}
+
+int hn_restore(struct hn_respond *r, const char *id, const char *to)
+{
+	return vault_get(r, id, to, NULL);
+}
+
+int hn_restore_over(struct hn_respond *r, const char *id, const char *expect_sha256)
+{
+	if (!expect_sha256)
+		return hn_respond_fail(r, -EINVAL, "no content to compare with");
+	return vault_get(r, id, NULL, expect_sha256);
 }
 
 static int cmp_item(const void *a, const void *b)
