@@ -60,5 +60,7 @@ int cmd_ioc(int argc, char **argv);
 int cmd_investigate(int argc, char **argv);
 int cmd_incidents(int argc, char **argv);
 int cmd_actions(int argc, char **argv);
+int cmd_isolate(int argc, char **argv);
+int cmd_unisolate(int argc, char **argv);
 
 #endif

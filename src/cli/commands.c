@@ -23,6 +23,8 @@ const struct hn_command hn_commands[] = {
 	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
 	{ "incidents", cmd_incidents, "alerts grouped by the attack they belong to" },
 	{ "actions", cmd_actions, "the response actions taken: who, when, what they changed" },
+	{ "isolate", cmd_isolate, "cut this host off the network but for the addresses allowed (nftables)" },
+	{ "unisolate", cmd_unisolate, "end the network isolation: delete its table, nothing else" },
 	{ NULL, NULL, NULL },
 };
 
