@@ -168,7 +168,7 @@ int hn_kill(struct hn_respond *r, uint64_t entity, uint32_t pid, bool tree,
  * "fd00::1", "[fd00::/64]:443" (host bits cleared, /32 and /128 left
  * out). */
 struct hn_allow {
-	char text[64];
+	char text[72];
 	int family;                      /* AF_INET or AF_INET6 */
 	unsigned char addr[16];
 	int prefix;                      /* 32 or 128 for one address */
