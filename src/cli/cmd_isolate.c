@@ -151,7 +151,9 @@ static int isolate_status(const char *db, bool json)
 	if (loaded == 0) {
 		printf("isolated since %s by %s (action #%lld)\n", when, st->by,
 		       (long long)st->action);
-		printf("allowed: loopback, DHCP, IPv6 neighbour discovery, %s\n", allowed);
+		printf("allowed: loopback, DHCP, IPv6 neighbour discovery%s%s\n",
+		       strcmp(allowed, "nothing") ? ", " : "",
+		       strcmp(allowed, "nothing") ? allowed : "");
 	} else {
 		printf("not isolated\n");
 	}
@@ -249,7 +251,8 @@ static int do_isolate(const char *db, struct hn_isolation *st)
 	       replaced ? ", replacing the table in force" : "");
 	if (had == 0)
 		print_changes(prev, st);
-	printf("  reachable: loopback, DHCP, IPv6 neighbour discovery, %s\n", allowed);
+	printf("  reachable: loopback, DHCP, IPv6 neighbour discovery%s%s\n",
+	       strcmp(allowed, "nothing") ? ", " : "", strcmp(allowed, "nothing") ? allowed : "");
 	if (st->dns && st->ndns == 0)
 		printf("  note: /etc/resolv.conf names no nameserver off this host; "
 		       "allow its upstream servers with --allow ADDR:53\n");

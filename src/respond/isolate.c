@@ -385,28 +385,35 @@ int hn_isolation_ruleset(const struct hn_isolation *st, struct hn_strbuf *sb)
 	return sb->oom ? -ENOMEM : 0;
 }
 
+/* Append to buf (n bytes, used so far in *used), cutting at the end. */
+static void put(char *buf, size_t n, size_t *used, const char *a, const char *b)
+{
+	int w;
+
+	if (*used >= n)
+		return;
+	w = snprintf(buf + *used, n - *used, "%s%s", a, b);
+	*used += w > 0 ? (size_t)w : 0;
+}
+
 void hn_isolation_describe(const struct hn_isolation *st, char *buf, size_t n)
 {
 	size_t used = 0;
 
+	if (!n)
+		return;
 	buf[0] = '\0';
-	for (int i = 0; i < st->nallow && used < n; i++) {
-		int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", st->allow[i].text);
-		used += w > 0 ? (size_t)w : 0;
+	for (int i = 0; i < st->nallow; i++)
+		put(buf, n, &used, i ? ", " : "", st->allow[i].text);
+	if (st->dns) {
+		put(buf, n, &used, used ? "; " : "", "DNS");
+		for (int i = 0; i < st->ndns; i++)
+			put(buf, n, &used, i ? ", " : " ", st->dns_servers[i].text);
+		if (st->ndns == 0)
+			put(buf, n, &used, " (no nameserver off this host)", "");
 	}
-	if (used == 0 && n)
-		used = (size_t)snprintf(buf, n, "nothing");
-	if (st->dns && used < n) {
-		int w = snprintf(buf + used, n - used, "; DNS");
-		used += w > 0 ? (size_t)w : 0;
-		for (int i = 0; i < st->ndns && used < n; i++) {
-			w = snprintf(buf + used, n - used, "%s%s", i ? ", " : " ",
-				     st->dns_servers[i].text);
-			used += w > 0 ? (size_t)w : 0;
-		}
-		if (st->ndns == 0 && used < n)
-			snprintf(buf + used, n - used, " (no nameserver off this host)");
-	}
+	if (!used)
+		snprintf(buf, n, "nothing");
 }
 
 /* ---- nftables ---- */
@@ -567,14 +574,15 @@ static void sync_dir(const char *dir)
 
 int hn_isolation_save(struct hn_respond *r, const struct hn_isolation *st)
 {
-	char path[4200], tmp[4200], since[40];
+	char path[4200], tmp[4200], since[40], suffix[32];
 	struct hn_strbuf sb;
 	struct hn_json j;
 	int fd = -1, rc;
 	size_t off = 0;
 
+	snprintf(suffix, sizeof(suffix), ".tmp.%d", (int)getpid());
 	if ((rc = state_path(r, path, sizeof(path), "")) < 0 ||
-	    (rc = state_path(r, tmp, sizeof(tmp), ".tmp")) < 0)
+	    (rc = state_path(r, tmp, sizeof(tmp), suffix)) < 0)
 		return rc;
 	hn_strbuf_init(&sb);
 	time_text(st->since, since, sizeof(since));

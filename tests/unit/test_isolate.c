@@ -187,6 +187,9 @@ static void ruleset_exact(void **state)
 	assert_null(strstr(sb.buf, "daddr"));
 	hn_isolation_describe(st, desc, sizeof(desc));
 	assert_string_equal(desc, "nothing");
+	st->dns = true;
+	hn_isolation_describe(st, desc, sizeof(desc));
+	assert_string_equal(desc, "DNS (no nameserver off this host)");
 	hn_strbuf_release(&sb);
 	free(st);
 }
