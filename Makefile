@@ -31,6 +31,9 @@ LDLIBS  := $(LDFLAGS_SAN) -lbpf -lelf -lz -lsqlite3 -lcrypto -lyaml -lpcre2-8 -l
 # Graphviz lays out investigation graphs (src/investigate/render.c)
 CFLAGS_BASE += $(shell pkg-config --cflags libgvc 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt)
+# nftables puts network isolation in place (src/respond/isolate.c)
+CFLAGS_BASE += $(shell pkg-config --cflags libnftables 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)
 
 # Hyperscan (amd64 only in Debian) speeds up the rule engine's literal
 # prefilter (src/detect/literal.c); without it the engine is slower, not

@@ -21,6 +21,9 @@ libyaml-dev
 libpcre2-dev
 libjansson-dev
 libgraphviz-dev
+libnftables-dev
+nftables
+iproute2
 pkg-config
 libclang-rt-14-dev
 python3

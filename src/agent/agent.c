@@ -945,6 +945,7 @@ static void publish_status(struct agent *a, bool final)
 	struct hn_sensor_prog progs[96];
 	int nc, np, inactive = 0;
 	uint64_t now = now_ns(CLOCK_REALTIME);
+	bool isolated = hn_isolated(a->o->db_path);
 	char ts[64];
 
 	if (now - a->last_rate_ns >= 1000000000ULL) {
@@ -1057,11 +1058,14 @@ static void publish_status(struct agent *a, bool final)
 	hn_json_kv_u64(&j, "log_files", a->nlogs);
 	hn_json_kv_u64(&j, "malformed", hn_sensor_malformed(a->sensor));
 	hn_json_kv_u64(&j, "untracked_processes", a->pt_full);
+	hn_json_kv_bool(&j, "isolated", isolated);
 	hn_json_obj_close(&j);
 
 	hn_strbuf_addf(&tx, "agent      pid %d on %s, up %llus, %s\n", (int)getpid(), a->host,
 		       (unsigned long long)((now - a->started_ns) / 1000000000ULL),
 		       final ? "stopped" : "recording");
+	if (isolated)
+		hn_strbuf_addf(&tx, "network    ISOLATED (hinomi isolate --status)\n");
 	hn_strbuf_addf(&tx, "sensor     %d programs, %d active", np, np - inactive);
 	for (int i = 0; i < np; i++)
 		if (!progs[i].active)
@@ -1129,7 +1133,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	struct hn_store_opts so = { 0 };
 	struct hn_sensor_opts sno = { 0 };
 	struct sigaction sa;
-	char err[256], msg[256] = "";
+	char err[256], msg[2048] = "";
 	const char *const *watch;
 	int r = -ENOMEM, nwatch;
 	uint64_t last_tick, last_publish, published = 0, deadline = 0;
@@ -1141,6 +1145,10 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	a->dns = calloc(DNS_CACHE, sizeof(*a->dns));   /* NULL: no names, only slower */
 	gethostname(a->host, sizeof(a->host) - 1);
 	a->started_ns = a->last_rate_ns = now_ns(CLOCK_REALTIME);
+	/* network isolation outlives the agent and reboots: put back first,
+	 * before anything that can fail (respond.h, isolation) */
+	if (hn_isolation_restore(o->db_path, "hinomi agent", msg, sizeof(msg)) != 0)
+		fprintf(stderr, "hinomi agent: %s\n", msg);
 
 	if (o->config_path || access("/etc/hinomi/agent.conf", R_OK) == 0) {
 		const char *p = o->config_path ? o->config_path : "/etc/hinomi/agent.conf";

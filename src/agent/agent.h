@@ -20,6 +20,8 @@
  * and a live line the first time.  They are matched against IOC lists
  * too (ioc/ioc.h; ioc_watch.c): executables' and written files' hashes,
  * remote addresses, DNS names; a hit is an alert like a rule's.
+ * Before anything else it puts back a network isolation that is in force
+ * (respond.h: hn_isolation_restore; a reboot loses the nftables table).
  * Every second it publishes its status (meta "status.json"/"status.text")
  * for `hinomi status`, and turns kernel drop counters into HN_EV_GAP events:
  * nothing is lost silently.

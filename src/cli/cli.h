@@ -74,5 +74,7 @@ int cli_sha256_file(const char *path, char out[65]);
 /* "16 hex digits": an entity id into *entity; decimal: a pid into *pid
  * (the other 0).  0 or -EINVAL. (cmd_kill.c) */
 int cli_parse_process(const char *s, uint64_t *entity, uint32_t *pid);
+int cmd_isolate(int argc, char **argv);
+int cmd_unisolate(int argc, char **argv);
 
 #endif

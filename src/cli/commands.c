@@ -30,6 +30,8 @@ const struct hn_command hn_commands[] = {
 	{ "unblock", cmd_unblock, "allow a blocked SHA-256 again" },
 	{ "remediate", cmd_remediate, "undo what an attack did, from its impact scope" },
 	{ "undo", cmd_undo, "reverse a recorded response action" },
+	{ "isolate", cmd_isolate, "cut this host off the network but for the addresses allowed (nftables)" },
+	{ "unisolate", cmd_unisolate, "end the network isolation: delete its table, nothing else" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1068,6 +1068,13 @@ static int undo_one(struct hn_respond *r, const struct one *o)
 			rc = hn_respond_fail(r, -EINVAL, "#%lld: nothing recorded to undo it with",
 					     (long long)o->id);
 		}
+	} else if (!strcmp(kind, "isolate")) {
+		char *deleted = NULL;
+		bool had_table = false, had_state = false;
+		rc = hn_unisolate(r, &deleted, &had_table, &had_state);
+		free(deleted);
+		if (rc == 0 && !had_table && !had_state)
+			rc = hn_respond_fail(r, 1, "the host is not isolated any more");
 	} else if (!strcmp(kind, "kill") || !strcmp(kind, "kill-tree")) {
 		rc = hn_respond_fail(r, 1, "#%lld: a killed process cannot be brought back",
 				     (long long)o->id);

@@ -20,6 +20,9 @@
  *   remediate.c  the plan that undoes an attack from its impact scope
  *                (investigate.h), running it step by step, and undoing
  *                any recorded action
+ *   isolate.c    network containment: one nftables table of ours that
+ *                drops all but loopback and the allowed addresses, its
+ *                state file, and its restore when the agent starts
  *
  * State kept outside the store lives in the state directory
  * (hn_respond_state_dir): the vault, the isolation state, the block list.
@@ -34,6 +37,7 @@
 #include <time.h>
 
 #include "store/store.h"
+#include "util/strbuf.h"
 
 #define HN_RESPOND_ERR_MAX 512
 
@@ -238,5 +242,102 @@ const struct hn_block_entry *hn_blocklist_find(const struct hn_blocklist *b,
 int hn_blocklist_add(struct hn_respond *r, const char *sha256, int64_t action,
 		     const char *reason);
 int hn_blocklist_remove(struct hn_respond *r, const char *sha256);
+/* ---- isolation (isolate.c) ----
+ *
+ * Everything isolate adds is the nftables table `inet hinomi_isolation`
+ * (HN_ISO_TABLE): chains input, output and forward at filter priority
+ * with policy drop.  Accepted, regardless of connection state: loopback;
+ * each allowed address (a port: TCP and UDP to and from that port on it,
+ * either end, so both "we connect to ADDR:PORT" and "ADDR connects to
+ * our PORT"); DHCP and DHCPv6 client traffic; IPv6 neighbour discovery
+ * and MLD; with dns, the nameservers on port 53.  An established
+ * connection to anything else (an intruder's) is cut.  The table is put
+ * in place, or replaced, in one transaction; undo deletes that table and
+ * nothing else.
+ *
+ * The state, $state/isolation.json (0600, written atomically), exists
+ * exactly while the host is meant to be isolated; the agent applies it
+ * again at start (a reboot or `nft flush ruleset` loses the table). */
+#define HN_ISO_FAMILY "inet"
+#define HN_ISO_TABLE "hinomi_isolation"
+#define HN_ISO_STATE "isolation.json"
+#define HN_ISO_MAX_ALLOW 64
+#define HN_ISO_MAX_DNS 8
+
+/* One allowed address: canonical text "10.0.0.0/24", "10.0.0.5:22",
+ * "fd00::1", "[fd00::/64]:443" (host bits cleared, /32 and /128 left
+ * out). */
+struct hn_allow {
+	char text[72];
+	int family;                      /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int prefix;                      /* 32 or 128 for one address */
+	unsigned port;                   /* 0: every protocol and port */
+};
+
+struct hn_isolation {
+	struct hn_allow allow[HN_ISO_MAX_ALLOW];
+	int nallow;
+	bool dns;                        /* asked for (--dns) */
+	struct hn_allow dns_servers[HN_ISO_MAX_DNS];   /* port 53 each */
+	int ndns;
+	uint64_t since;                  /* isolated since, ns since the epoch */
+	char by[160];                    /* who isolated last (respond.h: who) */
+	int64_t action;                  /* that action's id (0: not recorded) */
+};
+
+/* Parse "ADDR", "ADDR/LEN", "IPV4[/LEN]:PORT", "[IPV6[/LEN]]:PORT" (or
+ * "[IPV6]/LEN:PORT") into *out.  0, or -EINVAL with why set (a /0
+ * prefix, which would allow everything, is refused too). */
+int hn_allow_parse(const char *s, struct hn_allow *out, char *why, size_t n);
+/* Parse s and add it to st->allow unless there already.  0, -EINVAL
+ * (why), -E2BIG (more than HN_ISO_MAX_ALLOW). */
+int hn_isolation_allow(struct hn_isolation *st, const char *s, char *why, size_t n);
+/* st->dns = true, and the nameservers of resolv_conf into st->dns_servers
+ * (loopback ones are skipped: loopback stays reachable; when only those
+ * are listed, systemd-resolved's upstream servers from
+ * /run/systemd/resolve/resolv.conf are used where that file exists).
+ * The count added, or -errno (why) when resolv_conf cannot be read. */
+int hn_isolation_dns(struct hn_isolation *st, const char *resolv_conf, char *why, size_t n);
+
+/* The table's text (what is applied, one statement per line) appended
+ * to sb; -ENOMEM. */
+int hn_isolation_ruleset(const struct hn_isolation *st, struct hn_strbuf *sb);
+/* The allow list in one line ("10.0.0.5:22, fd00::1; DNS 10.0.0.53"), or
+ * "nothing" when empty; into buf. */
+void hn_isolation_describe(const struct hn_isolation *st, char *buf, size_t n);
+
+/* Whether nftables can be used here: the library starts and the kernel
+ * answers `list tables`.  0, or -EOPNOTSUPP with r->err saying why. */
+int hn_isolation_check(struct hn_respond *r);
+/* Our table as the kernel lists it now: 0 and *text (malloc'd), -ENOENT
+ * when it is not there, other -errno with r->err. */
+int hn_isolation_table(struct hn_respond *r, char **text);
+/* Put st's table in place in one transaction, replacing ours when it is
+ * there (nothing else is touched).  *ruleset (may be NULL; malloc'd) gets
+ * the table text applied.  0, or -errno with r->err and nothing changed. */
+int hn_isolation_apply(struct hn_respond *r, const struct hn_isolation *st, char **ruleset);
+/* Write st to $state/isolation.json (temp file, fsync, rename).  0 or
+ * -errno (r->err). */
+int hn_isolation_save(struct hn_respond *r, const struct hn_isolation *st);
+/* Read $state/isolation.json into *st.  0; -ENOENT when not isolated;
+ * -EINVAL (r->err) when it does not read as ours. */
+int hn_isolation_load(struct hn_respond *r, struct hn_isolation *st);
+/* Delete our table (when there: *deleted, may be NULL, gets its listing
+ * first) and the state file.  *had_table and *had_state say what was
+ * there.  0 or -errno (r->err). */
+int hn_unisolate(struct hn_respond *r, char **deleted, bool *had_table, bool *had_state);
+/* The action's detail JSON: the allow list, dns and its servers, the
+ * table text applied (ruleset) and the one it replaced (NULL: none). */
+int hn_isolation_detail(const struct hn_isolation *st, const char *ruleset,
+			const char *replaced, struct hn_strbuf *sb);
+
+/* Does the state directory of db_path say this host is isolated?  (The
+ * agent's status.) */
+bool hn_isolated(const char *db_path);
+/* For the agent at start: when isolated, apply the saved table again and
+ * record that as an "isolate" action by who.  1 when restored, 0 when not
+ * isolated, -errno when it failed; msg gets a line to print (1 and <0). */
+int hn_isolation_restore(const char *db_path, const char *who, char *msg, size_t n);
 
 #endif
