@@ -1123,7 +1123,8 @@ static bool exec_mode(const struct hn_event *ev)
 
 static void add_file(struct inv *iv, enum hn_inv_action a, const struct hn_event *ev)
 {
-	const char *path = ev->path, *kind;
+	/* a hard link's new name is path2 (path is the file it links to) */
+	const char *path = ev->type == HN_EV_FILE_LINK ? ev->path2 : ev->path, *kind;
 	struct hn_inv_file *f;
 	size_t *sl;
 

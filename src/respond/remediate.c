@@ -386,6 +386,24 @@ static int plan_created(struct hn_respond *r, const struct hn_story *st, struct 
 	}
 	if (S_ISDIR(sb.st_mode))
 		return 0;   /* directories stay: what is in them is handled one by one */
+	{
+		/* born before the attack began: not the attack's to take (a
+		 * file it renamed or linked into place, say) */
+		struct statx sx;
+		if (statx(AT_FDCWD, f->path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+		    (sx.stx_mask & STATX_BTIME)) {
+			uint64_t born = (uint64_t)sx.stx_btime.tv_sec * 1000000000ULL +
+					sx.stx_btime.tv_nsec;
+			uint64_t began = st->root.start ? st->root.start : f->first;
+			if (began != UINT64_MAX && born + 2000000000ULL < began) {
+				if (!(s = add_step(p, HN_RS_LEAVE, f->path)))
+					return -ENOMEM;
+				set_why(s, "existed before the attack (it only moved or linked it): "
+					"check it by hand");
+				return 0;
+			}
+		}
+	}
 	if (changed_by_other(r, st, f->path, f->last, exe, sizeof(exe))) {
 		if (!(s = add_step(p, HN_RS_LEAVE, f->path)))
 			return -ENOMEM;

@@ -169,6 +169,14 @@ static int setup(void **state)
 	file_ev(HN_EV_FILE_OPEN_WRITE, E_PAYLOAD, 203, t0 + 15 * SEC + 150, "/etc/passwd", 0, 0);
 	net_ev(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 200, "192.0.2.9", 4444);
 	file_ev(HN_EV_FILE_READ, E_PAYLOAD, 203, t0 + 15 * SEC + 210, "/etc/shadow", 0, 0);
+	{
+		/* a hard link to a file that is not the attack's: the new name
+		 * is what it created (path2), never the file linked to */
+		struct hn_event *ev = mk(HN_EV_FILE_LINK, E_PAYLOAD, 203, t0 + 15 * SEC + 215);
+		ev->path = hn_event_puts(ev, "/usr/bin/legit");
+		ev->path2 = hn_event_puts(ev, "/tmp/x/legit-link");
+		submit(ev);
+	}
 	/* two IPv6 ends differing only in the port */
 	for (int k = 0; k < 2; k++) {
 		ev = mk(HN_EV_NET_CONNECT, E_PAYLOAD, 203, t0 + 15 * SEC + 212 + (uint64_t)k);
@@ -379,6 +387,8 @@ static void test_scope_of_a_web_shell(void **state)
 	assert_non_null(file_of(st, HN_INV_MODIFIED, "/home/alice/.bashrc"));
 	assert_null(file_of(st, HN_INV_MODIFIED, "/etc/passwd"));
 	assert_null(file_of(st, HN_INV_CREATED, "/tmp/x/other"));
+	assert_non_null(file_of(st, HN_INV_CREATED, "/tmp/x/legit-link"));
+	assert_null(file_of(st, HN_INV_CREATED, "/usr/bin/legit"));
 	/* a sensitive file read: in the scope, not a persistence point */
 	assert_non_null(file_of(st, HN_INV_READ, "/etc/shadow"));
 	assert_null(persist_of(st, "/etc/shadow"));
