@@ -26,6 +26,7 @@ const struct hn_command hn_commands[] = {
 	{ "kill", cmd_kill, "stop a process or its whole tree (frozen first, checked by entity)" },
 	{ "quarantine", cmd_quarantine, "move files into the vault, or list it" },
 	{ "restore", cmd_restore, "put a quarantined file back, bytes and metadata" },
+	{ "check", cmd_check, "a quick compromise assessment of this host now, with a verdict" },
 	{ NULL, NULL, NULL },
 };
 
