@@ -145,7 +145,9 @@ unsigned chk_place(const char *path)
 	static const char *const tools[] = { ".cargo", ".rustup", ".pyenv", ".nvm", ".local",
 					     ".vscode-server", ".cursor-server", ".sdkman",
 					     ".bun", ".deno", ".volta", ".asdf", ".rbenv",
-					     ".goenv", ".jenv", ".conda", ".npm", ".cache" };
+					     ".goenv", ".jenv", ".conda", ".npm", ".cache",
+					     ".vscode", ".cursor", ".dotnet", ".ghcup", ".opam",
+					     ".juliaup", ".gradle", ".m2", ".elan" };
 	unsigned bits = 0;
 	const char *p;
 

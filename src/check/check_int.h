@@ -110,7 +110,7 @@ struct check_ctx {
 
 /* ---- check.c: helpers ---- */
 
-/* root + host path, into a static-free buffer the caller gives. */
+/* root + host path, into buf (n bytes; "" when it does not fit). */
 const char *chk_rpath(const struct check_ctx *c, const char *host, char *buf, size_t n);
 /* Read at most max bytes of the file at path (flags: extra O_ flags such
  * as O_NOFOLLOW): non-blocking, regular files only (a /proc file is one).
