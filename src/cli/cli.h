@@ -13,7 +13,7 @@
  * `hinomi NAME --help` must print its usage and exit 0.
  *
  * Exit codes: 0 success, 1 failure (the error printed to stderr once),
- * 2 usage error.
+ * 2 usage error.  `check` adds 3 (suspicious) and 4 (compromised).
  */
 #ifndef HINOMI_CLI_H
 #define HINOMI_CLI_H
@@ -70,6 +70,8 @@ int cmd_undo(int argc, char **argv);
 
 /* SHA-256 of a file, hex, into out.  0 or -errno. (cmd_block.c) */
 int cli_sha256_file(const char *path, char out[65]);
+/* exits 0 clean, 3 suspicious, 4 compromised (1 error, 2 usage) */
+int cmd_check(int argc, char **argv);
 
 /* "16 hex digits": an entity id into *entity; decimal: a pid into *pid
  * (the other 0).  0 or -EINVAL. (cmd_kill.c) */

@@ -32,6 +32,7 @@ const struct hn_command hn_commands[] = {
 	{ "undo", cmd_undo, "reverse a recorded response action" },
 	{ "isolate", cmd_isolate, "cut this host off the network but for the addresses allowed (nftables)" },
 	{ "unisolate", cmd_unisolate, "end the network isolation: delete its table, nothing else" },
+	{ "check", cmd_check, "a quick compromise assessment of this host now, with a verdict" },
 	{ NULL, NULL, NULL },
 };
 
