@@ -340,7 +340,7 @@ static void put_file(struct hn_json *j, const struct hn_event *ev)
 	put_time(j, "mtime", ev->mtime);
 	if (t == HN_EV_EXEC_BLOCKED && ev->sha256[0]) {
 		hn_json_obj_open(j, "hash");
-		hn_json_kv_str(j, "sha256", ev->sha256);
+		hn_json_kv_strn(j, "sha256", ev->sha256, strnlen(ev->sha256, sizeof(ev->sha256) - 1));
 		hn_json_obj_close(j);
 	}
 	if (t == HN_EV_FILE_CHOWN) {

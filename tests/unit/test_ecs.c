@@ -874,7 +874,9 @@ static void test_every_type_renders_valid_json(void **state)
 			}
 			if (full) {
 				EXPECT_STR(&d, "process.name", "cccccccccccccccc");
-				EXPECT_STR(&d, "process.hash.sha256", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+				/* a refused exec's hash is its file's, not the process's */
+				EXPECT_STR(&d, t == HN_EV_EXEC_BLOCKED ? "file.hash.sha256" :
+					   "process.hash.sha256", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
 				EXPECT_STR(&d, "host.name", "h\"ost");
 			} else {
 				if (t == HN_EV_PROCESS_EXIT)  /* exit_code 0 */

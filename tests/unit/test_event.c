@@ -31,6 +31,7 @@ static const unsigned all_types[] = {
 	HN_EV_MODULE_LOAD, HN_EV_BPF_LOAD, HN_EV_MOUNT,
 	HN_EV_GAP, HN_EV_AGENT_START, HN_EV_AGENT_STOP,
 	HN_EV_LOG,
+	HN_EV_EXEC_BLOCKED,
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -281,10 +282,10 @@ static void test_kinds_table_is_complete(void **state)
 {
 	(void)state;
 	static const char *const categories[] = { "process", "file", "network",
-		"driver", "configuration", "host", NULL };
+		"driver", "configuration", "host", "intrusion_detection", NULL };
 	static const char *const ecs_types[] = { "start", "end", "change",
 		"creation", "deletion", "connection", "protocol", "access",
-		"info", NULL };
+		"info", "denied", NULL };
 
 	for (size_t i = 0; i < N_TYPES; i++) {
 		const struct hn_event_kind *k = hn_event_kind(all_types[i]);
@@ -377,7 +378,7 @@ static void test_types_by_family(void **state)
 		{ "file", 13, hn_event_is_file },
 		{ "network", 6, hn_event_is_network },
 		{ "kernel", 3, NULL },
-		{ "agent", 3, NULL },
+		{ "agent", 4, NULL },   /* gap, start, stop, exec_blocked */
 		{ "log", 1, NULL },
 	};
 	uint16_t t[64];
