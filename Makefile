@@ -31,6 +31,10 @@ LDLIBS  := $(LDFLAGS_SAN) -lbpf -lelf -lz -lsqlite3 -lcrypto -lyaml -lpcre2-8 -l
 # Graphviz lays out investigation graphs (src/investigate/render.c)
 CFLAGS_BASE += $(shell pkg-config --cflags libgvc 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs libgvc 2>/dev/null || echo -lgvc -lcgraph -lcdt)
+# libyara: `hinomi scan` matches YARA rules over files and process memory
+# (src/scan/)
+CFLAGS_BASE += $(shell pkg-config --cflags yara 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs yara 2>/dev/null || echo -lyara)
 
 # Hyperscan (amd64 only in Debian) speeds up the rule engine's literal
 # prefilter (src/detect/literal.c); without it the engine is slower, not

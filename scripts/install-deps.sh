@@ -21,6 +21,8 @@ libyaml-dev
 libpcre2-dev
 libjansson-dev
 libgraphviz-dev
+libyara-dev
+yara
 pkg-config
 libclang-rt-14-dev
 python3

@@ -13,7 +13,7 @@
  * `hinomi NAME --help` must print its usage and exit 0.
  *
  * Exit codes: 0 success, 1 failure (the error printed to stderr once),
- * 2 usage error.
+ * 2 usage error; `hinomi scan` adds 3: something was found.
  */
 #ifndef HINOMI_CLI_H
 #define HINOMI_CLI_H
@@ -60,5 +60,6 @@ int cmd_ioc(int argc, char **argv);
 int cmd_investigate(int argc, char **argv);
 int cmd_incidents(int argc, char **argv);
 int cmd_actions(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ const struct hn_command hn_commands[] = {
 	{ "investigate", cmd_investigate, "how an attack got in, what led to what, what it touched" },
 	{ "incidents", cmd_incidents, "alerts grouped by the attack they belong to" },
 	{ "actions", cmd_actions, "the response actions taken: who, when, what they changed" },
+	{ "scan",    cmd_scan,    "scan files or process memory with YARA rules and IOC hashes" },
 	{ NULL, NULL, NULL },
 };
 

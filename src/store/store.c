@@ -125,6 +125,15 @@ static const char schema_sql[] =
 	" status TEXT NOT NULL, summary TEXT, detail TEXT"
 	");"
 	"CREATE INDEX IF NOT EXISTS actions_parent ON actions(parent);"
+	/* scan_clean: files `hinomi scan` found clean (scan.c), by identity
+	 * and the rule and IOC versions they were scanned with */
+	"CREATE TABLE IF NOT EXISTS scan_clean ("
+	" dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+	" rules_version TEXT NOT NULL, ioc_version TEXT NOT NULL,"
+	" time INTEGER NOT NULL,"
+	" PRIMARY KEY (dev, ino)"
+	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 
