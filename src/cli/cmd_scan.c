@@ -42,8 +42,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hinomi scan [--rules DIR]... [--ioc PATH]... [--max-size N] [--threads N]\n"
-		"                   [--no-cache] [--json] [--db PATH | --no-store]\n"
+		"usage: hinomi scan [--rules DIR]... [--ioc PATH]... [--no-ioc] [--max-size N]\n"
+		"                   [--threads N]"
+ " [--no-cache] [--json] [--db PATH | --no-store]\n"
 		"                   (PATH... | --all | --processes)\n\n"
 		"Scan files (directories recursively) or running processes' memory with\n"
 		"YARA rules, and files' hashes against the IOC lists.  Every hit is printed\n"
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 		"                     /usr/share/hinomi/yara, and /etc/hinomi/yara\n"
 		"  -i, --ioc PATH     IOC lists (CSV, MISP, STIX); may be repeated.  Default:\n"
 		"                     $HINOMI_IOC and /etc/hinomi/ioc, where they exist\n"
+		"  -I, --no-ioc       no IOC lists (YARA only)\n"
 		"  -m, --max-size N   skip files larger than N bytes (K, M, G suffixes;\n"
 		"                     default 64M); counted\n"
 		"  -t, --threads N    scanning threads (default: the online CPUs; at most 32)\n"
@@ -325,6 +327,7 @@ static void summary_members(struct hn_json *j, const struct hn_scan_stats *st,
 {
 	hn_json_kv_u64(j, "files", st->files);
 	hn_json_kv_u64(j, "bytes", st->bytes);
+	hn_json_kv_u64(j, "same_content", st->same_content);
 	hn_json_kv_u64(j, "ms", (uint64_t)(st->seconds * 1000.0));
 	hn_json_kv_u64(j, "mb_per_s_x100",
 		       st->seconds > 0 ? (uint64_t)((double)st->bytes / 1e6 / st->seconds * 100.0) : 0);
@@ -341,6 +344,7 @@ static void summary_members(struct hn_json *j, const struct hn_scan_stats *st,
 	hn_json_kv_u64(j, "processes", st->procs);
 	hn_json_kv_u64(j, "processes_gone", st->procs_gone);
 	hn_json_kv_u64(j, "processes_skipped", st->procs_skipped);
+	hn_json_kv_u64(j, "process_regions_skipped", st->proc_regions_skipped);
 	hn_json_kv_str(j, "rules_version", rv);
 	hn_json_kv_str(j, "ioc_version", iv);
 	hn_json_kv_u64(j, "rule_files", rs->files);
@@ -365,6 +369,7 @@ int cmd_scan(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "no-store", no_argument, NULL, 'N' },
+		{ "no-ioc", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -373,7 +378,7 @@ int cmd_scan(int argc, char **argv)
 	int nrules = 0, nioc = 0, o, rc = 1, scan_rc = 0;
 	uint64_t max_size = HN_SCAN_MAX_SIZE_DEFAULT;
 	unsigned threads = 0;
-	bool no_cache = false, all = false, procs = false, no_store = false;
+	bool no_cache = false, all = false, procs = false, no_store = false, no_ioc = false;
 	struct scan_cli c = { 0 };
 	struct hn_scan_rules *yr = NULL;
 	struct hn_scan_rules_stats rs = { 0 };
@@ -386,7 +391,7 @@ int cmd_scan(int argc, char **argv)
 	int64_t act = 0;
 	bool have_hashes, act_open = false;
 
-	while ((o = getopt_long(argc, argv, "r:i:m:t:napjd:Nh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "r:i:m:t:napjd:NIh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r':
 			if (nrules == RULES_MAX) {
@@ -425,6 +430,7 @@ int cmd_scan(int argc, char **argv)
 		case 'j': c.json = true; break;
 		case 'd': db = optarg; break;
 		case 'N': no_store = true; break;
+		case 'I': no_ioc = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -475,6 +481,11 @@ int cmd_scan(int argc, char **argv)
 		fprintf(stderr, "hinomi scan: out of memory\n");
 		goto out;
 	}
+	if (nioc && no_ioc) {
+		fprintf(stderr, "hinomi scan: --ioc and --no-ioc together\n");
+		rc = 2;
+		goto out;
+	}
 	if (nioc) {
 		for (int i = 0; i < nioc; i++) {
 			int r = hn_ioc_load(ioc, iocs[i], on_ioc_problem, NULL);
@@ -484,7 +495,7 @@ int cmd_scan(int argc, char **argv)
 				goto out;
 			}
 		}
-	} else {
+	} else if (!no_ioc) {
 		const char *env = getenv("HINOMI_IOC");
 		if (env && *env && access(env, R_OK) == 0)
 			hn_ioc_load(ioc, env, on_ioc_problem, NULL);

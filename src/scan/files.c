@@ -72,6 +72,8 @@ static void ident_of(const struct stat *st, struct hn_scan_ident *id)
 	id->ctime_ns = (uint64_t)st->st_ctim.tv_sec * 1000000000ULL + (uint64_t)st->st_ctim.tv_nsec;
 }
 
+static bool size_seen(struct scan_run *run, uint64_t size);
+
 /* A regular file the walk found: skipped, or queued. */
 static int consider(struct scan_run *run, const char *path, const struct stat *st)
 {
@@ -90,6 +92,7 @@ static int consider(struct scan_run *run, const char *path, const struct stat *s
 		scan_count(run, &run->st->unchanged, 1);
 		return 0;
 	}
+	job.dedup = size_seen(run, job.seen.size);
 	job.path = strdup(path);
 	if (!job.path)
 		return -ENOMEM;
@@ -362,18 +365,186 @@ static ssize_t read_all(struct scan_worker *w, int fd, size_t n)
 	return (ssize_t)got;
 }
 
+/* ---- same content (scan_int.h) ---- */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+/* Has the walk seen a file of this size (SCAN_DEDUP_MIN or more) before?
+ * It is remembered (SCAN_SIZES_MAX sizes at most).  Walk's thread only. */
+static bool size_seen(struct scan_run *run, uint64_t size)
+{
+	uint64_t key = size + 1;
+	unsigned i;
+
+	if (size < SCAN_DEDUP_MIN || !key)
+		return false;
+	if ((run->sizes_n + 1) * 2 > run->sizes_cap) {
+		unsigned cap = run->sizes_cap ? run->sizes_cap * 2 : 4096;
+		uint64_t *v;
+
+		if (cap > 2 * SCAN_SIZES_MAX || !(v = calloc(cap, sizeof(*v))))
+			return false;   /* full: new sizes are not remembered */
+		for (unsigned k = 0; k < run->sizes_cap; k++) {
+			if (!run->sizes[k])
+				continue;
+			for (i = (unsigned)mix64(run->sizes[k]) & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
+				;
+			v[i] = run->sizes[k];
+		}
+		free(run->sizes);
+		run->sizes = v;
+		run->sizes_cap = cap;
+	}
+	/* at most half full: the probe ends */
+	for (i = (unsigned)mix64(key) & (run->sizes_cap - 1);; i = (i + 1) & (run->sizes_cap - 1)) {
+		if (run->sizes[i] == key)
+			return true;
+		if (!run->sizes[i]) {
+			run->sizes[i] = key;
+			run->sizes_n++;
+			return false;
+		}
+	}
+}
+
+static unsigned content_slot(const struct scan_content *v, unsigned cap, const unsigned char *sha)
+{
+	uint64_t h;
+	unsigned i;
+
+	memcpy(&h, sha, sizeof(h));
+	for (i = (unsigned)h & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (v[i].state == CONTENT_EMPTY || !memcmp(v[i].sha, sha, 32))
+			return i;
+}
+
+/* The content's entry (run->mu held); with insert, a new PENDING one when
+ * there is none and room.  NULL otherwise. */
+static struct scan_content *content_get(struct scan_run *run, const unsigned char *sha,
+					bool insert, bool *made)
+{
+	unsigned i;
+
+	if (made)
+		*made = false;
+	if (insert && (run->contents_n + 1) * 2 > run->contents_cap) {
+		unsigned cap = run->contents_cap ? run->contents_cap * 2 : 1024;
+		struct scan_content *v;
+
+		if (run->contents_n >= SCAN_DEDUP_MAX || !(v = calloc(cap, sizeof(*v))))
+			insert = false;
+		else {
+			for (unsigned k = 0; k < run->contents_cap; k++)
+				if (run->contents[k].state != CONTENT_EMPTY)
+					v[content_slot(v, cap, run->contents[k].sha)] = run->contents[k];
+			free(run->contents);
+			run->contents = v;
+			run->contents_cap = cap;
+		}
+	}
+	if (!run->contents_cap)
+		return NULL;
+	i = content_slot(run->contents, run->contents_cap, sha);
+	if (run->contents[i].state != CONTENT_EMPTY)
+		return &run->contents[i];
+	if (!insert)
+		return NULL;
+	memcpy(run->contents[i].sha, sha, 32);
+	run->contents[i].state = CONTENT_PENDING;
+	run->contents_n++;
+	if (made)
+		*made = true;
+	return &run->contents[i];
+}
+
+void scan_dedup_release(struct scan_run *run)
+{
+	for (unsigned i = 0; i < run->contents_cap; i++)
+		free(run->contents[i].hits);
+	free(run->contents);
+	free(run->sizes);
+	run->contents = NULL;
+	run->sizes = NULL;
+	run->contents_cap = run->sizes_cap = 0;
+}
+
+/* Report the saved hits of content c for this file (run->mu held). */
+static void replay(struct scan_worker *w, const struct scan_content *c, const char *path,
+		   const struct hn_scan_ident *id)
+{
+	struct scan_run *run = w->run;
+
+	for (unsigned k = 0; k < c->nhits; k++) {
+		const struct scan_saved_hit *sv = &c->hits[k];
+		const struct scan_rule_info *in = sv->rule;
+		struct hn_scan_hit h = {
+			.kind = HN_SCAN_HIT_YARA,
+			.path = path,
+			.file = id,
+			.sha256 = w->sha256 ? w->sha256 : "",
+			.sha1 = w->sha1 ? w->sha1 : "",
+			.md5 = w->md5 ? w->md5 : "",
+			.ns = in->ns,
+			.rule = in->name,
+			.description = in->description,
+			.author = in->author,
+			.level = in->level,
+			.tags = in->tags,
+			.rule_path = in->path,
+			.strings = sv->strings,
+			.nstrings = sv->nstrings,
+			.strings_total = sv->total,
+		};
+
+		w->hits++;
+		run->st->hits++;
+		if (run->o->hit)
+			run->o->hit(&h, run->o->arg);
+	}
+}
+
+/* Keep the YARA result of content sha (run->mu held). */
+static void content_done(struct scan_worker *w, const unsigned char *sha, bool failed)
+{
+	struct scan_content *c = content_get(w->run, sha, false, NULL);
+
+	if (!c || c->state != CONTENT_PENDING)
+		return;
+	c->state = CONTENT_UNKNOWN;
+	if (failed || w->overflow)
+		return;
+	if (w->nsaved) {
+		c->hits = malloc(w->nsaved * sizeof(*c->hits));
+		if (!c->hits)
+			return;
+		memcpy(c->hits, w->saved, w->nsaved * sizeof(*c->hits));
+		c->nhits = (uint8_t)w->nsaved;
+		c->state = CONTENT_HIT;
+	} else {
+		c->state = CONTENT_CLEAN;
+	}
+}
+
 void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 {
 	static const unsigned char empty[1];
 	struct scan_run *run = w->run;
 	struct hn_scan_ident id;
 	char sha256[65] = "", sha1[41] = "", md5[33] = "";
+	unsigned char sha[32];
 	const unsigned char *data = empty;
 	void *map = NULL;
 	size_t n = 0;
 	uint64_t coarse;
 	struct stat st;
-	bool failed = false;
+	bool failed = false, hashing, have_sha = false, reused = false;
 	int fd;
 
 	fd = open(job->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
@@ -404,8 +575,13 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 	w->exe = w->comm = NULL;
 	w->start_ticks = 0;
 	w->sha256 = w->sha1 = w->md5 = NULL;
+	w->saving = w->overflow = false;
+	w->nsaved = 0;
 	n = (size_t)id.size;
-	if (n && run->want) {
+	/* hashed: read once into the buffer (a mapping could SIGBUS under
+	 * the digests); else mapped, for libyara alone */
+	hashing = run->want || (job->dedup && w->scanner);
+	if (n && hashing) {
 		ssize_t r = read_all(w, fd, n);
 		if (r < 0) {
 			scan_report_error(run, job->path, 0, (int)-r, NULL);
@@ -423,12 +599,19 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 		}
 		data = map;
 	}
+	if (hashing) {
+		unsigned len = 0;
+
+		have_sha = EVP_Digest(data, n, sha, &len, EVP_sha256(), NULL) == 1 && len == 32;
+		if (have_sha && (run->want & SCAN_WANT_SHA256)) {
+			hex(sha, 32, sha256);
+			w->sha256 = sha256;
+		}
+	}
 	if (run->want) {
 		struct ioc_ctx c = { w, job->path, &id };
 		uint64_t now = scan_coarse_ns();
 
-		if ((run->want & SCAN_WANT_SHA256) && digest(EVP_sha256(), data, n, sha256))
-			w->sha256 = sha256;
 		if ((run->want & SCAN_WANT_SHA1) && digest(EVP_sha1(), data, n, sha1))
 			w->sha1 = sha1;
 		if ((run->want & SCAN_WANT_MD5) && digest(EVP_md5(), data, n, md5))
@@ -442,7 +625,24 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 		if (!w->sha256 && !w->sha1 && !w->md5)
 			failed = true;
 	}
-	if (w->scanner) {
+	if (w->scanner && have_sha && !failed) {
+		struct scan_content *c;
+		bool made;
+
+		pthread_mutex_lock(&run->mu);
+		c = content_get(run, sha, true, &made);
+		if (c && (c->state == CONTENT_CLEAN || c->state == CONTENT_HIT)) {
+			replay(w, c, job->path, &id);
+			run->st->same_content++;
+			reused = true;
+		} else {
+			/* a new content is ours to scan and keep; one pending
+			 * (another worker scans it now) or unknown: scanned */
+			w->saving = made;
+		}
+		pthread_mutex_unlock(&run->mu);
+	}
+	if (w->scanner && !reused) {
 		int e = yr_scanner_scan_mem(w->scanner, data, n);
 		if (e != ERROR_SUCCESS) {
 			scan_report_error(run, job->path, 0, EIO, scan_yr_error(e));
@@ -450,6 +650,9 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 		}
 	}
 	pthread_mutex_lock(&run->mu);
+	if (w->saving)
+		content_done(w, sha, failed);
+	w->saving = false;
 	run->st->files++;
 	run->st->bytes += n;
 	if (w->hits) {

@@ -417,7 +417,7 @@ static void cache_prune(const char *dir)
 		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		v[n].t = st.st_mtim;
-		snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+		memcpy(v[n].name, e->d_name, len + 1);   /* len < sizeof(name) */
 		n++;
 	}
 	if (n > HN_SCAN_CACHE_KEEP) {

@@ -98,17 +98,29 @@ int scan_yara_callback(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	in = scan_rule_info(run->o->rules, rule);
 	if (!in)
 		return CALLBACK_CONTINUE;
+	if (w->saving && w->nsaved == SCAN_DEDUP_HITS)
+		w->overflow = true;
 	yr_rule_strings_foreach(rule, s) {
-		const YR_MATCH *m;
+		const YR_MATCH *m = ctx->matches[s->idx].head;
+		unsigned guard = 0;
 
-		yr_string_matches_foreach(ctx, s, m) {
-			total++;
-			if (n < HN_SCAN_STRINGS_MAX) {
-				w->strings[n].id = s->identifier;
-				w->strings[n].offset = (uint64_t)(m->base + m->offset);
-				w->strings[n].len = (uint32_t)m->match_length;
-				n++;
+		/* libyara's notebook does not align its YR_MATCHes: each is
+		 * copied out (yr_string_matches_foreach would read them in
+		 * place); the list ends, bounded all the same */
+		while (m && guard++ < YR_MAX_STRING_MATCHES) {
+			YR_MATCH mm;
+
+			memcpy(&mm, m, sizeof(mm));
+			if (!mm.is_private) {
+				total++;
+				if (n < HN_SCAN_STRINGS_MAX) {
+					w->strings[n].id = s->identifier;
+					w->strings[n].offset = (uint64_t)(mm.base + mm.offset);
+					w->strings[n].len = (uint32_t)mm.match_length;
+					n++;
+				}
 			}
+			m = mm.next;
 		}
 	}
 	h.path = w->job->path ? w->job->path : w->exe;
@@ -129,6 +141,14 @@ int scan_yara_callback(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	h.strings = w->strings;
 	h.nstrings = n;
 	h.strings_total = total;
+	if (w->saving && w->nsaved < SCAN_DEDUP_HITS) {
+		struct scan_saved_hit *sv = &w->saved[w->nsaved++];
+
+		sv->rule = in;
+		sv->nstrings = n;
+		sv->total = total;
+		memcpy(sv->strings, w->strings, n * sizeof(w->strings[0]));
+	}
 	w->hits++;
 	pthread_mutex_lock(&run->mu);
 	run->st->hits++;
@@ -300,6 +320,7 @@ void scan_run_finish(struct scan_run *run)
 		free(run->q[(run->head + i) % HN_SCAN_QUEUE].path);
 	free(run->q);
 	free(run->w);
+	scan_dedup_release(run);
 	run->q = NULL;
 	run->w = NULL;
 	run->st->seconds = run->seconds0 + (double)(scan_mono_ns() - run->t0_ns) / 1e9;

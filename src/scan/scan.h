@@ -183,8 +183,11 @@ struct hn_scan_hit {
 };
 
 struct hn_scan_stats {
-	uint64_t files;          /* regular files scanned */
+	uint64_t files;          /* regular files scanned (same_content too) */
 	uint64_t bytes;          /* their bytes */
+	uint64_t same_content;   /* of them, not scanned again: the same
+	                          * content (SHA-256) as a file scanned in
+	                          * this run, whose result is reported again */
 	uint64_t unchanged;      /* skipped: clean at a scan with the same versions */
 	uint64_t too_big;        /* skipped: over max_size */
 	uint64_t special;        /* skipped: not regular files or directories
@@ -200,6 +203,8 @@ struct hn_scan_stats {
 	uint64_t procs;          /* processes scanned */
 	uint64_t procs_gone;     /* exited before their scan */
 	uint64_t procs_skipped;  /* kernel threads, hinomi itself */
+	uint64_t proc_regions_skipped;  /* mappings over 16 GiB with pages in
+	                          * memory (sparse reservations): not read */
 	double seconds;
 };
 
@@ -241,8 +246,10 @@ int hn_scan_files(const struct hn_scan_opts *o, const char *const *paths, int np
 		  struct hn_scan_stats *st);
 
 /* Scan every running process's memory with the rules (kernel threads and
- * processes of hinomi's own executable are skipped).  Stats added to *st.
- * 0 or -errno (no /proc, no rules). */
+ * processes of hinomi's own executable are skipped): its readable mappings
+ * with pages in memory or swap, a sparse one narrowed to those pages, one
+ * over 16 GiB skipped (counted).  Stats added to *st.  0 or -errno (no
+ * /proc, no rules). */
 int hn_scan_procs(const struct hn_scan_opts *o, struct hn_scan_stats *st);
 
 /* ---- a hit as an alert (report.c) ---- */

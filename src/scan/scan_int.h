@@ -60,7 +60,41 @@ uint64_t scan_dev(dev_t d);
 struct scan_job {
 	char *path;              /* a file (owned), or NULL for a process */
 	uint32_t pid;
+	bool dedup;              /* its size was seen before: hash it, and
+	                          * reuse the result of the same content */
 	struct hn_scan_ident seen;   /* what the walk saw (files) */
+};
+
+/* Same content, scanned once per run (files.c): a file of SCAN_DEDUP_MIN
+ * bytes or more whose size the walk has seen before is hashed (SHA-256)
+ * before its scan; the YARA result of a content is kept (at most
+ * SCAN_DEDUP_MAX contents, SCAN_DEDUP_HITS hits each) and reported again
+ * for every later file with that content.  With IOC digests wanted, every
+ * file is hashed anyway and every one takes part. */
+#define SCAN_DEDUP_MIN   (16u << 10)
+#define SCAN_DEDUP_MAX   65536u
+#define SCAN_DEDUP_HITS  8u
+#define SCAN_SIZES_MAX   (1u << 20)
+
+struct scan_saved_hit {
+	const struct scan_rule_info *rule;
+	unsigned nstrings, total;
+	struct hn_scan_string strings[HN_SCAN_STRINGS_MAX];
+};
+
+enum scan_content_state {
+	CONTENT_EMPTY = 0,
+	CONTENT_PENDING,         /* being scanned */
+	CONTENT_CLEAN,
+	CONTENT_HIT,             /* hits saved */
+	CONTENT_UNKNOWN,         /* failed, or too many hits: scan each */
+};
+
+struct scan_content {
+	unsigned char sha[32];
+	uint8_t state;           /* enum scan_content_state */
+	uint8_t nhits;
+	struct scan_saved_hit *hits;
 };
 
 struct scan_worker {
@@ -70,6 +104,10 @@ struct scan_worker {
 	YR_SCANNER *scanner;
 	unsigned char *buf;      /* read buffer (files, when hashing) */
 	size_t cap;
+	/* the YARA hits of the job, kept for its content (dedup) */
+	bool saving, overflow;
+	unsigned nsaved;
+	struct scan_saved_hit saved[SCAN_DEDUP_HITS];
 	/* the job being scanned, for the YARA callback */
 	const struct scan_job *job;
 	const struct hn_scan_ident *ident;
@@ -95,6 +133,12 @@ struct scan_run {
 	unsigned nw;
 	uint64_t t0_ns, last_progress_ns;
 	double seconds0;                 /* st->seconds at the start */
+	/* same content (files.c): sizes seen by the walk (its thread only;
+	 * size + 1, 0 empty), contents scanned (under mu) */
+	uint64_t *sizes;
+	unsigned sizes_cap, sizes_n;
+	struct scan_content *contents;
+	unsigned contents_cap, contents_n;
 	uint32_t self_pid;
 	uint64_t self_dev, self_ino;     /* /proc/self/exe */
 };
@@ -120,6 +164,9 @@ bool scan_run_stopping(const struct scan_run *run);
 void scan_report_error(struct scan_run *run, const char *path, uint32_t pid, int err,
 		       const char *what);
 void scan_count(struct scan_run *run, uint64_t *field, uint64_t n);
+
+/* Free the same-content tables (files.c). */
+void scan_dedup_release(struct scan_run *run);
 
 /* One job, on a worker (files.c, procs.c). */
 void scan_file_job(struct scan_worker *w, const struct scan_job *job);
