@@ -155,13 +155,17 @@ for line in open(sys.argv[1]):
 # one timed command: $1 name, $2 run, then the command; appends a TIME line
 timed() {
 	name=$1 run=$2; shift 2
+	t0=$(date +%s%N)
 	/usr/bin/time -f "%e %U %S %M" -o "$DIR/time.$name" timeout "$TO" "$@" \
 		>"$DIR/out.$name.$run" 2>"$DIR/err.$name.$run"
 	rc=$?
+	t1=$(date +%s%N)
 	set -- $(tail -n 1 "$DIR/time.$name")
+	# wall time to the ms (time's %e has 10 ms steps); CPU and RSS from time
+	set -- "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" "$2" "$3" "$4"
 	echo "TIME name=$name run=$run rc=$rc s=$1 cpu=$(awk -v u="$2" -v s="$3" 'BEGIN { print u + s }') rss_kb=$4" \
 		>>"$DIR/times"
-	printf '  run %d %-7s %7.2f s  %8.1f MB/s  cpu %6.2f s  rss %4d MB  rc %d\n' "$run" "$name" "$1" \
+	printf '  run %d %-7s %7.3f s  %8.1f MB/s  cpu %6.2f s  rss %4d MB  rc %d\n' "$run" "$name" "$1" \
 		"$(awk -v b="$BYTES" -v s="$1" 'BEGIN { print (s > 0 ? b / 1e6 / s : 0) }')" \
 		"$(awk -v u="$2" -v s="$3" 'BEGIN { print u + s }')" $(( $4 / 1024 )) "$rc"
 }
@@ -235,9 +239,9 @@ END {
 	ratio = mbs["yara"] > 0 ? mbs["first"] / mbs["yara"] : 0
 	speed = ms["rescan"] > 0 ? ms["first"] / ms["rescan"] : 0
 	split(rescan_files, rf, " ")
-	printf "  yara -r -p %d:    %6.2f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB\n", ncpu, ms["yara"], mbs["yara"], mc["yara"], rss["yara"] / 1024
-	printf "  hinomi scan:      %6.2f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB   hinomi/yara %.2fx, target >= %.1fx %s\n", ms["first"], mbs["first"], mc["first"], rss["first"] / 1024, ratio, t_ratio, (ratio >= t_ratio ? "ok" : "MISS")
-	printf "  hinomi rescan:    %6.2f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB   %.1fx faster than the first scan, target >= %dx %s\n", ms["rescan"], mbs["rescan"], mc["rescan"], rss["rescan"] / 1024, speed, t_rescan, (speed >= t_rescan ? "ok" : "MISS")
+	printf "  yara -r -p %d:    %6.3f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB\n", ncpu, ms["yara"], mbs["yara"], mc["yara"], rss["yara"] / 1024
+	printf "  hinomi scan:      %6.3f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB   hinomi/yara %.2fx, target >= %.1fx %s\n", ms["first"], mbs["first"], mc["first"], rss["first"] / 1024, ratio, t_ratio, (ratio >= t_ratio ? "ok" : "MISS")
+	printf "  hinomi rescan:    %6.3f s  %7.1f MB/s  cpu %6.2f s  peak RSS %4.0f MB   %.1fx faster than the first scan, target >= %dx %s\n", ms["rescan"], mbs["rescan"], mc["rescan"], rss["rescan"] / 1024, speed, t_rescan, (speed >= t_rescan ? "ok" : "MISS")
 	printf "  first scan: %d files read for the same content as one scanned before (SHA-256), their result reused\n", rf[3]
 	printf "  rescan: %d files scanned, %d skipped unchanged\n", rf[1], rf[2]
 	printf "  hits: yara %d, hinomi %d (rescan %d): %s\n", hy, hh, hr, same ? "the same (rule, path) pairs" : "DIFFERENT (see hits.yara / hits.first)"

@@ -21,6 +21,10 @@
  * digests to compute it is mapped (libyara reads it in place, and catches
  * a SIGBUS from a file truncated meanwhile); with digests it is read into
  * the worker's buffer once, and the same bytes are hashed and scanned.
+ *
+ * Same content (scan_int.h: SCAN_DEDUP_*): a file whose fingerprint (size
+ * and first 4 KiB) an earlier file had is hashed whole; a content whose
+ * YARA result is known is reported from it, not scanned again.
  */
 #include "scan/scan_int.h"
 
@@ -72,8 +76,6 @@ static void ident_of(const struct stat *st, struct hn_scan_ident *id)
 	id->ctime_ns = (uint64_t)st->st_ctim.tv_sec * 1000000000ULL + (uint64_t)st->st_ctim.tv_nsec;
 }
 
-static bool size_seen(struct scan_run *run, uint64_t size);
-
 /* A regular file the walk found: skipped, or queued. */
 static int consider(struct scan_run *run, const char *path, const struct stat *st)
 {
@@ -92,7 +94,6 @@ static int consider(struct scan_run *run, const char *path, const struct stat *s
 		scan_count(run, &run->st->unchanged, 1);
 		return 0;
 	}
-	job.dedup = size_seen(run, job.seen.size);
 	job.path = strdup(path);
 	if (!job.path)
 		return -ENOMEM;
@@ -376,42 +377,75 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-/* Has the walk seen a file of this size (SCAN_DEDUP_MIN or more) before?
- * It is remembered (SCAN_SIZES_MAX sizes at most).  Walk's thread only. */
-static bool size_seen(struct scan_run *run, uint64_t size)
+/* Has an earlier file had this fingerprint?  It is remembered
+ * (SCAN_PRINTS_MAX at most; then new ones are not).  run->mu held. */
+static bool print_seen(struct scan_run *run, uint64_t fp)
 {
-	uint64_t key = size + 1;
 	unsigned i;
 
-	if (size < SCAN_DEDUP_MIN || !key)
-		return false;
-	if ((run->sizes_n + 1) * 2 > run->sizes_cap) {
-		unsigned cap = run->sizes_cap ? run->sizes_cap * 2 : 4096;
+	fp |= 1;   /* 0 is an empty slot */
+	if ((run->prints_n + 1) * 2 > run->prints_cap) {
+		unsigned cap = run->prints_cap ? run->prints_cap * 2 : 4096;
 		uint64_t *v;
 
-		if (cap > 2 * SCAN_SIZES_MAX || !(v = calloc(cap, sizeof(*v))))
-			return false;   /* full: new sizes are not remembered */
-		for (unsigned k = 0; k < run->sizes_cap; k++) {
-			if (!run->sizes[k])
+		if (cap > 2 * SCAN_PRINTS_MAX || !(v = calloc(cap, sizeof(*v))))
+			return false;
+		for (unsigned k = 0; k < run->prints_cap; k++) {
+			if (!run->prints[k])
 				continue;
-			for (i = (unsigned)mix64(run->sizes[k]) & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
+			for (i = (unsigned)mix64(run->prints[k]) & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
 				;
-			v[i] = run->sizes[k];
+			v[i] = run->prints[k];
 		}
-		free(run->sizes);
-		run->sizes = v;
-		run->sizes_cap = cap;
+		free(run->prints);
+		run->prints = v;
+		run->prints_cap = cap;
 	}
 	/* at most half full: the probe ends */
-	for (i = (unsigned)mix64(key) & (run->sizes_cap - 1);; i = (i + 1) & (run->sizes_cap - 1)) {
-		if (run->sizes[i] == key)
+	for (i = (unsigned)mix64(fp) & (run->prints_cap - 1);; i = (i + 1) & (run->prints_cap - 1)) {
+		if (run->prints[i] == fp)
 			return true;
-		if (!run->sizes[i]) {
-			run->sizes[i] = key;
-			run->sizes_n++;
+		if (!run->prints[i]) {
+			run->prints[i] = fp;
+			run->prints_n++;
 			return false;
 		}
 	}
+}
+
+/* Should this file be hashed whole, to reuse the result of the same
+ * content?  Yes when an earlier file of the run had its size and first
+ * bytes (read with pread: no mapping to fault on). */
+static bool worth_hashing(struct scan_worker *w, int fd, uint64_t size)
+{
+	unsigned char head[SCAN_PRINT_BYTES], md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+	uint64_t fp;
+	ssize_t r;
+	bool seen;
+	EVP_MD_CTX *ctx;
+
+	if (size < SCAN_DEDUP_MIN)
+		return false;
+	r = pread(fd, head, sizeof(head), 0);
+	if (r <= 0)
+		return false;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return false;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, &size, sizeof(size)) != 1 ||
+	    EVP_DigestUpdate(ctx, head, (size_t)r) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &len) != 1 || len < 8) {
+		EVP_MD_CTX_free(ctx);
+		return false;
+	}
+	EVP_MD_CTX_free(ctx);
+	memcpy(&fp, md, sizeof(fp));
+	pthread_mutex_lock(&w->run->mu);
+	seen = print_seen(w->run, fp);
+	pthread_mutex_unlock(&w->run->mu);
+	return seen;
 }
 
 static unsigned content_slot(const struct scan_content *v, unsigned cap, const unsigned char *sha)
@@ -469,10 +503,10 @@ void scan_dedup_release(struct scan_run *run)
 	for (unsigned i = 0; i < run->contents_cap; i++)
 		free(run->contents[i].hits);
 	free(run->contents);
-	free(run->sizes);
+	free(run->prints);
 	run->contents = NULL;
-	run->sizes = NULL;
-	run->contents_cap = run->sizes_cap = 0;
+	run->prints = NULL;
+	run->contents_cap = run->prints_cap = 0;
 }
 
 /* Report the saved hits of content c for this file (run->mu held). */
@@ -580,7 +614,7 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 	n = (size_t)id.size;
 	/* hashed: read once into the buffer (a mapping could SIGBUS under
 	 * the digests); else mapped, for libyara alone */
-	hashing = run->want || (job->dedup && w->scanner);
+	hashing = run->want || (w->scanner && worth_hashing(w, fd, id.size));
 	if (n && hashing) {
 		ssize_t r = read_all(w, fd, n);
 		if (r < 0) {

@@ -60,21 +60,21 @@ uint64_t scan_dev(dev_t d);
 struct scan_job {
 	char *path;              /* a file (owned), or NULL for a process */
 	uint32_t pid;
-	bool dedup;              /* its size was seen before: hash it, and
-	                          * reuse the result of the same content */
 	struct hn_scan_ident seen;   /* what the walk saw (files) */
 };
 
-/* Same content, scanned once per run (files.c): a file of SCAN_DEDUP_MIN
- * bytes or more whose size the walk has seen before is hashed (SHA-256)
- * before its scan; the YARA result of a content is kept (at most
- * SCAN_DEDUP_MAX contents, SCAN_DEDUP_HITS hits each) and reported again
- * for every later file with that content.  With IOC digests wanted, every
- * file is hashed anyway and every one takes part. */
+/* Same content, scanned once per run (files.c): each file of
+ * SCAN_DEDUP_MIN bytes or more gets a fingerprint (its size and its first
+ * SCAN_PRINT_BYTES bytes, hashed); a file whose fingerprint an earlier
+ * file had is hashed whole (SHA-256) before its scan; the YARA result of a
+ * content is kept (at most SCAN_DEDUP_MAX contents, SCAN_DEDUP_HITS hits
+ * each) and reported again for every later file with that content.  With
+ * IOC digests wanted, every file is hashed anyway and takes part. */
 #define SCAN_DEDUP_MIN   (16u << 10)
+#define SCAN_PRINT_BYTES 4096u
 #define SCAN_DEDUP_MAX   65536u
 #define SCAN_DEDUP_HITS  8u
-#define SCAN_SIZES_MAX   (1u << 20)
+#define SCAN_PRINTS_MAX  (1u << 20)
 
 struct scan_saved_hit {
 	const struct scan_rule_info *rule;
@@ -133,10 +133,10 @@ struct scan_run {
 	unsigned nw;
 	uint64_t t0_ns, last_progress_ns;
 	double seconds0;                 /* st->seconds at the start */
-	/* same content (files.c): sizes seen by the walk (its thread only;
-	 * size + 1, 0 empty), contents scanned (under mu) */
-	uint64_t *sizes;
-	unsigned sizes_cap, sizes_n;
+	/* same content (files.c), under mu: fingerprints seen (0 empty),
+	 * contents scanned */
+	uint64_t *prints;
+	unsigned prints_cap, prints_n;
 	struct scan_content *contents;
 	unsigned contents_cap, contents_n;
 	uint32_t self_pid;
