@@ -34,6 +34,10 @@ LDLIBS  += $(shell pkg-config --libs libgvc 2>/dev/null || echo -lgvc -lcgraph -
 # nftables puts network isolation in place (src/respond/isolate.c)
 CFLAGS_BASE += $(shell pkg-config --cflags libnftables 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)
+# libyara: `hinomi scan` matches YARA rules over files and process memory
+# (src/scan/)
+CFLAGS_BASE += $(shell pkg-config --cflags yara 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs yara 2>/dev/null || echo -lyara)
 
 # Hyperscan (amd64 only in Debian) speeds up the rule engine's literal
 # prefilter (src/detect/literal.c); without it the engine is slower, not

@@ -15,8 +15,11 @@
 #
 # Knobs (environment): BENCH_PAIRS (5), BENCH_EXEC_N (3000),
 # BENCH_FILES_N (20000), BENCH_TCP_N (10000), BENCH_BUILD_FILES (24),
-# BENCH_STOP_S (20), BENCH_ONLY ("exec files tcp build"), BENCH_NO_RULES (0;
-# 1: the agent matches no rules).
+# BENCH_STOP_S (20), BENCH_ONLY ("exec files tcp build scan"), BENCH_NO_RULES (0;
+# 1: the agent matches no rules), BENCH_SCAN_RUNS (5).
+#
+# "scan" in BENCH_ONLY runs bench/scan.sh first (`hinomi scan` against
+# `yara -r`, no agent running); BENCH_ONLY=scan runs that alone.
 #
 # Bounds: every loop has a count; every workload runs under `timeout`;
 # the agent runs with --duration as a last resort and is stopped by the EXIT
@@ -32,7 +35,10 @@ N_FILES=${BENCH_FILES_N:-20000}
 N_TCP=${BENCH_TCP_N:-10000}
 N_BUILD=${BENCH_BUILD_FILES:-24}
 STOP_S=${BENCH_STOP_S:-20}
-ONLY=${BENCH_ONLY:-exec files tcp build}
+ONLY=${BENCH_ONLY:-exec files tcp build scan}
+# the agent's workloads: ONLY without "scan"
+AGENT_ONLY=
+for w in $ONLY; do [ "$w" = scan ] || AGENT_ONLY="$AGENT_ONLY $w"; done
 COUNT_MS=5000          # how long the store may take to show the events
 READY_S=30             # how long the agent may take to start
 WL_TIMEOUT=180         # any single workload run, seconds
@@ -364,6 +370,16 @@ echo "hinomi bench: $PAIRS pairs per workload, $(nproc) CPUs, Linux $(uname -r)"
 echo "agent: $HINOMI"
 echo
 
+# ---- scanning: hinomi scan against yara -r (bench/scan.sh; no agent) ----
+case " $ONLY " in
+*" scan "*)
+	sh bench/scan.sh "$HINOMI" "$TMP/scan" | tee -a "$RES"
+	rm -rf "$TMP/scan"
+	[ -n "$AGENT_ONLY" ] || exit 0
+	echo
+	;;
+esac
+
 # The agent's cost when nothing happens, for reading the rest.
 # (after its first seconds: at start it hashes the running executables)
 start_agent idle
@@ -378,7 +394,7 @@ echo "idle agent: $IDLE_MS ms CPU per second, peak RSS $((IDLE_RSS / 1024)) MB, 
 echo "IDLE cpu_ms_per_s=$IDLE_MS rss_kb=$IDLE_RSS" >>"$RES"
 
 BUILD_EXECS=0; BUILD_CREATES=0; BUILD_HOW=-
-for w in $ONLY; do
+for w in $AGENT_ONLY; do
 	case $w in exec|files|tcp|build) ;; *) die "unknown workload $w" ;; esac
 	echo
 	echo "== $w"

@@ -24,6 +24,8 @@ libgraphviz-dev
 libnftables-dev
 nftables
 iproute2
+libyara-dev
+yara
 pkg-config
 libclang-rt-14-dev
 python3

@@ -14,6 +14,7 @@
  *
  * Exit codes: 0 success, 1 failure (the error printed to stderr once),
  * 2 usage error.  `check` adds 3 (suspicious) and 4 (compromised).
+ * 2 usage error; `hinomi scan` adds 3: something was found.
  */
 #ifndef HINOMI_CLI_H
 #define HINOMI_CLI_H
@@ -78,5 +79,6 @@ int cmd_check(int argc, char **argv);
 int cli_parse_process(const char *s, uint64_t *entity, uint32_t *pid);
 int cmd_isolate(int argc, char **argv);
 int cmd_unisolate(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

@@ -635,7 +635,8 @@ void cli_alert_json(struct hn_strbuf *sb, const struct hn_alert *a)
 	if (a->rule_author)
 		hn_json_arr_str(&j, a->rule_author, strlen(a->rule_author));
 	hn_json_arr_close(&j);
-	hn_json_kv_str(&j, "ruleset", ioc ? "ioc" : "sigma");
+	hn_json_kv_str(&j, "ruleset", ioc ? "ioc" :
+		       a->rule_id && !strncmp(a->rule_id, "yara:", 5) ? "yara" : "sigma");
 	hn_json_obj_close(&j);
 	hn_json_obj_open(&j, "threat");
 	hn_json_kv_str(&j, "framework", "MITRE ATT&CK");

@@ -33,6 +33,7 @@ const struct hn_command hn_commands[] = {
 	{ "isolate", cmd_isolate, "cut this host off the network but for the addresses allowed (nftables)" },
 	{ "unisolate", cmd_unisolate, "end the network isolation: delete its table, nothing else" },
 	{ "check", cmd_check, "a quick compromise assessment of this host now, with a verdict" },
+	{ "scan",    cmd_scan,    "scan files or process memory with YARA rules and IOC hashes" },
 	{ NULL, NULL, NULL },
 };
 

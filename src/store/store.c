@@ -133,6 +133,15 @@ static const char schema_sql[] =
 	" deleted INTEGER NOT NULL DEFAULT 0, content BLOB"
 	");"
 	"CREATE INDEX IF NOT EXISTS file_versions_path ON file_versions(path, time);"
+	/* scan_clean: files `hinomi scan` found clean (scan.c), by identity
+	 * and the rule and IOC versions they were scanned with */
+	"CREATE TABLE IF NOT EXISTS scan_clean ("
+	" dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+	" rules_version TEXT NOT NULL, ioc_version TEXT NOT NULL,"
+	" time INTEGER NOT NULL,"
+	" PRIMARY KEY (dev, ino)"
+	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS processes_parent ON processes(parent_entity);"
 	"CREATE INDEX IF NOT EXISTS processes_pid ON processes(pid);";
 

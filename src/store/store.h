@@ -209,6 +209,35 @@ typedef int (*hn_version_cb)(const struct hn_file_version *v, void *arg);
 int hn_store_file_versions(struct hn_store *s, const char *path, hn_version_cb cb, void *arg);
 /* The newest version of every path (content not read: len 0). */
 int hn_store_latest_versions(struct hn_store *s, hn_version_cb cb, void *arg);
+/* ---- the scan's rescan cache (written by the CLI: hinomi scan) ----
+ *
+ * Table scan_clean: one row per file (dev, ino) that `hinomi scan` read
+ * whole and found clean, with its identity then (size, mtime, ctime) and
+ * the rule and IOC versions it was scanned with.  A later scan with the
+ * same versions skips a file whose identity is unchanged.  Written in
+ * transactions of the caller's on the read-write connection, like
+ * actions; read through the read-only one. */
+struct hn_scan_clean {
+	uint64_t dev, ino;       /* dev in the kernel's encoding, as in events */
+	uint64_t size, mtime_ns, ctime_ns;
+};
+
+/* The rows of these versions: cb for each (non-zero stops and is
+ * returned).  -ENOENT when the store has no scan_clean table. */
+typedef int (*hn_scan_clean_cb)(const struct hn_scan_clean *c, void *arg);
+int hn_store_scan_clean_load(struct hn_store *s, const char *rules_version,
+			     const char *ioc_version, hn_scan_clean_cb cb, void *arg);
+/* Record n clean files (replacing their rows) in one transaction, at
+ * time now.  Needs a read-write open.  0 or -errno. */
+int hn_store_scan_clean_put(struct hn_store *s, const char *rules_version,
+			    const char *ioc_version, const struct hn_scan_clean *v,
+			    unsigned n, uint64_t now);
+/* Forget n files (by dev and ino: found not clean) in one transaction. */
+int hn_store_scan_clean_forget(struct hn_store *s, const struct hn_scan_clean *v,
+			       unsigned n);
+/* Delete the rows written before before_ns (files long gone or not
+ * scanned again).  The rows deleted, or -errno. */
+int hn_store_scan_clean_prune(struct hn_store *s, uint64_t before_ns);
 
 /* ---- reading (the CLI) ---- */
 
