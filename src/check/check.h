@@ -156,6 +156,8 @@ struct hn_check_sock {
 	char *exe;               /* the first owner's executable, or NULL */
 };
 
+struct hn_scan_rules;
+
 struct hn_check_opts {
 	const char *root;          /* prefix of every persistence path (a
 	                            * mounted image, a test's fake tree);
@@ -172,6 +174,8 @@ struct hn_check_opts {
 	uint64_t suid_max_ns;      /* 0: HN_CHECK_SUID_NS */
 	uint64_t recent_ns;        /* "new" when changed within; 0: 7 days */
 	uint64_t now_ns;           /* 0: now */
+	const struct hn_scan_rules *yara;  /* YARA rules for the running
+	                            * executables (scan.h); NULL: none */
 	const char *const *iocs;   /* IOC lists (files or directories) */
 	int nioc;
 	bool no_default_iocs;      /* none given: not $HINOMI_IOC and

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/cli_render.h"
 #include "respond/respond.h"
+#include "scan/scan.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 		"  -i, --ioc PATH       IOC list (file or directory), may be repeated;\n"
 		"                       default $HINOMI_IOC and /etc/hinomi/ioc\n"
 		"  -S, --no-suid        no setuid walk\n"
+		"      --yara DIR       YARA rules for the running executables, may be\n"
+		"                       repeated; default those of `hinomi scan`\n"
+		"      --no-yara        no YARA on the running executables\n"
 		"  -d, --db PATH        the store the run is recorded in (default %s)\n"
 		"      --root DIR       read persistence places under DIR (a mounted image)\n"
 		"      --suid-root DIR  walk DIR for setuid files instead of / (repeatable)\n"
@@ -224,12 +228,15 @@ static void report_text(struct hn_strbuf *sb, const struct hn_check_report *r)
 
 int cmd_check(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_SUID_ROOT, O_SUID_LIMIT, O_SUID_TIME, O_PROC, O_SYS };
+	enum { O_ROOT = 256, O_SUID_ROOT, O_SUID_LIMIT, O_SUID_TIME, O_PROC, O_SYS, O_YARA,
+	       O_NO_YARA };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "recent", required_argument, NULL, 'r' },
 		{ "ioc", required_argument, NULL, 'i' },
 		{ "no-suid", no_argument, NULL, 'S' },
+		{ "yara", required_argument, NULL, O_YARA },
+		{ "no-yara", no_argument, NULL, O_NO_YARA },
 		{ "db", required_argument, NULL, 'd' },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "suid-root", required_argument, NULL, O_SUID_ROOT },
@@ -241,7 +248,11 @@ int cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = cli_default_db(), *iocs[MAX_PATHS], *roots[MAX_PATHS];
+	const char *db = cli_default_db(), *iocs[MAX_PATHS], *roots[MAX_PATHS], *yara[MAX_PATHS];
+	struct hn_scan_rules *yr = NULL;
+	char near[4200], ycache[4200];
+	int nyara = 0;
+	bool no_yara = false;
 	struct hn_check_opts o = { 0 };
 	struct hn_check_report *rep = NULL;
 	struct hn_respond resp;
@@ -269,6 +280,14 @@ int cmd_check(int argc, char **argv)
 			iocs[o.nioc++] = optarg;
 			break;
 		case 'S': o.no_suid = true; break;
+		case O_YARA:
+			if (nyara >= MAX_PATHS) {
+				fprintf(stderr, "hinomi check: at most %d --yara\n", MAX_PATHS);
+				return 2;
+			}
+			yara[nyara++] = optarg;
+			break;
+		case O_NO_YARA: no_yara = true; break;
 		case 'd': db = optarg; break;
 		case O_ROOT: o.root = optarg; break;
 		case O_PROC: o.proc = optarg; break;
@@ -316,12 +335,26 @@ int cmd_check(int argc, char **argv)
 		else
 			recorded = true;
 	}
+	/* YARA rules for the running executables: the scan's own places */
+	if (!no_yara) {
+		if (!nyara)
+			nyara = hn_scan_default_rules(yara, near, sizeof(near));
+		ycache[0] = '\0';
+		if (resp.state_dir[0] && access(resp.state_dir, W_OK) == 0)
+			snprintf(ycache, sizeof(ycache), "%s/yara", resp.state_dir);
+		if (nyara && hn_scan_rules_load(yara, nyara, ycache[0] ? ycache : NULL, NULL, NULL,
+						&yr) < 0)
+			fprintf(stderr, "hinomi check: the YARA rules did not load; running "
+				"executables are checked against IOC hashes only\n");
+		o.yara = yr;
+	}
 	rc = hn_check_run(&o, &rep, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "hinomi check: %s\n", err);
 		if (recorded)
 			hn_act_end(&resp, act, "failed", err, NULL);
 		hn_respond_close(&resp);
+		hn_scan_rules_free(yr);
 		return 1;
 	}
 	hn_strbuf_init(&sb);
@@ -338,6 +371,7 @@ int cmd_check(int argc, char **argv)
 				resp.err[0] ? resp.err : "out of memory");
 	}
 	hn_respond_close(&resp);
+	hn_scan_rules_free(yr);
 	if (json) {
 		rc = hn_check_json(rep, &sb);
 		hn_strbuf_addc(&sb, '\n');

@@ -286,34 +286,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* The default rule places: rules/yara of the build tree the binary is in,
- * else the installed ones; and /etc/hinomi/yara. */
-static int default_rules(const char **paths, char *near, size_t nnear)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int k = 0;
-
-	near[0] = '\0';
-	if (n > 0) {
-		char *slash;
-
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(near, nnear, "%s/../rules/yara", self);
-		}
-	}
-	if (near[0] && access(near, R_OK) == 0)
-		paths[k++] = near;
-	else if (access("/usr/share/hinomi/yara", R_OK) == 0)
-		paths[k++] = "/usr/share/hinomi/yara";
-	if (access("/etc/hinomi/yara", R_OK) == 0)
-		paths[k++] = "/etc/hinomi/yara";
-	return k;
-}
-
 static int load_clean(const struct hn_scan_clean *row, void *arg)
 {
 	struct hn_scan_ident id = { row->dev, row->ino, row->size, row->mtime_ns, row->ctime_ns };
@@ -462,7 +434,7 @@ int cmd_scan(int argc, char **argv)
 
 	/* rules, and IOC lists */
 	if (!nrules)
-		nrules = default_rules(rules, near, sizeof(near));
+		nrules = hn_scan_default_rules(rules, near, sizeof(near));
 	if (nrules) {
 		int r = hn_scan_rules_load(rules, nrules, cache_dir[0] ? cache_dir : NULL,
 					   on_rule_problem, NULL, &yr);

@@ -77,9 +77,10 @@ static void ident_of(const struct stat *st, struct hn_scan_ident *id)
 }
 
 /* A regular file the walk found: skipped, or queued. */
-static int consider(struct scan_run *run, const char *path, const struct stat *st)
+static int consider(struct scan_run *run, const char *path, const struct stat *st,
+		    bool follow)
 {
-	struct scan_job job = { 0 };
+	struct scan_job job = { .follow = follow };
 
 	ident_of(st, &job.seen);
 	if (scan_rules_own(run->o->rules, job.seen.dev, job.seen.ino)) {
@@ -205,7 +206,7 @@ static int walk(struct scan_run *run, const char *root, const struct stat *rst)
 			continue;
 		}
 		if (S_ISREG(st.st_mode)) {
-			rc = consider(run, path, &st);
+			rc = consider(run, path, &st, false);
 			if (rc == -ENOMEM)
 				break;
 			rc = 0;
@@ -265,11 +266,19 @@ int hn_scan_files(const struct hn_scan_opts *o, const char *const *paths, int np
 
 		if (!realpath(paths[i], real) || stat(real, &sb) < 0) {
 			r = -errno;
-			scan_report_error(&run, paths[i], 0, -r, NULL);
+			/* a /proc/PID/exe of a deleted file or a memfd: no path
+			 * resolves, but the link itself opens the file */
+			if (stat(paths[i], &sb) == 0 && S_ISREG(sb.st_mode)) {
+				r = consider(&run, paths[i], &sb, true);
+				if (r == -ECANCELED)
+					r = 0;
+			} else {
+				scan_report_error(&run, paths[i], 0, -r, NULL);
+			}
 		} else if (S_ISDIR(sb.st_mode)) {
 			r = walk(&run, real, &sb);
 		} else if (S_ISREG(sb.st_mode)) {
-			r = consider(&run, real, &sb);
+			r = consider(&run, real, &sb, false);
 			if (r == -ECANCELED)
 				r = 0;
 		} else {
@@ -581,9 +590,11 @@ void scan_file_job(struct scan_worker *w, const struct scan_job *job)
 	bool failed = false, hashing, have_sha = false, reused = false;
 	int fd;
 
-	fd = open(job->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOATIME);
+	fd = open(job->path, O_RDONLY | (job->follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_NOCTTY |
+		  O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = open(job->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		fd = open(job->path, O_RDONLY | (job->follow ? 0 : O_NOFOLLOW) | O_NONBLOCK |
+			  O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)     /* a link put in its place */
 			scan_count(run, &run->st->special, 1);

@@ -730,3 +730,29 @@ void hn_scan_ioc_version(const struct hn_ioc_set *s, char out[65])
 out:
 	EVP_MD_CTX_free(ctx);
 }
+
+int hn_scan_default_rules(const char **paths, char *near, size_t nnear)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int k = 0;
+
+	near[0] = '\0';
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(near, nnear, "%s/../rules/yara", self);
+		}
+	}
+	if (near[0] && access(near, R_OK) == 0)
+		paths[k++] = near;
+	else if (access("/usr/share/hinomi/yara", R_OK) == 0)
+		paths[k++] = "/usr/share/hinomi/yara";
+	if (access("/etc/hinomi/yara", R_OK) == 0)
+		paths[k++] = "/etc/hinomi/yara";
+	return k;
+}

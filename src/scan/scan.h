@@ -119,6 +119,12 @@ void hn_scan_rules_stats(const struct hn_scan_rules *r, struct hn_scan_rules_sta
 const char *hn_scan_rules_file(const struct hn_scan_rules *r, unsigned i);
 unsigned hn_scan_rules_nfiles(const struct hn_scan_rules *r);
 
+/* The default rule places into paths (2 at most): rules/yara of the build
+ * tree the binary is in (near, nnear bytes, holds that path), else
+ * /usr/share/hinomi/yara; and /etc/hinomi/yara; those that exist.  The
+ * count. */
+int hn_scan_default_rules(const char **paths, char *near, size_t nnear);
+
 /* The version of what an IOC set matches in a file scan: the SHA-256 over
  * its hash indicators (type and value, in load order), into out; "" when
  * it has none (s NULL too): lists of addresses and names do not change

@@ -61,6 +61,8 @@ struct scan_job {
 	char *path;              /* a file (owned), or NULL for a process */
 	uint32_t pid;
 	struct hn_scan_ident seen;   /* what the walk saw (files) */
+	bool follow;             /* a path given whose link is followed (a
+				  * deleted or memfd /proc/PID/exe) */
 };
 
 /* Same content, scanned once per run (files.c): each file of

@@ -398,9 +398,18 @@ static void a_compromised_host_is_called_so(void **state)
 	make_suid();
 	make_root();
 
+	/* a YARA rule that matches the implant's bytes (its option's name) */
+	assert_int_equal(mkdir(sp("%s/yara", scratch), 0700), 0);
+	assert_non_null(th_write_file(sp("%s/yara", scratch), "test.yar",
+				      "rule hn_check_test_implant {\n"
+				      "  meta: severity = \"high\"\n"
+				      "        description = \"hinomi check test: the implant\"\n"
+				      "  strings: $a = \"--hn-listen\"\n"
+				      "  condition: $a\n}\n"));
 	assert_int_equal(check("--json", "--root", sp("%s/root", scratch), "--suid-root",
 			       sp("%s/suid", scratch), "--ioc",
-			       sp("%s/implant-iocs.csv", scratch), NULL), 4);
+			       sp("%s/implant-iocs.csv", scratch), "--yara",
+			       sp("%s/yara", scratch), NULL), 4);
 	report = load_out();
 	assert_non_null(report);
 	assert_string_equal(jstr(report, "verdict"), "compromised");
@@ -437,6 +446,15 @@ static void a_compromised_host_is_called_so(void **state)
 	assert_string_equal(jstr(ev, "sha256"), implant_sha);
 	assert_string_equal(jstr(ev, "list"), "implant-iocs");
 	assert_string_equal(jstr(ev, "description"), "hinomi check test implant");
+
+	/* YARA on the running executables: the implant (deleted, read
+	 * through /proc) matches the rule */
+	f = jfind(report, "yara.match", p_implant, NULL);
+	assert_non_null(f);
+	assert_string_equal(jstr(f, "severity"), "high");
+	assert_non_null(strstr(jstr(json_object_get(f, "evidence"), "rule"),
+			       "hn_check_test_implant"));
+	assert_null(jfind(report, "yara.unavailable", 0, NULL));
 
 	/* setuid files */
 	f = jfind(report, "suid.outside", 0, sp("%s/suid/evilsu", scratch));
