@@ -7,7 +7,9 @@
 #include "cli/cli_render.h"
 #include "event/entity.h"
 #include "investigate/investigate.h"
+#include "ioc/ioc.h"
 #include "respond/respond.h"
+#include "scan/scan.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -45,6 +47,35 @@ static void undo_usage(FILE *f)
 		"first.  A killed process cannot be brought back: said so.\n\n"
 		"  -d, --db PATH    the store (default %s)\n",
 		cli_default_db());
+}
+
+static void on_ioc_problem(const struct hn_ioc_problem *p, void *arg)
+{
+	(void)p;
+	(void)arg;   /* `hinomi ioc check` lists them */
+}
+
+/* The rescan's patterns: the YARA rules and IOC lists `hinomi scan` uses
+ * by default.  Either may stay NULL (then not used). */
+static void rescan_patterns(struct hn_respond *r, struct hn_scan_rules **yr,
+			    struct hn_ioc_set **ioc)
+{
+	const char *paths[4], *env = getenv("HINOMI_IOC");
+	char near[4200], cache[4200];
+	int n = hn_scan_default_rules(paths, near, sizeof(near));
+
+	cache[0] = '\0';
+	if (r->state_dir[0] && access(r->state_dir, W_OK) == 0)
+		snprintf(cache, sizeof(cache), "%s/yara", r->state_dir);
+	if (n && hn_scan_rules_load(paths, n, cache[0] ? cache : NULL, NULL, NULL, yr) < 0)
+		*yr = NULL;
+	*ioc = hn_ioc_set_new();
+	if (!*ioc)
+		return;
+	if (env && *env && access(env, R_OK) == 0)
+		hn_ioc_load(*ioc, env, on_ioc_problem, NULL);
+	if (access("/etc/hinomi/ioc", R_OK) == 0)
+		hn_ioc_load(*ioc, "/etc/hinomi/ioc", on_ioc_problem, NULL);
 }
 
 static void step_text(struct hn_strbuf *b, const struct hn_rstep *s, bool ran)
@@ -123,6 +154,8 @@ int cmd_remediate(int argc, char **argv)
 	struct cli_target t = { 0 };
 	struct hn_story *st = NULL;
 	struct hn_rplan p = { 0 };
+	struct hn_scan_rules *yr = NULL;
+	struct hn_ioc_set *ioc = NULL;
 	struct hn_respond r;
 	struct hn_strbuf b;
 	bool dry = false, json = false;
@@ -167,6 +200,9 @@ int cmd_remediate(int argc, char **argv)
 			fprintf(stderr, "hinomi remediate: %s\n", r.err);
 			goto out;
 		}
+		rescan_patterns(&r, &yr, &ioc);
+		p.rules = yr;
+		p.ioc = ioc;
 		failed = hn_remediate_run(&r, &p, id);
 		if (failed < 0) {
 			fprintf(stderr, "hinomi remediate: %s\n", r.err);
@@ -223,6 +259,8 @@ int cmd_remediate(int argc, char **argv)
 	hn_strbuf_release(&b);
 out:
 	hn_rplan_release(&p);
+	hn_scan_rules_free(yr);
+	hn_ioc_set_free(ioc);
 	hn_story_free(st);
 	cli_target_release(&t);
 	hn_respond_close(&r);

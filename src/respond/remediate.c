@@ -33,6 +33,7 @@
 #include "respond/respond.h"
 #include "event/entity.h"
 #include "investigate/investigate.h"
+#include "scan/scan.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -47,6 +48,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FILE_MAX (1u << 20)     /* largest file rewritten (versions keep as much) */
@@ -57,6 +59,7 @@ const char *hn_rstep_kind_name(enum hn_rstep_kind k)
 		[HN_RS_KILL] = "kill", [HN_RS_QUARANTINE] = "quarantine",
 		[HN_RS_RESTORE] = "restore", [HN_RS_EDIT] = "edit",
 		[HN_RS_BLOCK] = "block", [HN_RS_RELOAD] = "reload", [HN_RS_LEAVE] = "leave",
+		[HN_RS_RESCAN] = "rescan",
 	};
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
@@ -74,7 +77,40 @@ void hn_rplan_release(struct hn_rplan *p)
 		free(p->steps[i].result);
 	}
 	free(p->steps);
+	for (size_t i = 0; i < p->ndirs; i++)
+		free(p->dirs[i]);
+	free(p->dirs);
 	memset(p, 0, sizeof(*p));
+}
+
+#define RESCAN_DIRS 32
+
+/* The directory of path, once, into the rescan's list (RESCAN_DIRS at most). */
+static int add_dir(struct hn_rplan *p, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	char *d;
+
+	if (!n)
+		n = 1;   /* "/" */
+	for (size_t i = 0; i < p->ndirs; i++)
+		if (strlen(p->dirs[i]) == n && !strncmp(p->dirs[i], path, n))
+			return 0;
+	if (p->ndirs >= RESCAN_DIRS)
+		return 0;
+	if (!(d = strndup(path, n)))
+		return -ENOMEM;
+	{
+		char **nv = realloc(p->dirs, (p->ndirs + 1) * sizeof(*nv));
+		if (!nv) {
+			free(d);
+			return -ENOMEM;
+		}
+		p->dirs = nv;
+	}
+	p->dirs[p->ndirs++] = d;
+	return 0;
 }
 
 static struct hn_rstep *add_step(struct hn_rplan *p, enum hn_rstep_kind k, const char *path)
@@ -723,6 +759,17 @@ int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn
 			goto fail;
 		set_why(s, "systemd units changed: systemctl daemon-reload");
 	}
+	/* the rescan: where the attack wrote, with the latest patterns */
+	for (size_t i = 0; i < f.n; i++)
+		if ((f.v[i].created || f.v[i].modified) && add_dir(&p, f.v[i].path) < 0)
+			goto fail;
+	if (p.ndirs) {
+		struct hn_rstep *s = add_step(&p, HN_RS_RESCAN, p.dirs[0]);
+		if (!s)
+			goto fail;
+		set_why(s, "YARA rules and IOC hashes over the %zu director%s the attack wrote in",
+			p.ndirs, p.ndirs == 1 ? "y" : "ies");
+	}
 	free(f.v);
 	*out = p;
 	return 0;
@@ -879,7 +926,69 @@ static int run_rewrite(struct hn_respond *r, struct hn_rstep *s, char **vault_id
 	return 0;
 }
 
-static int run_step(struct hn_respond *r, struct hn_rstep *s)
+struct rescan {
+	struct hn_respond *r;
+	unsigned hits;
+	struct hn_strbuf first;          /* the first hits, for the result */
+};
+
+static void on_rescan_hit(const struct hn_scan_hit *h, void *arg)
+{
+	struct rescan *x = arg;
+	struct hn_scan_alert sa;
+
+	if (hn_scan_alert_make(h, (uint64_t)time(NULL) * 1000000000ULL, &sa) < 0)
+		return;
+	if (x->r->store)
+		hn_store_alert_put(x->r->store, &sa.a);
+	if (x->hits < 3)
+		hn_strbuf_addf(&x->first, "%s%s %s", x->hits ? "; " : "", h->path ? h->path : "?",
+			       sa.a.rule_id ? sa.a.rule_id : "?");
+	x->hits++;
+	hn_scan_alert_release(&sa);
+}
+
+static int run_rescan(struct hn_respond *r, struct hn_rplan *p, struct hn_rstep *s)
+{
+	struct rescan x = { .r = r };
+	struct hn_scan_stats st = { 0 };
+	struct hn_scan_opts o = {
+		.rules = p->rules,
+		.ioc = p->ioc,
+		.hit = on_rescan_hit,
+		.arg = &x,
+	};
+	const char **paths;
+	size_t n = 0;
+
+	if (!p->rules && !p->ioc) {
+		result(s, "skipped", "no YARA rules and no IOC lists to scan with");
+		return 0;
+	}
+	paths = calloc(p->ndirs ? p->ndirs : 1, sizeof(*paths));
+	if (!paths)
+		return hn_respond_fail(r, -ENOMEM, "no memory");
+	for (size_t i = 0; i < p->ndirs; i++)
+		if (access(p->dirs[i], F_OK) == 0)
+			paths[n++] = p->dirs[i];
+	hn_strbuf_init(&x.first);
+	hn_scan_files(&o, paths, (int)n, &st);   /* errors: counted in st */
+	free(paths);
+	p->rescan_hits = x.hits;
+	if (x.hits)
+		result(s, "done", "%u hit%s in %zu director%s (%llu files): %s%s", x.hits,
+		       x.hits == 1 ? "" : "s", n, n == 1 ? "y" : "ies",
+		       (unsigned long long)st.files, x.first.buf ? x.first.buf : "",
+		       x.hits > 3 ? "; ..." : "");
+	else
+		result(s, "done", "clean: %llu files in %zu director%s, %llu could not be read",
+		       (unsigned long long)st.files, n, n == 1 ? "y" : "ies",
+		       (unsigned long long)st.errors);
+	hn_strbuf_release(&x.first);
+	return 0;
+}
+
+static int run_step(struct hn_respond *r, struct hn_rplan *p, struct hn_rstep *s)
 {
 	char *vault_id = NULL, written[65] = "", es[20];
 	struct hn_kill_result k = { 0 };
@@ -943,6 +1052,9 @@ static int run_step(struct hn_respond *r, struct hn_rstep *s)
 	case HN_RS_LEAVE:
 		result(s, "skipped", "%s", s->why ? s->why : "");
 		break;
+	case HN_RS_RESCAN:
+		rc = run_rescan(r, p, s);
+		break;
 	}
 	if (rc < 0)
 		result(s, "failed", "%s", r->err);
@@ -975,7 +1087,7 @@ int hn_remediate_run(struct hn_respond *r, struct hn_rplan *p, int64_t parent)
 		}
 		if (hn_act_begin(r, hn_rstep_kind_name(s->kind), t, parent, &s->action) < 0)
 			return -EIO;
-		if (run_step(r, s) < 0)
+		if (run_step(r, p, s) < 0)
 			failed++;
 	}
 	return failed;
@@ -1154,7 +1266,8 @@ int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_res
 		if (hn_store_actions(r->store, u.ids[i], 0, get_one, &o) < 0 || !o.found)
 			continue;
 		if (!strcmp(o.status, "undone") || !strcmp(o.status, "skipped") ||
-		    !strcmp(o.kind, "leave") || !strcmp(o.kind, "reload")) {
+		    !strcmp(o.kind, "leave") || !strcmp(o.kind, "reload") ||
+		    !strcmp(o.kind, "rescan")) {
 			free(o.detail);
 			continue;
 		}

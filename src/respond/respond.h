@@ -166,6 +166,8 @@ enum hn_rstep_kind {
 	HN_RS_BLOCK,       /* an executable's hash */
 	HN_RS_RELOAD,      /* systemctl daemon-reload */
 	HN_RS_LEAVE,       /* not changed, and why (for a person to look at) */
+	HN_RS_RESCAN,      /* YARA and IOC hashes over the directories the
+			    * attack wrote in, once the rest is done */
 };
 const char *hn_rstep_kind_name(enum hn_rstep_kind k);
 
@@ -189,10 +191,20 @@ struct hn_rstep {
 	int64_t action;
 };
 
+struct hn_scan_rules;
+struct hn_ioc_set;
+
 struct hn_rplan {
 	uint64_t root;
 	struct hn_rstep *steps;
 	size_t n, cap;
+	/* the rescan's patterns (set by the caller before hn_remediate_run;
+	 * neither: the rescan is skipped, and says so) */
+	const struct hn_scan_rules *rules;
+	const struct hn_ioc_set *ioc;
+	char **dirs;                     /* the rescan's directories */
+	size_t ndirs;
+	unsigned rescan_hits;            /* after the run */
 };
 
 /* What undoing st's attack takes on this host now; changes nothing.

@@ -1119,6 +1119,14 @@ static void remediation_removes_exactly_the_attack_and_undo_puts_it_back(void **
 	(void)state;
 
 	need_story();
+	/* a web shell someone else left where the attack wrote: not the
+	 * attack's (never removed), but the rescan must name it */
+	{
+		char shell[600];
+		snprintf(shell, sizeof(shell), "%s/www", dir);
+		assert_non_null(th_write_file(shell, "shell.php",
+					      "<?php eval($_POST['c']); ?>\n"));
+	}
 	/* a benign user adds lines after the attack: they must stay */
 	assert_int_equal(th_append(kv("BASHRC"), "export PAGER=less\n"), 0);
 	assert_int_equal(th_append(shared, "0 0 31 2 * root /bin/true # benign-after\n"), 0);
@@ -1175,6 +1183,18 @@ static void remediation_removes_exactly_the_attack_and_undo_puts_it_back(void **
 	assert_true(json_is_object(done));
 	action = jint(done, "action");
 	assert_true(action > 0);
+	{
+		size_t i;
+		json_t *el, *rescan = NULL;
+		json_array_foreach(jget(done, "steps"), i, el)
+			if (streq(jstr(el, "step"), "rescan"))
+				rescan = el;
+		check(&bad, rescan && streq(jstr(rescan, "status"), "done") &&
+		      jstr(rescan, "result") && strstr(jstr(rescan, "result"), "shell.php") &&
+		      strstr(jstr(rescan, "result"), "php_eval_request_input"),
+		      "the rescan did not name the web shell: %s",
+		      rescan ? js(rescan, "result") : "no rescan step");
+	}
 	json_decref(done);
 	for (int i = 0; i < 300 && proc_alive(implant); i++)
 		th_sleep_ms(10);
@@ -1195,6 +1215,8 @@ static void remediation_removes_exactly_the_attack_and_undo_puts_it_back(void **
 		char www[600];
 		snprintf(www, sizeof(www), "%s/www/payload", dir);
 		check(&bad, !is_gone(www), "the scenario's own %s was removed", www);
+		snprintf(www, sizeof(www), "%s/www/shell.php", dir);
+		check(&bad, !is_gone(www), "%s (not the attack's) was removed", www);
 	}
 	assert_int_equal(hinomi_to("blocklist", out, sizeof(out), "block", "--list", NULL, NULL), 0);
 	read_all(out, buf, sizeof(buf));
