@@ -112,6 +112,7 @@ struct agent {
 	struct iocw *iocw;         /* IOC lists (ioc_watch.c) */
 	struct exec_guard *guard;  /* blocked hashes (exec_guard.c) */
 	struct versioner *versioner;   /* sensitive files' versions (versioner.c) */
+	struct scan_new *scan_new;     /* new executables and YARA (scan_new.c) */
 	struct dns_name *dns;      /* DNS_CACHE: address -> name it was resolved from */
 	uint64_t dns_learnt;
 };
@@ -698,6 +699,8 @@ static void on_event(struct hn_event *ev, void *arg)
 		dns_name_connect(a, ev);
 	if (hn_event_is_file(ev->type))
 		versioner_event(a->versioner, ev);   /* filtered or not */
+	if (a->scan_new && (ev->type == HN_EV_PROCESS_START || hn_event_is_file(ev->type)))
+		scan_new_event(a->scan_new, ev);
 	switch (ev->type) {
 	case HN_EV_PROCESS_START:
 	case HN_EV_PROCESS_SNAPSHOT:
@@ -988,6 +991,17 @@ static void publish_status(struct agent *a, bool final)
 		hn_json_obj_close(&j);
 	}
 	{
+		struct scan_new_stats ss;
+		scan_new_stats(a->scan_new, &ss);
+		hn_json_obj_open(&j, "scan_new");
+		hn_json_kv_bool(&j, "on", ss.on);
+		hn_json_kv_u64(&j, "queued", ss.queued);
+		hn_json_kv_u64(&j, "scanned", ss.scanned);
+		hn_json_kv_u64(&j, "hits", ss.hits);
+		hn_json_kv_u64(&j, "not_scanned", ss.queue_full);
+		hn_json_obj_close(&j);
+	}
+	{
 		struct versioner_stats vs;
 		versioner_stats(a->versioner, &vs);
 		hn_json_obj_open(&j, "file_versions");
@@ -1229,9 +1243,11 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	{
 		/* blocked hashes: the list beside the store (respond.h); after
 		 * the snapshot, so that only the guard reads tasks from now */
-		char sd[4096];
+		char sd[4096] = "";
 		if (hn_respond_state_dir(o->db_path, sd, sizeof(sd)) == 0)
 			a->guard = guard_open(sd, stderr, live_entity, a);
+		if (o->scan_new || hn_agent_config_scan_new(a->cfg))
+			a->scan_new = scan_new_open(o, sd[0] ? sd : NULL, a->store, stderr);
 	}
 	a->versioner = versioner_open(a->store, stderr);
 	logs_open(a);
@@ -1298,6 +1314,8 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	logs_save(a);
 	check_drops(a);
 	guard_poll(a);
+	scan_new_free(a->scan_new);
+	a->scan_new = NULL;
 	versioner_free(a->versioner);   /* what is queued is read and kept now */
 	a->versioner = NULL;
 	agent_event(a, HN_EV_AGENT_STOP);
@@ -1307,6 +1325,7 @@ int hn_agent_run(const struct hn_agent_opts *o)
 	publish_status(a, true);
 	r = 0;
 out:
+	scan_new_free(a->scan_new);
 	versioner_free(a->versioner);
 	guard_free(a->guard);
 	hn_sensor_close(a->sensor);

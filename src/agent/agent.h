@@ -55,10 +55,17 @@ struct hn_agent_opts {
 	const char *const *iocs;
 	int nioc;
 	bool no_ioc;
+	/* new executables scanned with YARA (scan_new.c): on with scan_new
+	 * or the config's `scan-new on`; rules: yara (none given: the scan's
+	 * default places) */
+	bool scan_new;
+	const char *const *yara;
+	int nyara;
 };
 
 #define HN_AGENT_MAX_RULE_PATHS 16
 #define HN_AGENT_MAX_IOC_PATHS 16
+#define HN_AGENT_MAX_YARA_PATHS 16
 
 /* Runs until stopped. 0, or -errno with the reason printed to stderr. */
 int hn_agent_run(const struct hn_agent_opts *o);
@@ -81,5 +88,7 @@ const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n)
  * the system's). */
 enum { HN_JOURNAL_OFF, HN_JOURNAL_ON, HN_JOURNAL_AUTO };
 int hn_agent_config_journal(const struct hn_agent_config *c, const char **ns);
+/* `scan-new on`: new executables are scanned with YARA rules. */
+bool hn_agent_config_scan_new(const struct hn_agent_config *c);
 
 #endif

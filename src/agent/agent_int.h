@@ -155,4 +155,28 @@ void versioner_stats(struct versioner *v, struct versioner_stats *st);
 /* Reads what is queued, then stops.  NULL is fine. */
 void versioner_free(struct versioner *v);
 
+/*
+ * New executables scanned with YARA (scan_new.c), when asked: a file the
+ * first time it runs, and a file made executable; a hit is an alert.
+ */
+struct scan_new;
+
+struct scan_new_stats {
+	bool on;
+	uint64_t queued, scanned, hits, errors;
+	uint64_t queue_full;             /* not scanned: too many waiting */
+	uint64_t alerts_dropped;         /* the store's queue was full */
+};
+
+/* Load the rules (o->yara, else the scan's default places; compiled ones
+ * cached under state_dir) and start the thread.  NULL when there are no
+ * rules (said on err) or no memory. */
+struct scan_new *scan_new_open(const struct hn_agent_opts *o, const char *state_dir,
+			       struct hn_store *s, FILE *err);
+/* Main thread: every event (cheap unless it is a new executable). */
+void scan_new_event(struct scan_new *sn, const struct hn_event *ev);
+void scan_new_stats(struct scan_new *sn, struct scan_new_stats *st);
+/* NULL is fine; what is queued is dropped. */
+void scan_new_free(struct scan_new *sn);
+
 #endif

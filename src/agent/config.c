@@ -14,6 +14,9 @@
  *                         rsyslog; both would record each line twice)
  *   journal-namespace NS  the journal of namespace NS (journalctl
  *                         --namespace), not the system's
+ *   scan-new on|off       scan new executables with YARA rules (the first
+ *                         run of a file, a file made executable); off
+ *                         by default (agent/scan_new.c)
  *
  * Globs are fnmatch(3) patterns without FNM_PATHNAME ('*' crosses '/').
  * A malformed line is reported with its number and skipped; the rest of
@@ -40,6 +43,7 @@ struct hn_agent_config {
 	int n_logs;
 	bool logs_set;           /* a log-file line replaced the defaults */
 	int journal;             /* HN_JOURNAL_* */
+	bool scan_new;
 	char *journal_ns;
 };
 
@@ -165,6 +169,14 @@ int hn_agent_config_load(const char *path, struct hn_agent_config **out, char *m
 				c->journal = HN_JOURNAL_AUTO;
 			else
 				e = -EINVAL;
+		} else if (!strcmp(key, "scan-new")) {
+			e = 0;
+			if (!strcmp(val, "on"))
+				c->scan_new = true;
+			else if (!strcmp(val, "off"))
+				c->scan_new = false;
+			else
+				e = -EINVAL;
 		} else if (!strcmp(key, "journal-namespace")) {
 			free(c->journal_ns);
 			c->journal_ns = strdup(val);
@@ -235,4 +247,9 @@ const char *const *hn_agent_config_logs(const struct hn_agent_config *c, int *n)
 {
 	*n = c ? c->n_logs : 0;
 	return c ? (const char *const *)c->logs : NULL;
+}
+
+bool hn_agent_config_scan_new(const struct hn_agent_config *c)
+{
+	return c && c->scan_new;
 }

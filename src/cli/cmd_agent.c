@@ -43,6 +43,10 @@ static void usage(FILE *f)
 		"                   may be repeated.  Default: $HINOMI_IOC and\n"
 		"                   /etc/hinomi/ioc, where they exist\n"
 		"  --no-ioc         match no IOC lists\n"
+		"  --scan-new       scan new executables with YARA rules (the first run of\n"
+		"                   a file, a file made executable); a hit is an alert\n"
+		"  --yara PATH      YARA rules for --scan-new (may be repeated); default\n"
+		"                   those of `hinomi scan`\n"
 		"  --tuning FILE    allowlist silencing rules where they misfire\n"
 		"                   (default /etc/hinomi/tuning.conf; docs/DETECT.md)\n"
 		"  --ready-file F   create F once recording, with the running processes\n"
@@ -66,16 +70,20 @@ int cmd_agent(int argc, char **argv)
 		{ "tuning", required_argument, NULL, 'T' },
 		{ "ioc", required_argument, NULL, 'I' },
 		{ "no-ioc", no_argument, NULL, 'X' },
+		{ "scan-new", no_argument, NULL, 'S' },
+		{ "yara", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hn_agent_opts o = { .db_path = cli_default_db(), .live = stdout };
 	const char *rules[HN_AGENT_MAX_RULE_PATHS], *iocs[HN_AGENT_MAX_IOC_PATHS];
+	const char *yara[HN_AGENT_MAX_YARA_PATHS];
 	int c;
 
 	o.rules = rules;
 	o.iocs = iocs;
-	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:NT:I:Xh", opts, NULL)) != -1) {
+	o.yara = yara;
+	while ((c = getopt_long(argc, argv, "d:c:qt:s:a:nr:R:NT:I:XSY:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.db_path = optarg;
@@ -101,6 +109,18 @@ int cmd_agent(int argc, char **argv)
 			break;
 		case 'X':
 			o.no_ioc = true;
+			break;
+		case 'S':
+			o.scan_new = true;
+			break;
+		case 'Y':
+			if (o.nyara == HN_AGENT_MAX_YARA_PATHS) {
+				fprintf(stderr, "hinomi agent: at most %d --yara\n",
+					HN_AGENT_MAX_YARA_PATHS);
+				return 2;
+			}
+			yara[o.nyara++] = optarg;
+			o.scan_new = true;
 			break;
 		case 'T':
 			o.tuning_path = optarg;
