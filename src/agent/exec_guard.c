@@ -5,24 +5,35 @@
  * A permission listener that stops answering stops every exec on the
  * host, so everything here is built to fail open:
  *
- *   manager thread (every 50 ms)              worker thread
- *   ───────────────────────────────          ─────────────────────────────
- *   list file changed? reload it;            poll(fan, 100 ms), read events
- *     not empty and no guard: start it      for each: fstat → identity →
- *     empty and a guard: stop it              cache (identity → SHA-256) or
- *   worker busy on one event for more         hash (GUARD_HASH_BUDGET_MS at
- *     than GUARD_DEADLINE_MS: answer it       most; over: allow, unverified)
- *     ALLOW itself, and allow whatever        → listed? DENY : ALLOW
- *     else is queued, unchecked, until        a DENY is queued for the main
- *     the worker is back ("fail-open")        thread (an event and an alert)
+ *   manager thread (every 50 ms)              worker thread (its own dup of
+ *   ───────────────────────────────          the group's fd) ───────────────
+ *   list file changed? reload it;            poll, read ONE event (the rest
+ *     not empty and no guard: start it        stay queued in the kernel, where
+ *     empty and a guard: stop it              the manager can reach them)
+ *   worker busy on one event for more        fstat → identity → cache
+ *     than GUARD_DEADLINE_MS: answer it         (identity → SHA-256) or hash
+ *     ALLOW itself (under the worker's          (GUARD_HASH_BUDGET_MS at most;
+ *     lock: the fd cannot be reused under       over: allow, unverified)
+ *     it), and allow whatever else is        → listed? DENY : ALLOW, unless
+ *     queued, unchecked, until the worker       the manager answered already;
+ *     is back ("fail-open")                     the fd closed under the lock
  *
  * Invariants:
  *  - No fanotify group exists while the list is empty: an unused guard
- *    costs nothing on the exec path.
+ *    costs nothing on the exec path.  The worker runs before the first
+ *    mark is added.  Stopping a group first removes every mark (no new
+ *    event can come), then answers ALLOW to what is queued and to the
+ *    worker's event, and never waits long for the worker: one stuck in a
+ *    read is left to finish on its own (its own dup of the fd keeps the
+ *    group, with no mark, until it does); the manager never blocks.
+ *  - Only local filesystems are marked: not network or FUSE ones, whose
+ *    reads can hang (their execs are not guarded).
  *  - Every permission event gets an answer: from the worker, or from the
  *    manager once the worker is late.  When the agent stops, or is killed
  *    (even with SIGKILL), the kernel releases the group and allows every
- *    pending and later exec; a kernel queue overflow allows too.
+ *    pending and later exec (a child the agent spawns gets none of its
+ *    fds: logsrc/journal.c closes them before the exec); a kernel queue
+ *    overflow allows too.
  *  - A file the guard cannot read in time, or larger than GUARD_MAX_FILE,
  *    is allowed and counted as unverified (status: exec_guard).
  *  - Only identities whose hash was computed in full are cached; the cache
@@ -67,16 +78,40 @@ struct cache_ent {
 	bool valid;
 };
 
+struct exec_guard;
+
+/* One worker: a thread, its own dup of the group's fd, its cache.  The
+ * busy state (bmu) is what the manager needs to answer for it. */
+struct worker {
+	struct exec_guard *g;
+	pthread_t thread;
+	int fd;
+	atomic_bool stop, done;
+	pthread_mutex_t bmu;
+	bool busy, answered;             /* an event in hand; answered by the
+					  * manager (late) */
+	int busy_fd;
+	uint64_t busy_since;             /* ms, monotonic */
+	struct cache_ent *cache;
+	unsigned char *buf;              /* GUARD_CHUNK */
+};
+
+#define GUARD_RETIRED 8
+
 struct exec_guard {
 	char state_dir[4096];
 	FILE *log;
 	guard_entity_fn entity_of;
 	void *entity_arg;
-	pthread_t mgr, worker;
-	bool mgr_running, worker_running;
-	atomic_bool stop, worker_stop;
+	pthread_t mgr;
+	bool mgr_running;
+	atomic_bool stop;
 	int fan;                         /* -1: no group */
 	unsigned stall_ms;
+	struct worker *w;                /* the group's worker (manager's) */
+	struct worker *retired[GUARD_RETIRED];   /* stuck when their group
+						  * stopped: left to end */
+	atomic_int live;                 /* worker threads not ended */
 
 	pthread_mutex_t mu;              /* list, ring, counters below */
 	struct hn_blocklist list;
@@ -86,14 +121,7 @@ struct exec_guard {
 	unsigned head, count;
 	struct guard_stats st;
 
-	atomic_uint_fast64_t busy_since; /* ms (monotonic) the worker began an
-					  * event; 0 idle */
-	atomic_int busy_fd;              /* that event's fd */
 	bool failing_open;               /* manager: said so once */
-	uint64_t answered_since;         /* manager: the late event answered */
-
-	struct cache_ent *cache;         /* worker only */
-	unsigned char *buf;              /* worker only: GUARD_CHUNK */
 };
 
 static uint64_t mono_ms(void)
@@ -131,7 +159,7 @@ static unsigned cache_slot(uint64_t dev, uint64_t ino)
 }
 
 /* SHA-256 of fd within the budget: 0, -ETIME over it, -errno. */
-static int hash_fd(struct exec_guard *g, int fd, uint64_t size, char out[65])
+static int hash_fd(struct worker *w, int fd, uint64_t size, char out[65])
 {
 	static const char hx[] = "0123456789abcdef";
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -145,7 +173,7 @@ static int hash_fd(struct exec_guard *g, int fd, uint64_t size, char out[65])
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		goto out;
 	while (off < size) {
-		ssize_t n = pread(fd, g->buf, GUARD_CHUNK, (off_t)off);
+		ssize_t n = pread(fd, w->buf, GUARD_CHUNK, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -154,7 +182,7 @@ static int hash_fd(struct exec_guard *g, int fd, uint64_t size, char out[65])
 		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(md, g->buf, (size_t)n) != 1)
+		if (EVP_DigestUpdate(md, w->buf, (size_t)n) != 1)
 			goto out;
 		off += (uint64_t)n;
 		if (mono_ms() - t0 > GUARD_HASH_BUDGET_MS) {
@@ -222,8 +250,9 @@ static void push_blocked(struct exec_guard *g, const struct guard_blocked *b)
 	pthread_mutex_unlock(&g->mu);
 }
 
-static uint32_t decide(struct exec_guard *g, int fd, uint32_t pid)
+static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 {
+	struct exec_guard *g = w->g;
 	struct cache_ent *c;
 	struct stat st;
 	char sha[65];
@@ -234,7 +263,7 @@ static uint32_t decide(struct exec_guard *g, int fd, uint32_t pid)
 		usleep(g->stall_ms * 1000u);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return FAN_ALLOW;
-	c = &g->cache[cache_slot(st.st_dev, st.st_ino)];
+	c = &w->cache[cache_slot(st.st_dev, st.st_ino)];
 	if (c->valid && c->dev == st.st_dev && c->ino == st.st_ino &&
 	    c->size == (uint64_t)st.st_size &&
 	    c->mtime == (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec &&
@@ -247,7 +276,7 @@ static uint32_t decide(struct exec_guard *g, int fd, uint32_t pid)
 		if ((uint64_t)st.st_size > GUARD_MAX_FILE)
 			rc = -EFBIG;
 		else
-			rc = hash_fd(g, fd, (uint64_t)st.st_size, sha);
+			rc = hash_fd(w, fd, (uint64_t)st.st_size, sha);
 		if (rc < 0) {
 			pthread_mutex_lock(&g->mu);
 			g->st.unverified++;
@@ -296,58 +325,144 @@ static uint32_t decide(struct exec_guard *g, int fd, uint32_t pid)
 
 static void *worker_main(void *arg)
 {
-	struct exec_guard *g = arg;
-	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct worker *w = arg;
+	struct exec_guard *g = w->g;
 
-	while (!atomic_load(&g->worker_stop)) {
-		struct pollfd p = { .fd = g->fan, .events = POLLIN };
-		struct fanotify_event_metadata *md;
+	while (!atomic_load(&w->stop)) {
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		struct fanotify_event_metadata md;
+		uint32_t v;
 		ssize_t n;
 
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		n = read(g->fan, buf, sizeof(buf));
-		if (n <= 0)
-			continue;   /* EAGAIN: the manager took them */
-		md = (struct fanotify_event_metadata *)buf;
-		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-			uint32_t v;
-
-			if (md->vers != FANOTIFY_METADATA_VERSION) {
-				if (md->fd >= 0) {
-					answer(g->fan, md->fd, FAN_ALLOW);
-					close(md->fd);
-				}
-				continue;
+		/* one event: the others stay queued, where the manager can
+		 * answer them if this one takes too long */
+		n = read(w->fd, &md, sizeof(md));
+		if (n < (ssize_t)FAN_EVENT_METADATA_LEN)
+			continue;   /* EAGAIN: the manager took it */
+		if (md.vers != FANOTIFY_METADATA_VERSION) {
+			if (md.fd >= 0) {
+				answer(w->fd, md.fd, FAN_ALLOW);
+				close(md.fd);
 			}
-			if (md->fd < 0) {
-				pthread_mutex_lock(&g->mu);
-				g->st.overflows++;   /* the kernel allowed what it dropped */
-				pthread_mutex_unlock(&g->mu);
-				continue;
-			}
-			atomic_store(&g->busy_fd, md->fd);
-			atomic_store(&g->busy_since, mono_ms());
-			v = decide(g, md->fd, (uint32_t)md->pid);
-			answer(g->fan, md->fd, v);
-			atomic_store(&g->busy_since, 0);
-			close(md->fd);
+			continue;
 		}
+		if (md.fd < 0) {
+			pthread_mutex_lock(&g->mu);
+			g->st.overflows++;   /* the kernel allowed what it dropped */
+			pthread_mutex_unlock(&g->mu);
+			continue;
+		}
+		pthread_mutex_lock(&w->bmu);
+		w->busy = true;
+		w->answered = false;
+		w->busy_fd = md.fd;
+		w->busy_since = mono_ms();
+		pthread_mutex_unlock(&w->bmu);
+		v = decide(w, md.fd, (uint32_t)md.pid);
+		/* answered and closed under the lock: the manager never sees
+		 * this fd number again once it may be another event's */
+		pthread_mutex_lock(&w->bmu);
+		if (!w->answered)
+			answer(w->fd, md.fd, v);
+		w->busy = false;
+		close(md.fd);
+		pthread_mutex_unlock(&w->bmu);
 	}
+	close(w->fd);
+	w->fd = -1;
+	atomic_store(&w->done, true);
+	atomic_fetch_sub(&g->live, 1);
 	return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_destroy(&w->bmu);
+	free(w->cache);
+	free(w->buf);
+	free(w);
+}
+
+/* A worker on its own dup of fan.  NULL on failure. */
+static struct worker *worker_start(struct exec_guard *g, int fan)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->g = g;
+	w->fd = -1;
+	pthread_mutex_init(&w->bmu, NULL);
+	w->cache = calloc(GUARD_CACHE, sizeof(*w->cache));
+	w->buf = malloc(GUARD_CHUNK);
+	if (!w->cache || !w->buf || (w->fd = fcntl(fan, F_DUPFD_CLOEXEC, 3)) < 0)
+		goto fail;
+	atomic_fetch_add(&g->live, 1);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		atomic_fetch_sub(&g->live, 1);
+		goto fail;
+	}
+	return w;
+fail:
+	if (w->fd >= 0)
+		close(w->fd);
+	worker_free(w);
+	return NULL;
+}
+
+/* The worker's event, late: ALLOW, unless it was answered.  1 when this
+ * answered it. */
+static int answer_late(struct exec_guard *g, struct worker *w, uint64_t deadline_ms)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->bmu);
+	if (w->busy && !w->answered && mono_ms() > w->busy_since + deadline_ms) {
+		answer(g->fan, w->busy_fd, FAN_ALLOW);
+		w->answered = true;
+		r = 1;
+	}
+	pthread_mutex_unlock(&w->bmu);
+	return r;
+}
+
+/* Whatever is queued: ALLOW, unchecked.  How many. */
+static uint64_t allow_queued(struct exec_guard *g)
+{
+	struct fanotify_event_metadata md;
+	uint64_t n_allowed = 0;
+
+	while (read(g->fan, &md, sizeof(md)) >= (ssize_t)FAN_EVENT_METADATA_LEN) {
+		if (md.fd < 0)
+			continue;
+		answer(g->fan, md.fd, FAN_ALLOW);
+		close(md.fd);
+		n_allowed++;
+	}
+	return n_allowed;
 }
 
 /* ---- the group ---- */
 
-static bool pseudo_fs(const char *t)
+/* Not marked: pseudo file systems (nothing to run there), and network
+ * and FUSE ones, whose reads can hang the worker. */
+static bool unmarked_fs(const char *t)
 {
 	static const char *const skip[] = {
 		"proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue", "debugfs",
 		"tracefs", "securityfs", "pstore", "bpf", "configfs", "fusectl",
 		"hugetlbfs", "autofs", "binfmt_misc", "efivarfs", "nsfs", "rpc_pipefs",
-		"selinuxfs", NULL,
+		"selinuxfs",
+		"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "afs",
+		"ocfs2", "gfs2", "lustre", "fuseblk", "virtiofs", NULL,
 	};
 
+	if (strncmp(t, "fuse", 4) == 0)
+		return true;   /* fuse, fuse.sshfs, ... */
 	for (int i = 0; skip[i]; i++)
 		if (strcmp(t, skip[i]) == 0)
 			return true;
@@ -391,7 +506,7 @@ static int mark_all(struct exec_guard *g)
 		mp = strtok_r(line, " ", &save);
 		for (i = 1; mp && i < 5; i++)
 			mp = strtok_r(NULL, " ", &save);
-		if (!mp || !fstype || pseudo_fs(fstype))
+		if (!mp || !fstype || unmarked_fs(fstype))
 			continue;
 		unescape(mp);
 		if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM,
@@ -410,22 +525,65 @@ static int mark_all(struct exec_guard *g)
 	return marked;
 }
 
+/* End the group without ever waiting long: marks out (no new event),
+ * what is queued and the worker's event answered ALLOW, the worker given
+ * GUARD_STOP_MS to end; one stuck in a read is retired (its dup keeps the
+ * group, with no mark, until its read returns). */
+#define GUARD_STOP_MS 300u
 static void group_stop(struct exec_guard *g)
 {
-	if (g->worker_running) {
-		atomic_store(&g->worker_stop, true);
-		pthread_join(g->worker, NULL);
-		g->worker_running = false;
+	struct worker *w = g->w;
+	uint64_t until;
+
+	if (g->fan < 0)
+		return;
+	fanotify_mark(g->fan, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	fanotify_mark(g->fan, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, NULL);
+	fanotify_mark(g->fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	if (w)
+		atomic_store(&w->stop, true);
+	until = mono_ms() + GUARD_STOP_MS;
+	do {
+		allow_queued(g);
+		if (w)
+			answer_late(g, w, 0);
+		if (!w || atomic_load(&w->done))
+			break;
+		usleep(5000);
+	} while (mono_ms() < until);
+	allow_queued(g);
+	if (w && atomic_load(&w->done)) {
+		pthread_join(w->thread, NULL);
+		worker_free(w);
+	} else if (w) {
+		int i;
+		for (i = 0; i < GUARD_RETIRED && g->retired[i]; i++)
+			;
+		if (i < GUARD_RETIRED)
+			g->retired[i] = w;
+		else
+			pthread_detach(w->thread);   /* and leaked: it ends on its own */
+		fprintf(g->log, "hinomi agent: exec guard: its worker is stuck in a read; "
+			"left to finish on its own (its execs were allowed)\n");
 	}
-	if (g->fan >= 0) {
-		/* the kernel allows every pending and later exec */
-		close(g->fan);
-		g->fan = -1;
-		pthread_mutex_lock(&g->mu);
-		g->st.active = false;
-		pthread_mutex_unlock(&g->mu);
-		fprintf(g->log, "hinomi agent: exec guard off\n");
-	}
+	g->w = NULL;
+	close(g->fan);
+	g->fan = -1;
+	pthread_mutex_lock(&g->mu);
+	g->st.active = false;
+	pthread_mutex_unlock(&g->mu);
+	fprintf(g->log, "hinomi agent: exec guard off\n");
+}
+
+/* Retired workers that have ended: joined and freed. */
+static void reap_retired(struct exec_guard *g)
+{
+	for (int i = 0; i < GUARD_RETIRED; i++)
+		if (g->retired[i] && atomic_load(&g->retired[i]->done)) {
+			pthread_join(g->retired[i]->thread, NULL);
+			worker_free(g->retired[i]);
+			g->retired[i] = NULL;
+		}
 }
 
 static void group_start(struct exec_guard *g, unsigned nhashes)
@@ -442,21 +600,22 @@ static void group_start(struct exec_guard *g, unsigned nhashes)
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
+	/* the worker first: no mark without someone to answer it */
+	g->w = worker_start(g, g->fan);
+	if (!g->w) {
+		fprintf(g->log, "hinomi agent: exec guard: no worker; blocked hashes are NOT "
+			"enforced\n");
+		close(g->fan);
+		g->fan = -1;
+		return;
+	}
 	marked = mark_all(g);
 	if (marked == 0) {
 		fprintf(g->log, "hinomi agent: exec guard: no filesystem could be marked; "
 			"blocked hashes are NOT enforced\n");
-		close(g->fan);
-		g->fan = -1;
+		group_stop(g);
 		return;
 	}
-	atomic_store(&g->worker_stop, false);
-	if (pthread_create(&g->worker, NULL, worker_main, g) != 0) {
-		close(g->fan);
-		g->fan = -1;
-		return;
-	}
-	g->worker_running = true;
 	pthread_mutex_lock(&g->mu);
 	g->st.active = true;
 	pthread_mutex_unlock(&g->mu);
@@ -506,37 +665,32 @@ static void reload(struct exec_guard *g)
 			nl.n == 1 ? "" : "es");
 }
 
-/* The worker is late: answer its event and whatever is queued, unchecked. */
+/* The worker is late: its event and whatever is queued, answered ALLOW
+ * unchecked. */
 static void fail_open(struct exec_guard *g)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	uint64_t n_allowed = 0;
-	int fd = atomic_load(&g->busy_fd);
-	ssize_t n;
+	uint64_t n_allowed;
 
 	if (!g->failing_open) {
 		fprintf(g->log, "hinomi agent: exec guard: an answer took over %u ms; "
 			"allowing execs unchecked until it is back\n", GUARD_DEADLINE_MS);
 		g->failing_open = true;
 	}
-	if (fd >= 0 && g->answered_since != atomic_load(&g->busy_since)) {
-		g->answered_since = atomic_load(&g->busy_since);
-		answer(g->fan, fd, FAN_ALLOW);
-		n_allowed++;
-	}
-	while ((n = read(g->fan, buf, sizeof(buf))) > 0) {
-		struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
-		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-			if (md->fd < 0)
-				continue;
-			answer(g->fan, md->fd, FAN_ALLOW);
-			close(md->fd);
-			n_allowed++;
-		}
-	}
+	n_allowed = (uint64_t)answer_late(g, g->w, GUARD_DEADLINE_MS);
+	n_allowed += allow_queued(g);
 	pthread_mutex_lock(&g->mu);
 	g->st.fail_open += n_allowed;
 	pthread_mutex_unlock(&g->mu);
+}
+
+static bool worker_late(struct worker *w)
+{
+	bool late;
+
+	pthread_mutex_lock(&w->bmu);
+	late = w->busy && mono_ms() > w->busy_since + GUARD_DEADLINE_MS;
+	pthread_mutex_unlock(&w->bmu);
+	return late;
 }
 
 static void *mgr_main(void *arg)
@@ -545,16 +699,16 @@ static void *mgr_main(void *arg)
 	uint64_t last_reload = 0;
 
 	while (!atomic_load(&g->stop)) {
-		uint64_t now = mono_ms(), since;
+		uint64_t now = mono_ms();
 
 		if (now - last_reload >= 250) {
 			reload(g);
+			reap_retired(g);
 			last_reload = now;
 		}
-		since = atomic_load(&g->busy_since);
-		if (g->fan >= 0 && since && now > since + GUARD_DEADLINE_MS) {
+		if (g->fan >= 0 && g->w && worker_late(g->w)) {
 			fail_open(g);
-		} else if (g->failing_open && !since) {
+		} else if (g->failing_open) {
 			fprintf(g->log, "hinomi agent: exec guard: answering in time again\n");
 			g->failing_open = false;
 		}
@@ -576,15 +730,10 @@ struct exec_guard *guard_open(const char *state_dir, FILE *log, guard_entity_fn 
 	g->log = log ? log : stderr;
 	g->entity_of = fn;
 	g->entity_arg = arg;
-	atomic_init(&g->busy_fd, -1);
 	snprintf(g->state_dir, sizeof(g->state_dir), "%s", state_dir);
 	if (stall)
 		g->stall_ms = (unsigned)strtoul(stall, NULL, 10);
-	g->cache = calloc(GUARD_CACHE, sizeof(*g->cache));
-	g->buf = malloc(GUARD_CHUNK);
 	pthread_mutex_init(&g->mu, NULL);
-	if (!g->cache || !g->buf)
-		goto fail;
 	/* the list as it is now, before the agent says it is ready */
 	reload(g);
 	if (pthread_create(&g->mgr, NULL, mgr_main, g) != 0)
@@ -593,10 +742,10 @@ struct exec_guard *guard_open(const char *state_dir, FILE *log, guard_entity_fn 
 	return g;
 fail:
 	group_stop(g);
+	if (atomic_load(&g->live))
+		return NULL;   /* a worker still runs: g stays (leaked) */
 	hn_blocklist_release(&g->list);
 	pthread_mutex_destroy(&g->mu);
-	free(g->cache);
-	free(g->buf);
 	free(g);
 	return NULL;
 }
@@ -633,12 +782,17 @@ void guard_free(struct exec_guard *g)
 		return;
 	if (g->mgr_running) {
 		atomic_store(&g->stop, true);
-		pthread_join(g->mgr, NULL);
+		pthread_join(g->mgr, NULL);   /* it stops the group, never long */
 	}
 	group_stop(g);
+	/* a stuck worker still uses g: give it a moment, else leave g (the
+	 * process is ending; its dup keeps a group with no mark) */
+	for (int i = 0; i < 100 && atomic_load(&g->live); i++)
+		usleep(10000);
+	reap_retired(g);
+	if (atomic_load(&g->live))
+		return;
 	hn_blocklist_release(&g->list);
 	pthread_mutex_destroy(&g->mu);
-	free(g->cache);
-	free(g->buf);
 	free(g);
 }

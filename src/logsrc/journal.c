@@ -100,6 +100,10 @@ static int start(struct hn_journal *j)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* nothing else of ours: above all not the exec guard's fanotify fd,
+	 * which CLOEXEC drops only after the exec's own permission check (a
+	 * child holding it would keep the group alive past the agent) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	/* the caller's signal handling is not the child's */
 	sigemptyset(&none);

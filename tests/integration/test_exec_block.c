@@ -222,7 +222,36 @@ static void a_stalled_guard_answers_within_the_deadline(void **state)
 		char log[4096];
 		assert_true(th_agent_log_has(&agent, "allowing execs unchecked", log, sizeof(log)));
 	}
-	assert_int_equal(hinomi("unblock", "--sha256", evil_sha, NULL), 0);
+	/* several execs at once: none waits for the others' stalls (the
+	 * worker takes one event at a time; the manager answers the rest) */
+	{
+		pid_t kids[6];
+		uint64_t t0 = mono_ms();
+		for (int i = 0; i < 6; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0)
+				_exit(run_exec(good, 4000, NULL) == 0 ? 0 : 1);
+		}
+		for (int i = 0; i < 6; i++) {
+			int st;
+			assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		assert_true(mono_ms() - t0 < 2000);
+	}
+	/* the list emptied while the worker is stuck on an exec: execs go on
+	 * at once (the group stops without waiting for the worker) */
+	{
+		pid_t kid = fork();
+		if (kid == 0)
+			_exit(run_exec(good, 5000, NULL) == 0 ? 0 : 1);
+		th_sleep_ms(100);   /* the worker has it, and sleeps on it */
+		assert_int_equal(hinomi("unblock", "--sha256", evil_sha, NULL), 0);
+		th_sleep_ms(500);   /* read within 250 ms, stopped within 300 ms */
+		assert_int_equal(run_exec("/bin/true", 1500, &ms), 0);
+		assert_true(ms < 1000);
+		waitpid(kid, NULL, 0);
+	}
 	th_agent_stop(&agent);
 	assert_int_equal(th_agent_restart(&agent, NULL), 0);
 }
