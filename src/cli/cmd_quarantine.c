@@ -67,7 +67,7 @@ static void item_json(struct hn_json *j, const struct hn_qitem *q)
 	hn_json_kv_bool(j, "restored", q->restored);
 }
 
-static char *item_detail(const struct hn_qitem *q)
+static char *item_detail(const struct hn_qitem *q, const char *restored_to)
 {
 	struct hn_strbuf sb;
 	struct hn_json j;
@@ -76,6 +76,8 @@ static char *item_detail(const struct hn_qitem *q)
 	hn_json_begin(&j, &sb);
 	hn_json_obj_open(&j, NULL);
 	item_json(&j, q);
+	if (restored_to)
+		hn_json_kv_str(&j, "restored_to", restored_to);
 	hn_json_obj_close(&j);
 	if (hn_json_end(&j) < 0) {
 		hn_strbuf_release(&sb);
@@ -114,7 +116,7 @@ static int quarantine_one(struct hn_respond *r, const char *path)
 	snprintf(summary, sizeof(summary), "%s moved to the vault as %s (%llu bytes%s%s)",
 		 q->path, q->id, (unsigned long long)q->size, q->sha256[0] ? ", sha256 " : "",
 		 q->sha256);
-	detail = item_detail(q);
+	detail = item_detail(q, NULL);
 	printf("quarantined %s as %s%s%s\n", q->path, q->id,
 	       q->sha256[0] ? "  sha256 " : "", q->sha256);
 	rc = hn_act_end(r, id, "done", summary, detail);
@@ -273,7 +275,7 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	snprintf(summary, sizeof(summary), "%s put back at %s", qid, to ? to : q->path);
-	detail = item_detail(q);
+	detail = item_detail(q, to ? to : q->path);
 	printf("restored %s to %s\n", qid, to ? to : q->path);
 	rc = hn_act_end(&r, id, "done", summary, detail);
 	if (rc < 0)

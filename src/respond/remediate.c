@@ -93,7 +93,7 @@ static int add_dir(struct hn_rplan *p, const char *path)
 	char *d;
 
 	if (!n)
-		n = 1;   /* "/" */
+		return 0;   /* "/": not the whole host */
 	for (size_t i = 0; i < p->ndirs; i++)
 		if (strlen(p->dirs[i]) == n && !strncmp(p->dirs[i], path, n))
 			return 0;
@@ -250,27 +250,55 @@ static bool line_eq(const struct line *a, const struct line *b)
 	return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
+static uint64_t line_hash(const struct line *l)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ l->n;
+
+	for (size_t i = 0; i < l->n; i++)
+		h = (h ^ l->p[i]) * 0x100000001b3ULL;
+	return h | 1;   /* 0 marks an empty slot */
+}
+
 /* Lines of a not matched by one of b each (multiset a - b), marked in
- * take[i] (true: a[i] is extra). The count. */
+ * take[i] (true: a[i] is extra).  The count.  Linear: b's lines are
+ * counted in a hash table first (a slot per distinct line, with its
+ * count), then each line of a takes one of its count. */
 static size_t extra_lines(const struct line *a, size_t na, const struct line *b, size_t nb,
 			  bool *take)
 {
-	bool *used = calloc(nb ? nb : 1, 1);
-	size_t k = 0;
+	size_t cap = 16, k = 0;
+	struct slot { uint64_t h; size_t first; size_t count; } *t;
 
-	if (!used)
+	while (cap < 2 * nb + 2)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t) {
+		for (size_t i = 0; i < na; i++)
+			take[i] = false;   /* no memory: nothing is taken out */
 		return 0;
-	for (size_t i = 0; i < na; i++) {
-		take[i] = true;
-		for (size_t j = 0; j < nb; j++)
-			if (!used[j] && line_eq(&a[i], &b[j])) {
-				used[j] = true;
-				take[i] = false;
-				break;
-			}
-		k += take[i];
 	}
-	free(used);
+	for (size_t j = 0; j < nb; j++) {
+		uint64_t h = line_hash(&b[j]);
+		size_t i = h & (cap - 1);
+		while (t[i].h && !(t[i].h == h && line_eq(&b[t[i].first], &b[j])))
+			i = (i + 1) & (cap - 1);
+		if (!t[i].h) {
+			t[i].h = h;
+			t[i].first = j;
+		}
+		t[i].count++;
+	}
+	for (size_t x = 0; x < na; x++) {
+		uint64_t h = line_hash(&a[x]);
+		size_t i = h & (cap - 1);
+		while (t[i].h && !(t[i].h == h && line_eq(&b[t[i].first], &a[x])))
+			i = (i + 1) & (cap - 1);
+		take[x] = !(t[i].h && t[i].count);
+		if (!take[x])
+			t[i].count--;
+		k += take[x];
+	}
+	free(t);
 	return k;
 }
 
@@ -316,6 +344,7 @@ static int on_version(const struct hn_file_version *v, void *arg)
 struct pfile {
 	const char *path;            /* the story's */
 	bool created, modified, deleted, chmod, read, exec, renamed_away;
+	bool renamed_onto;           /* a rename or link put a file at this path */
 	uint64_t first, last;        /* the attack's writes to it */
 	uint64_t entity;
 };
@@ -473,7 +502,45 @@ static int plan_created(struct hn_respond *r, const struct hn_story *st, struct 
 	return 0;
 }
 
-static int plan_changed(struct hn_respond *r, struct hn_rplan *p, const struct pfile *f)
+struct last_write {
+	const struct hn_story *st;
+	uint64_t last;
+};
+
+static int on_scope_write(const struct hn_event *ev, void *arg)
+{
+	struct last_write *l = arg;
+
+	if (!(ev->flags & HN_EVF_FAILED) && in_scope(l->st, ev->proc.entity) && ev->time > l->last)
+		l->last = ev->time;
+	return 0;
+}
+
+/* The attack's last write to path (investigate keeps the first of each
+ * kind; a later append counts too): the newest write, truncate or
+ * rename onto it by a process of the scope, and at least *last. */
+static void attack_last_write(struct hn_respond *r, const struct hn_story *st, const char *path,
+			      uint64_t *last)
+{
+	struct last_write l = { .st = st, .last = *last };
+	struct hn_query q = { .path = path, .since = st->root.start ? st->root.start : 1 };
+	struct hn_query q2 = { .path2 = path, .since = q.since };
+
+	if (!r->store)
+		return;
+	q.types[q.ntypes++] = HN_EV_FILE_CREATE;
+	q.types[q.ntypes++] = HN_EV_FILE_OPEN_WRITE;
+	q.types[q.ntypes++] = HN_EV_FILE_TRUNCATE;
+	q.types[q.ntypes++] = HN_EV_FILE_DELETE;
+	hn_store_query(r->store, &q, on_scope_write, &l);
+	q2.types[q2.ntypes++] = HN_EV_FILE_RENAME;
+	q2.types[q2.ntypes++] = HN_EV_FILE_LINK;
+	hn_store_query(r->store, &q2, on_scope_write, &l);
+	*last = l.last;
+}
+
+static int plan_changed(struct hn_respond *r, const struct hn_story *st, struct hn_rplan *p,
+			const struct pfile *f)
 {
 	struct vpick k = { .first = f->first, .last = f->last };
 	unsigned char *cur = NULL;
@@ -482,6 +549,7 @@ static int plan_changed(struct hn_respond *r, struct hn_rplan *p, const struct p
 	struct stat sb;
 	int rc, e;
 
+	attack_last_write(r, st, f->path, &k.last);
 	rc = r->store ? hn_store_file_versions(r->store, f->path, on_version, &k) : -ENOENT;
 	if (rc == -ENOMEM)
 		goto nomem;
@@ -567,16 +635,44 @@ static int plan_changed(struct hn_respond *r, struct hn_rplan *p, const struct p
 		}
 		extra_lines(la, na, lb, nb, take_a);
 		gone = extra_lines(lb, nb, la, na, take_b);
-		for (size_t i = 0; i < na; i++) {
-			if (!take_a[i])
-				continue;
-			/* the last such line of C not dropped yet */
-			for (size_t j = nc; j-- > 0;)
-				if (!drop[j] && line_eq(&lc[j], &la[i])) {
-					drop[j] = true;
-					added++;
-					break;
+		{
+			/* the lines the attack added, as a list: each takes out
+			 * the last line of C equal to it not taken yet (C read
+			 * from the end, matched against that multiset) */
+			struct line *adds = malloc((na ? na : 1) * sizeof(*adds));
+			bool *keep_c = malloc(nc ? nc : 1);
+			size_t nadds = 0;
+			if (!adds || !keep_c) {
+				free(adds);
+				free(keep_c);
+				goto nomem_lines;
+			}
+			for (size_t i = 0; i < na; i++)
+				if (take_a[i])
+					adds[nadds++] = la[i];
+			/* reversed C: its first matches are C's last lines */
+			{
+				struct line *rc = malloc((nc ? nc : 1) * sizeof(*rc));
+				if (!rc) {
+					free(adds);
+					free(keep_c);
+					goto nomem_lines;
 				}
+				for (size_t j = 0; j < nc; j++)
+					rc[j] = lc[nc - 1 - j];
+				/* keep_c[j]: rc[j] not among the added (still in
+				 * the multiset): extra_lines marks the ones that
+				 * are NOT matched; matched ones are dropped */
+				extra_lines(rc, nc, adds, nadds, keep_c);
+				for (size_t j = 0; j < nc; j++)
+					if (!keep_c[j]) {
+						drop[nc - 1 - j] = true;
+						added++;
+					}
+				free(rc);
+			}
+			free(adds);
+			free(keep_c);
 		}
 		if (!added) {
 			if (!(s = add_step(p, HN_RS_LEAVE, f->path)))
@@ -626,6 +722,54 @@ nomem:
 	free(k.bcontent);
 	free(k.acontent);
 	return -ENOMEM;
+}
+
+static int on_any(const struct hn_event *ev, void *arg)
+{
+	(void)ev;
+	*(bool *)arg = true;
+	return 1;
+}
+
+static int on_old_version(const struct hn_file_version *v, void *arg)
+{
+	uint64_t *before = arg;
+
+	if (!v->deleted && v->time < *before) {
+		*before = 0;   /* found */
+		return 1;
+	}
+	return 0;
+}
+
+/* Was path there before the attack began?  A version from before, or
+ * any event on it before: yes.  Else a persistence file: no (the agent's
+ * baseline keeps a version of every one there was); else a system
+ * directory's file (dpkg's, say): taken as yes. */
+static bool existed_before(struct hn_respond *r, const struct hn_story *st, const char *path)
+{
+	static const char *const sys[] = { "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/",
+					   "/lib32/", "/etc/", "/boot/", "/opt/", NULL };
+	uint64_t began = st->root.start;
+	bool seen = false;
+
+	if (r->store && began) {
+		uint64_t b = began;
+		struct hn_query q = { .path = path, .until = began, .limit = 1, .bare = true };
+
+		hn_store_file_versions(r->store, path, on_old_version, &b);
+		if (b == 0)
+			return true;
+		hn_store_query(r->store, &q, on_any, &seen);
+		if (seen)
+			return true;
+	}
+	if (hn_inv_persist_kind(path))
+		return false;
+	for (int i = 0; sys[i]; i++)
+		if (!strncmp(path, sys[i], strlen(sys[i])))
+			return true;
+	return false;
 }
 
 /* ---- the plan ---- */
@@ -714,7 +858,8 @@ int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn
 				pf = pf_get(&f, x->path);   /* f->v may have moved */
 				if (!to || !pf)
 					goto fail;
-				to->created = true;   /* the attack put it there */
+				to->renamed_onto = true;   /* created, or replaced: see below */
+				to->created = to->created || pf->created;
 				to->exec = to->exec || pf->exec;
 				pf_time(to, x->time);
 				pf->renamed_away = true;
@@ -731,10 +876,16 @@ int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn
 
 		if (hn_inv_persist_kind(pf->path) && !strcmp(hn_inv_persist_kind(pf->path), "systemd"))
 			systemd = systemd || pf->created || pf->modified || pf->deleted;
-		if (pf->created) {
+		if (pf->renamed_onto && !pf->created && existed_before(r, st, pf->path)) {
+			/* a file that was there before the attack was replaced
+			 * (sed -i, an editor, dpkg): put back from its versions,
+			 * never quarantined whole */
+			pf->modified = true;
+			rc = plan_changed(r, st, &p, pf);
+		} else if (pf->created || pf->renamed_onto) {
 			rc = plan_created(r, st, &p, pf);
 		} else if (pf->modified || pf->deleted) {
-			rc = plan_changed(r, &p, pf);
+			rc = plan_changed(r, st, &p, pf);
 		} else if (pf->renamed_away) {
 			rc = 0;   /* its content is handled at its new name */
 		} else if (pf->chmod) {
@@ -1177,10 +1328,25 @@ static int undo_one(struct hn_respond *r, const struct one *o)
 		json_t *ex = d ? json_object_get(d, "existed") : NULL;
 		const char *path = d ? jget(d, "path") : NULL;
 		if (!strcmp(kind, "restore") && d && !jget(d, "step")) {
-			/* `hinomi restore ID` of the vault: back into the vault */
-			rc = path ? hn_quarantine(r, path, o->id, NULL) :
-				    hn_respond_fail(r, -EINVAL, "#%lld: no path recorded",
-						    (long long)o->id);
+			/* `hinomi restore ID` of the vault: back into the vault,
+			 * from where it was put and only if it is still that */
+			const char *to = jget(d, "restored_to") ? jget(d, "restored_to") : path;
+			const char *want = jget(d, "sha256");
+			char cur[65] = "";
+			unsigned char *b = NULL;
+			size_t len = 0;
+			struct stat sb;
+			if (to && read_now(to, &b, &len, &sb) == 0 && S_ISREG(sb.st_mode))
+				sha_hex(b, len, cur);
+			free(b);
+			if (!to)
+				rc = hn_respond_fail(r, -EINVAL, "#%lld: no path recorded",
+						     (long long)o->id);
+			else if (want && strcmp(cur, want) != 0)
+				rc = hn_respond_fail(r, -ESTALE, "%s is not what was restored there "
+						     "(changed or replaced since); left as it is", to);
+			else
+				rc = hn_quarantine(r, to, o->id, NULL);
 		} else if (vid && w) {
 			rc = hn_restore_over(r, vid, w);
 		} else if (ex && json_is_false(ex) && path && w) {
@@ -1199,12 +1365,21 @@ static int undo_one(struct hn_respond *r, const struct one *o)
 					     (long long)o->id);
 		}
 	} else if (!strcmp(kind, "isolate")) {
-		char *deleted = NULL;
-		bool had_table = false, had_state = false;
-		rc = hn_unisolate(r, &deleted, &had_table, &had_state);
-		free(deleted);
-		if (rc == 0 && !had_table && !had_state)
+		struct hn_isolation cur;
+		memset(&cur, 0, sizeof(cur));
+		if (hn_isolation_load(r, &cur) < 0) {
 			rc = hn_respond_fail(r, 1, "the host is not isolated any more");
+		} else if (cur.action != o->id) {
+			/* a later isolation (or the agent's restore) is in force:
+			 * undoing this one must not lift that */
+			rc = hn_respond_fail(r, 1, "#%lld is not the isolation in force (#%lld is)",
+					     (long long)o->id, (long long)cur.action);
+		} else {
+			char *deleted = NULL;
+			bool had_table = false, had_state = false;
+			rc = hn_unisolate(r, &deleted, &had_table, &had_state);
+			free(deleted);
+		}
 	} else if (!strcmp(kind, "kill") || !strcmp(kind, "kill-tree")) {
 		rc = hn_respond_fail(r, 1, "#%lld: a killed process cannot be brought back",
 				     (long long)o->id);
