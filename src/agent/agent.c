@@ -986,6 +986,7 @@ static void publish_status(struct agent *a, bool final)
 		hn_json_kv_u64(&j, "refused", gs.blocked);
 		hn_json_kv_u64(&j, "cache_hits", gs.cache_hits);
 		hn_json_kv_u64(&j, "unverified", gs.unverified);
+		hn_json_kv_u64(&j, "system_allowed", gs.protected_);
 		hn_json_kv_u64(&j, "fail_open", gs.fail_open);
 		hn_json_kv_u64(&j, "overflows", gs.overflows);
 		hn_json_obj_close(&j);

@@ -110,6 +110,8 @@ struct guard_stats {
 	unsigned marks, marks_failed;    /* filesystems */
 	uint64_t checked, blocked, cache_hits;
 	uint64_t unverified;             /* allowed: not hashed in time / too big */
+	uint64_t protected_;             /* listed, but a system directory's file:
+					  * allowed (only copies are refused) */
 	uint64_t fail_open;              /* allowed unchecked: the worker was late */
 	uint64_t overflows;              /* the kernel's queue overflowed (allowed) */
 	uint64_t ring_dropped;           /* refusals not told to the main thread */

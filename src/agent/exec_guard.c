@@ -250,6 +250,20 @@ static void push_blocked(struct exec_guard *g, const struct guard_blocked *b)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* A file of the system's own directories (its path as the kernel has it). */
+static bool system_path(const char *p)
+{
+	static const char *const sys[] = {
+		"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/", "/usr/lib/", "/usr/lib64/",
+		"/usr/lib32/", "/usr/libexec/", "/lib/", "/lib64/", "/lib32/", NULL,
+	};
+
+	for (int i = 0; sys[i]; i++)
+		if (!strncmp(p, sys[i], strlen(sys[i])))
+			return true;
+	return false;
+}
+
 static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 {
 	struct exec_guard *g = w->g;
@@ -294,10 +308,28 @@ static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 	pthread_mutex_lock(&g->mu);
 	g->st.checked++;
 	listed = hn_blocklist_find(&g->list, sha) != NULL;
-	if (listed)
-		g->st.blocked++;
 	pthread_mutex_unlock(&g->mu);
 	if (listed) {
+		char link[64], path[4096];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+		path[n > 0 ? n : 0] = '\0';
+		if (system_path(path)) {
+			/* a copy of a system program was blocked (an attacker's
+			 * setuid bash, say): the copy is refused, the system's
+			 * own never is, or the host would stop working */
+			pthread_mutex_lock(&g->mu);
+			g->st.protected_++;
+			pthread_mutex_unlock(&g->mu);
+			return FAN_ALLOW;
+		}
+	}
+	if (listed) {
+		pthread_mutex_lock(&g->mu);
+		g->st.blocked++;
+		pthread_mutex_unlock(&g->mu);
 		struct guard_blocked b = {
 			.time = wall_ns(),
 			.pid = pid,

@@ -110,8 +110,12 @@ static void *run(void *arg)
 			};
 			struct hn_scan_stats st = { 0 };
 			const char *paths[1] = { path };
+			struct stat sb;
 
-			hn_scan_files(&o, paths, 1, &st);
+			/* a regular file only: chmod +x of a directory is no new
+			 * program (and walking it would hold the thread) */
+			if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+				hn_scan_files(&o, paths, 1, &st);
 			pthread_mutex_lock(&sn->mu);
 			sn->st.scanned += st.files;
 			sn->st.errors += st.errors;

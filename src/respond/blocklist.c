@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,20 +157,41 @@ const struct hn_block_entry *hn_blocklist_find(const struct hn_blocklist *b, con
 	return bsearch(&key, b->v, (size_t)b->n, sizeof(*b->v), cmp_entry);
 }
 
-/* Write b as the list (a new file renamed into place). */
+/* The list's lock (a file beside it, flock'ed): one change at a time,
+ * read to write.  The fd, or -errno (r->err). */
+static int list_lock(struct hn_respond *r)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/blocklist.lock", r->state_dir) >= (int)sizeof(path))
+		return hn_respond_fail(r, -ENAMETOOLONG, "state directory path too long");
+	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST)
+		return hn_respond_fail(r, -errno, "cannot make %s: %s", r->state_dir,
+				       strerror(errno));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return hn_respond_fail(r, -errno, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		close(fd);
+		return hn_respond_fail(r, -e, "%s: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+/* Write b as the list (a new file of its own, renamed into place). */
 static int save(struct hn_respond *r, const struct hn_blocklist *b)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
 	FILE *f;
 	int fd;
 
 	if (hn_blocklist_path(r->state_dir, path, sizeof(path)) < 0)
 		return hn_respond_fail(r, -ENAMETOOLONG, "state directory path too long");
-	if (mkdir(r->state_dir, 0700) < 0 && errno != EEXIST)
-		return hn_respond_fail(r, -errno, "cannot make %s: %s", r->state_dir,
-				       strerror(errno));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		int e = errno;
 		if (fd >= 0)
@@ -213,21 +235,28 @@ int hn_blocklist_add(struct hn_respond *r, const char *sha256, int64_t action,
 	struct hn_block_entry *nv;
 	char err[512];
 	struct timespec ts;
-	int rc;
+	int rc, lk;
 
 	if (!hn_sha256_valid(sha256))
 		return hn_respond_fail(r, -EINVAL, "'%s' is not a SHA-256 (64 lowercase "
 				       "hex digits)", sha256 ? sha256 : "");
+	lk = list_lock(r);
+	if (lk < 0)
+		return lk;
 	rc = hn_blocklist_load(r->state_dir, &b, err, sizeof(err));
-	if (rc < 0 && rc != -EINVAL)
+	if (rc < 0 && rc != -EINVAL) {
+		close(lk);
 		return hn_respond_fail(r, rc, "%s", err[0] ? err : strerror(-rc));
+	}
 	if (hn_blocklist_find(&b, sha256)) {
 		hn_blocklist_release(&b);
+		close(lk);
 		return hn_respond_fail(r, -EEXIST, "%s is blocked already", sha256);
 	}
 	nv = realloc(b.v, (size_t)(b.n + 1) * sizeof(*nv));
 	if (!nv) {
 		hn_blocklist_release(&b);
+		close(lk);
 		return hn_respond_fail(r, -ENOMEM, "no memory");
 	}
 	b.v = nv;
@@ -242,6 +271,7 @@ int hn_blocklist_add(struct hn_respond *r, const char *sha256, int64_t action,
 	qsort(b.v, (size_t)b.n, sizeof(*b.v), cmp_entry);
 	rc = save(r, &b);
 	hn_blocklist_release(&b);
+	close(lk);
 	return rc;
 }
 
@@ -250,17 +280,23 @@ int hn_blocklist_remove(struct hn_respond *r, const char *sha256)
 	struct hn_blocklist b;
 	const struct hn_block_entry *e;
 	char err[512];
-	int rc, i;
+	int rc, i, lk;
 
 	if (!hn_sha256_valid(sha256))
 		return hn_respond_fail(r, -EINVAL, "'%s' is not a SHA-256 (64 lowercase "
 				       "hex digits)", sha256 ? sha256 : "");
+	lk = list_lock(r);
+	if (lk < 0)
+		return lk;
 	rc = hn_blocklist_load(r->state_dir, &b, err, sizeof(err));
-	if (rc < 0 && rc != -EINVAL)
+	if (rc < 0 && rc != -EINVAL) {
+		close(lk);
 		return hn_respond_fail(r, rc, "%s", err[0] ? err : strerror(-rc));
+	}
 	e = hn_blocklist_find(&b, sha256);
 	if (!e) {
 		hn_blocklist_release(&b);
+		close(lk);
 		return hn_respond_fail(r, -ENOENT, "%s is not blocked", sha256);
 	}
 	i = (int)(e - b.v);
@@ -269,5 +305,6 @@ int hn_blocklist_remove(struct hn_respond *r, const char *sha256)
 	b.n--;
 	rc = save(r, &b);
 	hn_blocklist_release(&b);
+	close(lk);
 	return rc;
 }

@@ -352,10 +352,19 @@ static int grow(struct hn_respond *r, struct tree *t, const struct desc *rec, ui
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
 
+		struct member *par;
+
 		if (*end || pid == 0 || find(t, (uint32_t)pid))
 			continue;
-		if (read_stat((uint32_t)pid, &ps) < 0 || !find(t, ps.ppid))
+		if (read_stat((uint32_t)pid, &ps) < 0 || !(par = find(t, ps.ppid)))
 			continue;
+		{
+			/* the parent must be that member still: a gone member's
+			 * pid may be another process's now */
+			struct pstat pp;
+			if (par->gone || read_stat(par->pid, &pp) < 0 || pp.ticks != par->ticks)
+				continue;
+		}
 		if (ps.state == 'Z' || ps.state == 'X')
 			continue;
 		if ((why = refused(&ps, (uint32_t)pid, agent))) {
@@ -491,11 +500,17 @@ int hn_kill(struct hn_respond *r, uint64_t entity, uint32_t pid, bool tree,
 		close(root.pidfd);
 		return hn_respond_fail(r, rc, "no memory");
 	}
-	if (tree)
-		store_descendants(r, entity, &rec);
 	deadline = mono_ms() + KILL_WAIT_MS;
 	for (round = 0; tree && round < KILL_ROUNDS; round++) {
-		int added = grow(r, &t, &rec, agent);
+		int added;
+
+		/* the store's view, again each round: a member that forked
+		 * and exited before it was stopped leaves a child under init
+		 * that only the store links to the tree (the agent records
+		 * within a second: the rounds go on while members are new) */
+		rec.n = 0;
+		store_descendants(r, entity, &rec);
+		added = grow(r, &t, &rec, agent);
 		if (added < 0) {
 			rc = added;
 			let_go(&t);
