@@ -104,7 +104,14 @@ static uint64_t wall_ns(void)
 
 bool versioner_wants(const char *path)
 {
-	if (!path || !hn_inv_persist_kind(path))
+	/* every file event asks: the places are under these, or a dot
+	 * file's (rc files, .ssh, .config), so most paths stop here */
+	if (!path || path[0] != '/' ||
+	    (strncmp(path, "/etc/", 5) && strncmp(path, "/var/spool/", 11) &&
+	     strncmp(path, "/lib/", 5) && strncmp(path, "/usr/lib/", 9) &&
+	     strncmp(path, "/run/systemd/", 13) && !strstr(path, "/.")))
+		return false;
+	if (!hn_inv_persist_kind(path))
 		return false;
 	return strcmp(path, "/etc/shadow") != 0 && strcmp(path, "/etc/gshadow") != 0 &&
 	       strncmp(path, "/etc/shadow", 11) != 0 && strncmp(path, "/etc/gshadow", 12) != 0;
