@@ -859,7 +859,6 @@ int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn
 				if (!to || !pf)
 					goto fail;
 				to->renamed_onto = true;   /* created, or replaced: see below */
-				to->created = to->created || pf->created;
 				to->exec = to->exec || pf->exec;
 				pf_time(to, x->time);
 				pf->renamed_away = true;
@@ -876,6 +875,8 @@ int hn_remediate_plan(struct hn_respond *r, const struct hn_story *st, struct hn
 
 		if (hn_inv_persist_kind(pf->path) && !strcmp(hn_inv_persist_kind(pf->path), "systemd"))
 			systemd = systemd || pf->created || pf->modified || pf->deleted;
+		/* created: by the attack at that path itself (an O_CREAT there, so
+		 * nothing was there), or put there by a rename of its own */
 		if (pf->renamed_onto && !pf->created && existed_before(r, st, pf->path)) {
 			/* a file that was there before the attack was replaced
 			 * (sed -i, an editor, dpkg): put back from its versions,
