@@ -49,6 +49,7 @@
  */
 #include "agent/agent_int.h"
 #include "respond/respond.h"
+#include "util/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +162,6 @@ static unsigned cache_slot(uint64_t dev, uint64_t ino)
 /* SHA-256 of fd within the budget: 0, -ETIME over it, -errno. */
 static int hash_fd(struct worker *w, int fd, uint64_t size, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint64_t t0 = mono_ms(), off = 0;
 	unsigned char dg[32];
@@ -192,11 +192,7 @@ static int hash_fd(struct worker *w, int fd, uint64_t size, char out[65])
 	}
 	if (off != size || EVP_DigestFinal_ex(md, dg, &dn) != 1 || dn != 32)
 		goto out;   /* the file changed size while read: not trusted */
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[dg[i] >> 4];
-		out[2 * i + 1] = hx[dg[i] & 15];
-	}
-	out[64] = '\0';
+	hn_hex(dg, 32, out);
 	rc = 0;
 out:
 	EVP_MD_CTX_free(md);

@@ -27,6 +27,7 @@
  */
 #include "agent/agent_int.h"
 #include "investigate/investigate.h"
+#include "util/hex.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -160,21 +161,6 @@ static int preload(const struct hn_file_version *fv, void *arg)
 
 /* ---- reading one file ---- */
 
-static void sha_hex(const void *p, size_t n, char out[65])
-{
-	static const char hx[] = "0123456789abcdef";
-	unsigned char dg[32];
-	unsigned dn = 0;
-
-	out[0] = '\0';
-	if (EVP_Digest(p, n, dg, &dn, EVP_sha256(), NULL) != 1 || dn != 32)
-		return;
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[dg[i] >> 4];
-		out[2 * i + 1] = hx[dg[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 static void keep(struct versioner *v, const char *path, uint64_t entity)
 {
@@ -228,7 +214,7 @@ static void keep(struct versioner *v, const char *path, uint64_t entity)
 		fv.mode = st.st_mode;
 		fv.uid = st.st_uid;
 		fv.gid = st.st_gid;
-		sha_hex(v->buf, (size_t)n, fv.sha256);
+		hn_sha256_hex(v->buf, (size_t)n, fv.sha256);
 	}
 	l = last_slot(v, path, true);
 	if (l && l->deleted == fv.deleted && strcmp(l->sha256, fv.sha256) == 0)

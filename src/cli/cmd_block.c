@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_render.h"
 #include "respond/respond.h"
+#include "util/hex.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -42,7 +43,6 @@ static void usage(FILE *f)
 /* SHA-256 of a file into out.  0 or -errno. */
 int cli_sha256_file(const char *path, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	unsigned char buf[65536], dg[32];
 	EVP_MD_CTX *md;
 	unsigned dn = 0;
@@ -63,11 +63,7 @@ int cli_sha256_file(const char *path, char out[65])
 	}
 	if (EVP_DigestFinal_ex(md, dg, &dn) != 1 || dn != 32)
 		goto out;
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[dg[i] >> 4];
-		out[2 * i + 1] = hx[dg[i] & 15];
-	}
-	out[64] = '\0';
+	hn_hex(dg, 32, out);
 	rc = 0;
 out:
 	EVP_MD_CTX_free(md);

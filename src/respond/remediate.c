@@ -34,6 +34,7 @@
 #include "event/entity.h"
 #include "investigate/investigate.h"
 #include "scan/scan.h"
+#include "util/hex.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -148,21 +149,6 @@ static void set_why(struct hn_rstep *s, const char *fmt, ...)
 	s->why = strdup(buf);
 }
 
-static void sha_hex(const void *p, size_t n, char out[65])
-{
-	static const char hx[] = "0123456789abcdef";
-	unsigned char dg[32];
-	unsigned dn = 0;
-
-	out[0] = '\0';
-	if (EVP_Digest(p, n, dg, &dn, EVP_sha256(), NULL) != 1 || dn != 32)
-		return;
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[dg[i] >> 4];
-		out[2 * i + 1] = hx[dg[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 /* The whole of a regular file (up to FILE_MAX), or a link's target.
  * 0, -ENOENT, -EFBIG, -errno.  *buf malloc'd. */
@@ -491,7 +477,7 @@ static int plan_created(struct hn_respond *r, const struct hn_story *st, struct 
 
 		/* its hash, blocked (bigger files: computed when it is run) */
 		if (read_now(f->path, &b, &len, &st2) == 0) {
-			sha_hex(b, len, sha);
+			hn_sha256_hex(b, len, sha);
 			free(b);
 			if (!(s = add_step(p, HN_RS_BLOCK, f->path)))
 				return -ENOMEM;
@@ -608,7 +594,7 @@ static int plan_changed(struct hn_respond *r, const struct hn_story *st, struct 
 		s->mode = k.before.mode;
 		s->uid = k.before.uid;
 		s->gid = k.before.gid;
-		sha_hex(cur, clen, s->sha256);
+		hn_sha256_hex(cur, clen, s->sha256);
 		set_why(s, "modified by the attack: put back as it was before");
 		goto out;
 	}
@@ -699,7 +685,7 @@ static int plan_changed(struct hn_respond *r, const struct hn_story *st, struct 
 			s->removed = (int)added;
 			s->kept = (int)(nc - added);
 			s->exists = true;
-			sha_hex(cur, clen, s->sha256);
+			hn_sha256_hex(cur, clen, s->sha256);
 			set_why(s, "the %zu line%s the attack added taken out; the %zu other "
 				"line%s kept%s", added, added == 1 ? "" : "s", nc - added,
 				nc - added == 1 ? "" : "s",
@@ -1051,7 +1037,7 @@ static int run_rewrite(struct hn_respond *r, struct hn_rstep *s, char **vault_id
 		rc = read_now(s->path, &cur, &clen, &sb);
 		if (rc < 0)
 			return hn_respond_fail(r, rc, "%s: %s", s->path, strerror(-rc));
-		sha_hex(cur, clen, sha);
+		hn_sha256_hex(cur, clen, sha);
 		free(cur);
 		if (strcmp(sha, s->sha256) != 0)
 			return hn_respond_fail(r, -ESTALE, "%s changed since the plan; left "
@@ -1074,7 +1060,7 @@ static int run_rewrite(struct hn_respond *r, struct hn_rstep *s, char **vault_id
 		      s->mode, s->uid, s->gid);
 	if (rc < 0)
 		return rc;
-	sha_hex(s->content ? s->content : (const unsigned char *)"", s->len, written);
+	hn_sha256_hex(s->content ? s->content : (const unsigned char *)"", s->len, written);
 	return 0;
 }
 
@@ -1338,7 +1324,7 @@ static int undo_one(struct hn_respond *r, const struct one *o)
 			size_t len = 0;
 			struct stat sb;
 			if (to && read_now(to, &b, &len, &sb) == 0 && S_ISREG(sb.st_mode))
-				sha_hex(b, len, cur);
+				hn_sha256_hex(b, len, cur);
 			free(b);
 			if (!to)
 				rc = hn_respond_fail(r, -EINVAL, "#%lld: no path recorded",
@@ -1357,7 +1343,7 @@ static int undo_one(struct hn_respond *r, const struct one *o)
 			size_t len = 0;
 			struct stat sb;
 			if (read_now(path, &b, &len, &sb) == 0)
-				sha_hex(b, len, cur);
+				hn_sha256_hex(b, len, cur);
 			free(b);
 			rc = strcmp(cur, w) == 0 ? hn_quarantine(r, path, o->id, NULL) :
 			     hn_respond_fail(r, -ESTALE, "%s changed since; left as it is", path);
@@ -1392,6 +1378,31 @@ out:
 	return rc;
 }
 
+/* Undo o as an action of its own under parent; counted in res.  What
+ * undo_one returned. */
+static int undo_step(struct hn_respond *r, const struct one *o, int64_t parent,
+		     struct hn_undo_result *res)
+{
+	int64_t step;
+	int rc;
+
+	hn_act_begin(r, "undo", o->target, parent, &step);
+	rc = undo_one(r, o);
+	if (rc == 0) {
+		res->undone++;
+		hn_store_action_set(r->store, o->id, "undone", NULL, NULL);
+		hn_act_end(r, step, "done", "undone", NULL);
+		return 0;
+	}
+	if (rc > 0)
+		res->cannot++;
+	else
+		res->failed++;
+	snprintf(res->last_err, sizeof(res->last_err), "%s", r->err);
+	hn_act_end(r, step, rc > 0 ? "skipped" : "failed", r->err, NULL);
+	return rc;
+}
+
 int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_result *res)
 {
 	struct one top = { 0 };
@@ -1411,21 +1422,7 @@ int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_res
 		return hn_respond_fail(r, -EALREADY, "#%lld was undone already", (long long)id);
 	}
 	if (strcmp(top.kind, "remediate") != 0) {
-		int64_t step;
-		hn_act_begin(r, "undo", top.target, parent, &step);
-		rc = undo_one(r, &top);
-		if (rc == 0) {
-			res->undone++;
-			hn_store_action_set(r->store, top.id, "undone", NULL, NULL);
-			hn_act_end(r, step, "done", "undone", NULL);
-		} else {
-			if (rc > 0)
-				res->cannot++;
-			else
-				res->failed++;
-			hn_act_end(r, step, rc > 0 ? "skipped" : "failed", r->err, NULL);
-			snprintf(res->last_err, sizeof(res->last_err), "%s", r->err);
-		}
+		rc = undo_step(r, &top, parent, res);
 		free(top.detail);
 		return rc < 0 ? rc : 0;
 	}
@@ -1438,7 +1435,6 @@ int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_res
 	}
 	for (size_t i = u.n; i-- > 0;) {
 		struct one o = { 0 };
-		int64_t step;
 		if (hn_store_actions(r->store, u.ids[i], 0, get_one, &o) < 0 || !o.found)
 			continue;
 		if (!strcmp(o.status, "undone") || !strcmp(o.status, "skipped") ||
@@ -1447,20 +1443,7 @@ int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_res
 			free(o.detail);
 			continue;
 		}
-		hn_act_begin(r, "undo", o.target, parent, &step);
-		rc = undo_one(r, &o);
-		if (rc == 0) {
-			res->undone++;
-			hn_store_action_set(r->store, o.id, "undone", NULL, NULL);
-			hn_act_end(r, step, "done", "undone", NULL);
-		} else {
-			if (rc > 0)
-				res->cannot++;
-			else
-				res->failed++;
-			snprintf(res->last_err, sizeof(res->last_err), "%s", r->err);
-			hn_act_end(r, step, rc > 0 ? "skipped" : "failed", r->err, NULL);
-		}
+		undo_step(r, &o, parent, res);
 		free(o.detail);
 	}
 	free(u.ids);

@@ -24,6 +24,7 @@
  * is still parsed defensively (a damaged item is an error, not a crash).
  */
 #include "respond/respond.h"
+#include "util/hex.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -63,16 +64,6 @@ void hn_qitem_free(struct hn_qitem *q)
 	free(q);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static int unhex(const char *s, unsigned char *out, size_t n)
 {
@@ -218,8 +209,8 @@ static int meta_write(struct hn_respond *r, const char *dir, const struct hn_qit
 	hn_json_kv_u64(&j, "time_ns", q->time);
 	hn_json_kv_i64(&j, "action", q->action);
 	hn_json_kv_bool(&j, "restored", q->restored);
-	hex(c->key, sizeof(c->key), key);
-	hex(c->iv, sizeof(c->iv), iv);
+	hn_hex(c->key, sizeof(c->key), key);
+	hn_hex(c->iv, sizeof(c->iv), iv);
 	hn_json_kv_str(&j, "key", key);
 	hn_json_kv_str(&j, "iv", iv);
 	hn_json_arr_open(&j, "xattrs");
@@ -227,7 +218,7 @@ static int meta_write(struct hn_respond *r, const char *dir, const struct hn_qit
 		char *v = malloc(2 * q->xattrs[i].len + 1);
 		if (!v)
 			goto out;
-		hex(q->xattrs[i].value, q->xattrs[i].len, v);
+		hn_hex(q->xattrs[i].value, q->xattrs[i].len, v);
 		hn_json_obj_open(&j, NULL);
 		hn_json_kv_str(&j, "name", q->xattrs[i].name);
 		hn_json_kv_str(&j, "value", v);
@@ -424,7 +415,7 @@ static int pump(int in, int out, const struct crypt *c, bool encrypt, char sha[6
 	}
 	if (EVP_DigestFinal_ex(md, dg, &dn) != 1 || dn != 32)
 		goto out;
-	hex(dg, 32, sha);
+	hn_hex(dg, 32, sha);
 	if (bytes)
 		*bytes = total;
 	rc = 0;
@@ -549,7 +540,7 @@ static int vault_put(struct hn_respond *r, const char *path, int64_t action,
 		goto fail_free;
 	}
 	memcpy(q->id, "q-", 2);
-	hex(rnd, sizeof(rnd), q->id + 2);
+	hn_hex(rnd, sizeof(rnd), q->id + 2);
 	q->mode = st.st_mode;
 	q->uid = st.st_uid;
 	q->gid = st.st_gid;
