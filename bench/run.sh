@@ -67,7 +67,7 @@ mkdir -p "$(dirname "$WL")" || die "cannot create $(dirname "$WL")"
 # table over packed blocks, which the sqlite3 shell cannot read)
 OBJ=$(dirname "$HINOMI")/obj
 gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$WL" bench/workload.c \
-	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -ljansson -lpthread ||
+	"$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o -lsqlite3 -ljansson -lcrypto -lpthread ||
 	die "cannot build bench/workload.c"
 
 # Another agent recording meanwhile would double the sensor's cost in
@@ -541,7 +541,7 @@ END {
 DET=$(dirname "$HINOMI")/bench/detect
 if gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$DET" bench/detect.c \
 	"$OBJ"/detect/*.o "$OBJ"/logsrc/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o \
-	-lyaml -lpcre2-8 -ljansson -lpthread $(pkg-config --libs libhs 2>/dev/null); then
+	-lyaml -lpcre2-8 -ljansson -lcrypto -lpthread $(pkg-config --libs libhs 2>/dev/null); then
 	# shellcheck disable=SC2086
 	set -- $RULE_PATHS
 	if [ $# -gt 0 ]; then
@@ -611,7 +611,7 @@ INV=$(dirname "$HINOMI")/bench/investigate
 INV_EVENTS=${BENCH_INV_EVENTS:-10000000}
 if gcc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc -o "$INV" bench/investigate.c \
 	"$OBJ"/investigate/*.o "$OBJ"/store/*.o "$OBJ"/event/*.o "$OBJ"/util/*.o \
-	-lsqlite3 -lz -ljansson -lpthread $(pkg-config --libs libgvc 2>/dev/null); then
+	-lsqlite3 -lz -ljansson -lcrypto -lpthread $(pkg-config --libs libgvc 2>/dev/null); then
 	echo
 	echo "investigation (a store of $INV_EVENTS events written through the store's writer, an intrusion halfway; 7 runs each):"
 	timeout 1200 "$INV" "$TMP/investigate.db" "$INV_EVENTS" 7 2>"$TMP/investigate.log" | tee -a "$RES" |
