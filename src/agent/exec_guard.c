@@ -42,8 +42,16 @@
  *  - What is refused is told to the main thread through a bounded ring
  *    (overflow counted); the worker never touches the store or the rules.
  *
+ *  - Answers never wait behind anything: the manager answers first and
+ *    only queues its log lines (printed by the main thread); a queue that
+ *    has not been seen empty for half the deadline is answered too; a
+ *    file not hashed within the budget is remembered as such (not hashed
+ *    again at each exec); while a group exists the agent makes no core
+ *    dump (a pipe core helper's exec would wait for an answer nobody
+ *    gives), and its fd limit is raised (an event with no fd is denied).
+ *
  * Limits: filesystems mounted after the guard started are marked at the
- * next list change; a memfd (an internal mount) is not guarded.
+ * next change of the list; a memfd (an internal mount) is not guarded.
  * HINOMI_TEST_GUARD_STALL_MS makes the worker sleep on each event, for the
  * fail-open test only.
  */
@@ -57,10 +65,14 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,11 +84,13 @@
 #define GUARD_RING 64u
 #define GUARD_TICK_MS 50u
 #define GUARD_CHUNK (1u << 20)
+#define GUARD_MSGS 16u
 
 struct cache_ent {
 	uint64_t dev, ino, size, mtime, ctime;
 	char sha256[65];
 	bool valid;
+	bool unverified;         /* not hashed within the budget: allowed */
 };
 
 struct exec_guard;
@@ -93,6 +107,7 @@ struct worker {
 					  * manager (late) */
 	int busy_fd;
 	uint64_t busy_since;             /* ms, monotonic */
+	atomic_uint_fast64_t last_empty; /* ms: the queue last seen empty */
 	struct cache_ent *cache;
 	unsigned char *buf;              /* GUARD_CHUNK */
 };
@@ -102,7 +117,7 @@ struct worker {
 struct exec_guard {
 	char state_dir[4096];
 	FILE *log;
-	guard_entity_fn entity_of;
+	_Atomic(guard_entity_fn) entity_of;   /* cleared when the agent goes */
 	void *entity_arg;
 	pthread_t mgr;
 	bool mgr_running;
@@ -123,7 +138,16 @@ struct exec_guard {
 	struct guard_stats st;
 
 	bool failing_open;               /* manager: said so once */
+	/* messages for the log, printed by the main thread (guard_take):
+	 * the manager never writes to a pipe that could block it */
+	char msgs[GUARD_MSGS][256];
+	unsigned nmsgs;
+	uint64_t msgs_dropped;
 };
+
+struct exec_guard;
+static void say(struct exec_guard *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static uint64_t mono_ms(void)
 {
@@ -139,6 +163,22 @@ static uint64_t wall_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* A line for the log, queued (GUARD_MSGS at most; more are counted). */
+static void say(struct exec_guard *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&g->mu);
+	if (g->nmsgs < GUARD_MSGS) {
+		va_start(ap, fmt);
+		vsnprintf(g->msgs[g->nmsgs++], sizeof(g->msgs[0]), fmt, ap);
+		va_end(ap);
+	} else {
+		g->msgs_dropped++;
+	}
+	pthread_mutex_unlock(&g->mu);
 }
 
 static void answer(int fan, int fd, uint32_t verdict)
@@ -278,6 +318,14 @@ static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 	    c->size == (uint64_t)st.st_size &&
 	    c->mtime == (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec &&
 	    c->ctime == (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec) {
+		if (c->unverified) {
+			/* not hashed in time before: not again (a user must not
+			 * slow every exec down by running a huge file) */
+			pthread_mutex_lock(&g->mu);
+			g->st.unverified++;
+			pthread_mutex_unlock(&g->mu);
+			return FAN_ALLOW;
+		}
 		memcpy(sha, c->sha256, sizeof(sha));
 		pthread_mutex_lock(&g->mu);
 		g->st.cache_hits++;
@@ -287,19 +335,21 @@ static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 			rc = -EFBIG;
 		else
 			rc = hash_fd(w, fd, (uint64_t)st.st_size, sha);
-		if (rc < 0) {
-			pthread_mutex_lock(&g->mu);
-			g->st.unverified++;
-			pthread_mutex_unlock(&g->mu);
-			return FAN_ALLOW;
-		}
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;
 		c->size = (uint64_t)st.st_size;
 		c->mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
 		c->ctime = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec;
-		memcpy(c->sha256, sha, sizeof(sha));
 		c->valid = true;
+		c->unverified = rc < 0;
+		if (rc < 0) {
+			c->sha256[0] = '\0';
+			pthread_mutex_lock(&g->mu);
+			g->st.unverified++;
+			pthread_mutex_unlock(&g->mu);
+			return FAN_ALLOW;
+		}
+		memcpy(c->sha256, sha, sizeof(sha));
 	}
 	pthread_mutex_lock(&g->mu);
 	g->st.checked++;
@@ -343,8 +393,11 @@ static uint32_t decide(struct worker *w, int fd, uint32_t pid)
 		n = readlink(link, b.path, sizeof(b.path) - 1);
 		b.path[n > 0 ? n : 0] = '\0';
 		who(&b);
-		if (g->entity_of)
-			b.entity = g->entity_of(b.pid, g->entity_arg);
+		{
+			guard_entity_fn fn = atomic_load(&g->entity_of);
+			if (fn)
+				b.entity = fn(b.pid, g->entity_arg);
+		}
 		push_blocked(g, &b);
 		return FAN_DENY;
 	}
@@ -362,13 +415,24 @@ static void *worker_main(void *arg)
 		uint32_t v;
 		ssize_t n;
 
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, 100) <= 0) {
+			atomic_store(&w->last_empty, mono_ms());
 			continue;
+		}
 		/* one event: the others stay queued, where the manager can
 		 * answer them if this one takes too long */
 		n = read(w->fd, &md, sizeof(md));
-		if (n < (ssize_t)FAN_EVENT_METADATA_LEN)
-			continue;   /* EAGAIN: the manager took it */
+		if (n < (ssize_t)FAN_EVENT_METADATA_LEN) {
+			if (n < 0 && (errno == EMFILE || errno == ENFILE)) {
+				/* no fd for the event: the kernel denied that exec */
+				pthread_mutex_lock(&g->mu);
+				g->st.errors++;
+				pthread_mutex_unlock(&g->mu);
+			} else {
+				atomic_store(&w->last_empty, mono_ms());   /* EAGAIN */
+			}
+			continue;
+		}
 		if (md.vers != FANOTIFY_METADATA_VERSION) {
 			if (md.fd >= 0) {
 				answer(w->fd, md.fd, FAN_ALLOW);
@@ -397,6 +461,11 @@ static void *worker_main(void *arg)
 		w->busy = false;
 		close(md.fd);
 		pthread_mutex_unlock(&w->bmu);
+		{
+			int left = 0;
+			if (ioctl(w->fd, FIONREAD, &left) == 0 && left == 0)
+				atomic_store(&w->last_empty, mono_ms());
+		}
 	}
 	close(w->fd);
 	w->fd = -1;
@@ -424,6 +493,7 @@ static struct worker *worker_start(struct exec_guard *g, int fan)
 		return NULL;
 	w->g = g;
 	w->fd = -1;
+	atomic_init(&w->last_empty, mono_ms());
 	pthread_mutex_init(&w->bmu, NULL);
 	w->cache = calloc(GUARD_CACHE, sizeof(*w->cache));
 	w->buf = malloc(GUARD_CHUNK);
@@ -591,8 +661,8 @@ static void group_stop(struct exec_guard *g)
 			g->retired[i] = w;
 		else
 			pthread_detach(w->thread);   /* and leaked: it ends on its own */
-		fprintf(g->log, "hinomi agent: exec guard: its worker is stuck in a read; "
-			"left to finish on its own (its execs were allowed)\n");
+		say(g, "exec guard: its worker is stuck in a read; "
+			"left to finish on its own (its execs were allowed)");
 	}
 	g->w = NULL;
 	close(g->fan);
@@ -600,7 +670,7 @@ static void group_stop(struct exec_guard *g)
 	pthread_mutex_lock(&g->mu);
 	g->st.active = false;
 	pthread_mutex_unlock(&g->mu);
-	fprintf(g->log, "hinomi agent: exec guard off\n");
+	say(g, "exec guard off");
 }
 
 /* Retired workers that have ended: joined and freed. */
@@ -618,11 +688,22 @@ static void group_start(struct exec_guard *g, unsigned nhashes)
 {
 	int marked;
 
+	/* a crash must not wait for a core-dump helper's exec, which
+	 * nobody would answer: no core dump from here on */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	{
+		/* each event needs an fd; without one the kernel denies */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fan < 0) {
-		fprintf(g->log, "hinomi agent: exec guard: fanotify: %s; blocked hashes are "
-			"NOT enforced\n", strerror(errno));
+		say(g, "exec guard: fanotify: %s; blocked hashes are "
+			"NOT enforced", strerror(errno));
 		pthread_mutex_lock(&g->mu);
 		g->st.errors++;
 		pthread_mutex_unlock(&g->mu);
@@ -631,23 +712,23 @@ static void group_start(struct exec_guard *g, unsigned nhashes)
 	/* the worker first: no mark without someone to answer it */
 	g->w = worker_start(g, g->fan);
 	if (!g->w) {
-		fprintf(g->log, "hinomi agent: exec guard: no worker; blocked hashes are NOT "
-			"enforced\n");
+		say(g, "exec guard: no worker; blocked hashes are NOT "
+			"enforced");
 		close(g->fan);
 		g->fan = -1;
 		return;
 	}
 	marked = mark_all(g);
 	if (marked == 0) {
-		fprintf(g->log, "hinomi agent: exec guard: no filesystem could be marked; "
-			"blocked hashes are NOT enforced\n");
+		say(g, "exec guard: no filesystem could be marked; "
+			"blocked hashes are NOT enforced");
 		group_stop(g);
 		return;
 	}
 	pthread_mutex_lock(&g->mu);
 	g->st.active = true;
 	pthread_mutex_unlock(&g->mu);
-	fprintf(g->log, "hinomi agent: exec guard on: %u blocked hash%s, %d filesystem%s\n",
+	say(g, "exec guard on: %u blocked hash%s, %d filesystem%s",
 		nhashes, nhashes == 1 ? "" : "es", marked, marked == 1 ? "" : "s");
 }
 
@@ -675,7 +756,7 @@ static void reload(struct exec_guard *g)
 	g->list_seen = true;
 	rc = hn_blocklist_load(g->state_dir, &nl, err, sizeof(err));
 	if (rc < 0 && err[0])
-		fprintf(g->log, "hinomi agent: exec guard: %s\n", err);
+		say(g, "exec guard: %s", err);
 	if (rc < 0 && rc != -EINVAL)
 		return;   /* unreadable: keep what is enforced */
 	pthread_mutex_lock(&g->mu);
@@ -688,36 +769,45 @@ static void reload(struct exec_guard *g)
 		group_start(g, (unsigned)nl.n);
 	else if (!nl.n && g->fan >= 0)
 		group_stop(g);
-	else if (nl.n)
-		fprintf(g->log, "hinomi agent: exec guard: %d blocked hash%s\n", nl.n,
+	else if (nl.n && mark_all(g) >= 0)   /* and mounts made since */
+		say(g, "exec guard: %d blocked hash%s", nl.n,
 			nl.n == 1 ? "" : "es");
 }
 
 /* The worker is late: its event and whatever is queued, answered ALLOW
  * unchecked. */
-static void fail_open(struct exec_guard *g)
+static void fail_open(struct exec_guard *g, uint64_t deadline_ms)
 {
 	uint64_t n_allowed;
 
-	if (!g->failing_open) {
-		fprintf(g->log, "hinomi agent: exec guard: an answer took over %u ms; "
-			"allowing execs unchecked until it is back\n", GUARD_DEADLINE_MS);
-		g->failing_open = true;
-	}
-	n_allowed = (uint64_t)answer_late(g, g->w, GUARD_DEADLINE_MS);
+	/* the answers first: nothing may stand before them */
+	n_allowed = (uint64_t)answer_late(g, g->w, deadline_ms);
 	n_allowed += allow_queued(g);
 	pthread_mutex_lock(&g->mu);
 	g->st.fail_open += n_allowed;
 	pthread_mutex_unlock(&g->mu);
+	if (!g->failing_open) {
+		say(g, "exec guard: answers took over %u ms; allowing execs unchecked "
+		    "until it keeps up", GUARD_DEADLINE_MS);
+		g->failing_open = true;
+	}
 }
 
-static bool worker_late(struct worker *w)
+/* The worker is late: its event is older than the deadline, or events
+ * have waited in the queue, never seen empty, for half of it (each quick,
+ * but too many: the queue's wait is bounded too). */
+static bool worker_late(struct exec_guard *g, struct worker *w)
 {
+	uint64_t now = mono_ms();
 	bool late;
+	int queued = 0;
 
 	pthread_mutex_lock(&w->bmu);
-	late = w->busy && mono_ms() > w->busy_since + GUARD_DEADLINE_MS;
+	late = w->busy && now > w->busy_since + GUARD_DEADLINE_MS;
 	pthread_mutex_unlock(&w->bmu);
+	if (!late && now > atomic_load(&w->last_empty) + GUARD_DEADLINE_MS / 2 &&
+	    ioctl(g->fan, FIONREAD, &queued) == 0 && queued > 0)
+		late = true;
 	return late;
 }
 
@@ -734,10 +824,10 @@ static void *mgr_main(void *arg)
 			reap_retired(g);
 			last_reload = now;
 		}
-		if (g->fan >= 0 && g->w && worker_late(g->w)) {
-			fail_open(g);
+		if (g->fan >= 0 && g->w && worker_late(g, g->w)) {
+			fail_open(g, GUARD_DEADLINE_MS);
 		} else if (g->failing_open) {
-			fprintf(g->log, "hinomi agent: exec guard: answering in time again\n");
+			say(g, "exec guard: answering in time again");
 			g->failing_open = false;
 		}
 		usleep(GUARD_TICK_MS * 1000u);
@@ -756,7 +846,7 @@ struct exec_guard *guard_open(const char *state_dir, FILE *log, guard_entity_fn 
 		return NULL;
 	g->fan = -1;
 	g->log = log ? log : stderr;
-	g->entity_of = fn;
+	atomic_init(&g->entity_of, fn);
 	g->entity_arg = arg;
 	snprintf(g->state_dir, sizeof(g->state_dir), "%s", state_dir);
 	if (stall)
@@ -778,12 +868,30 @@ fail:
 	return NULL;
 }
 
+/* The guard's queued log lines, printed (the main thread's). */
+static void print_said(struct exec_guard *g)
+{
+	char msgs[GUARD_MSGS][256];
+	unsigned nm;
+
+	pthread_mutex_lock(&g->mu);
+	nm = g->nmsgs;
+	memcpy(msgs, g->msgs, sizeof(msgs[0]) * nm);
+	g->nmsgs = 0;
+	pthread_mutex_unlock(&g->mu);
+	for (unsigned i = 0; i < nm; i++)
+		fprintf(g->log, "hinomi agent: %s\n", msgs[i]);
+	if (nm)
+		fflush(g->log);
+}
+
 int guard_take(struct exec_guard *g, struct guard_blocked *out, int max)
 {
 	int n = 0;
 
 	if (!g)
 		return 0;
+	print_said(g);
 	pthread_mutex_lock(&g->mu);
 	while (g->count && n < max) {
 		out[n++] = g->ring[g->head];
@@ -808,11 +916,14 @@ void guard_free(struct exec_guard *g)
 {
 	if (!g)
 		return;
+	/* a stuck worker must not call back into an agent that is gone */
+	atomic_store(&g->entity_of, NULL);
 	if (g->mgr_running) {
 		atomic_store(&g->stop, true);
 		pthread_join(g->mgr, NULL);   /* it stops the group, never long */
 	}
 	group_stop(g);
+	print_said(g);
 	/* a stuck worker still uses g: give it a moment, else leave g (the
 	 * process is ending; its dup keeps a group with no mark) */
 	for (int i = 0; i < 100 && atomic_load(&g->live); i++)

@@ -103,7 +103,12 @@ static int start(struct hn_journal *j)
 	/* nothing else of ours: above all not the exec guard's fanotify fd,
 	 * which CLOEXEC drops only after the exec's own permission check (a
 	 * child holding it would keep the group alive past the agent) */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[0]);
+		close(p[1]);
+		return -ENOMEM;
+	}
 	posix_spawnattr_init(&at);
 	/* the caller's signal handling is not the child's */
 	sigemptyset(&none);
