@@ -81,28 +81,8 @@ static bool exec_becomes(const char *path, int want)
 	return false;
 }
 
-static int hinomi(const char *a0, ...)
-{
-	const char *argv[16];
-	va_list ap;
-	int n = 0, st;
-
-	argv[n++] = th_bin();
-	argv[n++] = a0;
-	va_start(ap, a0);
-	while (n < 13) {
-		const char *s = va_arg(ap, const char *);
-		if (!s)
-			break;
-		argv[n++] = s;
-	}
-	va_end(ap);
-	argv[n++] = "--db";
-	argv[n++] = agent.db;
-	argv[n] = NULL;
-	st = th_run_to(argv, NULL, NULL, 30);
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* hinomi ARGS... with the agent's store: its exit code. */
+#define hinomi(...) th_hinomi(agent.db, NULL, NULL, __VA_ARGS__)
 
 static void copy_marked(const char *to, const char *marker)
 {

@@ -51,30 +51,9 @@ static char out_path[300], err_path[300];
 
 /* Run hinomi with the agent's store: args NULL-terminated.  The exit
  * code (stdout in out_path, stderr in err_path), or -1. */
-static int hinomi(const char *a0, ...)
-{
-	const char *argv[16];
-	va_list ap;
-	int n = 0, st;
-
-	snprintf(out_path, sizeof(out_path), "%s/cli.out", agent.dir);
-	snprintf(err_path, sizeof(err_path), "%s/cli.err", agent.dir);
-	argv[n++] = th_bin();
-	argv[n++] = a0;
-	va_start(ap, a0);
-	while (n < 13) {
-		const char *s = va_arg(ap, const char *);
-		if (!s)
-			break;
-		argv[n++] = s;
-	}
-	va_end(ap);
-	argv[n++] = "--db";
-	argv[n++] = agent.db;
-	argv[n] = NULL;
-	st = th_run_to(argv, out_path, err_path, 60);
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define hinomi(...) (snprintf(out_path, sizeof(out_path), "%s/cli.out", agent.dir), \
+		     snprintf(err_path, sizeof(err_path), "%s/cli.err", agent.dir), \
+		     th_hinomi(agent.db, out_path, err_path, __VA_ARGS__))
 
 /* The whole of a file (NUL-terminated), or NULL; *n its size. */
 static char *slurp(const char *path, size_t *n)

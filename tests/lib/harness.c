@@ -4,6 +4,7 @@
 #include "lib/harness.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -325,6 +326,29 @@ int th_run_to(const char *const *argv, const char *out, const char *err, int tim
 	kill(p, SIGKILL);
 	waitpid(p, &st, 0);
 	return -1;
+}
+
+int th_hinomi(const char *db, const char *out, const char *err, const char *a0, ...)
+{
+	const char *argv[16];
+	va_list ap;
+	int n = 0, st;
+
+	argv[n++] = th_bin();
+	argv[n++] = a0;
+	va_start(ap, a0);
+	while (n < 14) {
+		const char *s = va_arg(ap, const char *);
+		if (!s)
+			break;
+		argv[n++] = s;
+	}
+	va_end(ap);
+	argv[n++] = "--db";
+	argv[n++] = db;
+	argv[n] = NULL;
+	st = th_run_to(argv, out, err, 60);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 struct hn_event *th_wait_match(struct hn_store *s, uint16_t type, uint32_t pid,

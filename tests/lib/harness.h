@@ -99,6 +99,12 @@ int th_run_pid(const char *const *argv, int timeout_s, pid_t *pid);
  * the deadline). */
 int th_run_to(const char *const *argv, const char *out, const char *err, int timeout_s);
 
+/* Run `hinomi ARGS... --db db` (args NULL-terminated, 12 at most), stdout
+ * into out and stderr into err (NULL: /dev/null), 60 s at most.  Its exit
+ * code, or -1 (killed, or no fork). */
+int th_hinomi(const char *db, const char *out, const char *err, const char *a0, ...)
+	__attribute__((sentinel));
+
 /* The entity of the process that was pid at or after t0 (ns, wall clock;
  * waits up to 10 s for the store to have it), or 0. */
 uint64_t th_entity_of(struct hn_store *s, uint32_t pid, uint64_t t0);
