@@ -1238,14 +1238,10 @@ static const char *jget(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* A remediation's step ids, collected before they are undone. */
 struct undo_ctx {
-	struct hn_respond *r;
-	int64_t parent;
-	int undone, failed, cannot;
-	struct hn_strbuf notes;
 	int64_t *ids;
 	size_t n, cap;
-	struct hn_action *rows;
 };
 
 static int collect(const struct hn_action *a, void *arg)
@@ -1406,7 +1402,7 @@ static int undo_step(struct hn_respond *r, const struct one *o, int64_t parent,
 int hn_undo(struct hn_respond *r, int64_t id, int64_t parent, struct hn_undo_result *res)
 {
 	struct one top = { 0 };
-	struct undo_ctx u = { .r = r, .parent = parent };
+	struct undo_ctx u = { 0 };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
